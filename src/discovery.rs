@@ -1,0 +1,373 @@
+//! Finding a provider's endpoints: OpenID Connect Discovery through `openidconnect` (which also
+//! fetches the JWKS and checks the issuer), falling back to RFC 8414 authorization-server
+//! metadata; or the endpoints a profile gives explicitly.
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, DiscoveryError, HttpClientError, IssuerUrl, JsonWebKeySetUrl,
+    ProviderMetadata,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{chain, Error, Result};
+use crate::profile::{issuer_string, Profile, Provider};
+
+/// Metadata fields Pixie uses that `openidconnect`'s core set leaves out.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ExtraMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// RFC 9207: the provider puts `iss` in authorization responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+}
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+type OidcMetadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// RFC 8414 metadata, for OAuth servers that have no OpenID configuration.
+#[derive(Clone, Debug, Deserialize)]
+struct OAuthMetadata {
+    issuer: String,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    revocation_endpoint: Option<String>,
+    userinfo_endpoint: Option<String>,
+    jwks_uri: Option<String>,
+    #[serde(default)]
+    scopes_supported: Vec<String>,
+    code_challenge_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetadataSource {
+    OpenidConfiguration,
+    OauthAuthorizationServer,
+    Profile,
+}
+
+/// Everything the flow needs to know about a provider.
+#[derive(Clone, Debug)]
+pub struct ProviderInfo {
+    pub source: MetadataSource,
+    /// The issuer identifier, exactly as the provider states it (compared with `iss`).
+    pub issuer: Option<String>,
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    pub revocation_endpoint: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
+    pub jwks_uri: Option<Url>,
+    pub jwks: Option<CoreJsonWebKeySet>,
+    pub scopes_supported: Vec<String>,
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    pub iss_parameter_supported: bool,
+    pub token_endpoint_auth_methods: Vec<String>,
+}
+
+impl ProviderInfo {
+    /// PKCE S256 is mandatory; a provider that advertises methods without it is refused.
+    pub fn check_pkce(&self) -> Result<()> {
+        match &self.code_challenge_methods_supported {
+            Some(methods) if !methods.iter().any(|m| m == "S256") => Err(Error::ProviderError(
+                format!(
+                    "the provider does not support PKCE with S256 (it offers: {}); Pixie will not sign in without it",
+                    methods.join(", ")
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The profile's endpoints: discovered from its issuer, or as written.
+pub async fn resolve(http: &reqwest::Client, profile: &Profile) -> Result<ProviderInfo> {
+    match &profile.provider {
+        Provider::Issuer { issuer } => discover(http, issuer).await,
+        Provider::Endpoints {
+            authorization,
+            token,
+            revocation,
+            userinfo,
+        } => Ok(ProviderInfo {
+            source: MetadataSource::Profile,
+            issuer: None,
+            authorization_endpoint: authorization.clone(),
+            token_endpoint: token.clone(),
+            revocation_endpoint: revocation.clone(),
+            userinfo_endpoint: userinfo.clone(),
+            jwks_uri: None,
+            jwks: None,
+            scopes_supported: Vec::new(),
+            code_challenge_methods_supported: None,
+            iss_parameter_supported: false,
+            token_endpoint_auth_methods: Vec::new(),
+        }),
+    }
+}
+
+/// Discovers a provider from its issuer URL.
+pub async fn discover(http: &reqwest::Client, issuer: &Url) -> Result<ProviderInfo> {
+    let issuer_str = issuer_string(issuer);
+    let fail = |reason: String| Error::Discovery {
+        issuer: issuer_str.clone(),
+        reason,
+    };
+    let issuer_url = IssuerUrl::new(issuer_str.clone()).map_err(|e| fail(e.to_string()))?;
+    match OidcMetadata::discover_async(issuer_url, http).await {
+        Ok(m) => from_oidc(m),
+        Err(DiscoveryError::Response(status, _, _)) if status.as_u16() == 404 => {
+            tracing::debug!(issuer = %issuer_str, "no OpenID configuration; trying RFC 8414");
+            discover_oauth(http, issuer, &issuer_str).await
+        }
+        Err(e) => Err(discovery_error(&issuer_str, e)),
+    }
+}
+
+fn discovery_error(issuer: &str, e: DiscoveryError<HttpClientError<reqwest::Error>>) -> Error {
+    match e {
+        DiscoveryError::Request(inner) => Error::ProviderUnreachable(format!(
+            "cannot reach {issuer}: {}",
+            chain(&inner)
+        )),
+        // Response/Parse carry the body: report the status line or serde's position only.
+        DiscoveryError::Response(status, _, msg) => Error::Discovery {
+            issuer: issuer.into(),
+            reason: format!("{msg} (HTTP {status})"),
+        },
+        DiscoveryError::Parse(p) => Error::Discovery {
+            issuer: issuer.into(),
+            reason: format!("the metadata is not valid ({p})"),
+        },
+        other => Error::Discovery {
+            issuer: issuer.into(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn from_oidc(m: OidcMetadata) -> Result<ProviderInfo> {
+    let issuer = m.issuer().to_string();
+    let token = m.token_endpoint().ok_or_else(|| Error::Discovery {
+        issuer: issuer.clone(),
+        reason: "the provider has no token endpoint".into(),
+    })?;
+    let extra = m.additional_metadata();
+    let revocation = extra
+        .revocation_endpoint
+        .as_deref()
+        .map(Url::parse)
+        .transpose()
+        .map_err(|e| Error::Discovery {
+            issuer: issuer.clone(),
+            reason: format!("bad revocation_endpoint: {e}"),
+        })?;
+    Ok(ProviderInfo {
+        source: MetadataSource::OpenidConfiguration,
+        authorization_endpoint: m.authorization_endpoint().url().clone(),
+        token_endpoint: token.url().clone(),
+        revocation_endpoint: revocation,
+        userinfo_endpoint: m.userinfo_endpoint().map(|u| u.url().clone()),
+        jwks_uri: Some(m.jwks_uri().url().clone()),
+        jwks: Some(m.jwks().clone()),
+        scopes_supported: m
+            .scopes_supported()
+            .map(|s| s.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default(),
+        code_challenge_methods_supported: extra.code_challenge_methods_supported.clone(),
+        iss_parameter_supported: extra
+            .authorization_response_iss_parameter_supported
+            .unwrap_or(false),
+        token_endpoint_auth_methods: m
+            .token_endpoint_auth_methods_supported()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|a| serde_json::to_value(a).ok())
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        issuer: Some(issuer),
+    })
+}
+
+/// RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
+fn oauth_metadata_url(issuer: &Url) -> Url {
+    let mut url = issuer.clone();
+    let path = issuer.path().trim_end_matches('/');
+    url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    url
+}
+
+async fn discover_oauth(
+    http: &reqwest::Client,
+    issuer: &Url,
+    issuer_str: &str,
+) -> Result<ProviderInfo> {
+    let fail = |reason: String| Error::Discovery {
+        issuer: issuer_str.to_owned(),
+        reason,
+    };
+    let url = oauth_metadata_url(issuer);
+    let resp = http
+        .get(url.clone())
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| Error::ProviderUnreachable(format!("cannot reach {url}: {}", chain(&e))))?;
+    if !resp.status().is_success() {
+        return Err(fail(format!(
+            "neither {issuer_str}/.well-known/openid-configuration nor {url} exists (HTTP {})",
+            resp.status()
+        )));
+    }
+    let m: OAuthMetadata = resp
+        .json()
+        .await
+        .map_err(|e| fail(format!("the metadata at {url} is not valid JSON metadata ({e})")))?;
+    if m.issuer != issuer_str {
+        return Err(fail(format!(
+            "the metadata names issuer `{}`, not `{issuer_str}`",
+            m.issuer
+        )));
+    }
+    let endpoint = |field: &str, v: Option<String>| -> Result<Option<Url>> {
+        v.map(|s| Url::parse(&s).map_err(|e| fail(format!("bad {field}: {e}"))))
+            .transpose()
+    };
+    Ok(ProviderInfo {
+        source: MetadataSource::OauthAuthorizationServer,
+        authorization_endpoint: endpoint("authorization_endpoint", m.authorization_endpoint)?
+            .ok_or_else(|| fail("no authorization_endpoint".into()))?,
+        token_endpoint: endpoint("token_endpoint", m.token_endpoint)?
+            .ok_or_else(|| fail("no token_endpoint".into()))?,
+        revocation_endpoint: endpoint("revocation_endpoint", m.revocation_endpoint)?,
+        userinfo_endpoint: endpoint("userinfo_endpoint", m.userinfo_endpoint)?,
+        jwks_uri: endpoint("jwks_uri", m.jwks_uri)?,
+        jwks: None,
+        scopes_supported: m.scopes_supported,
+        code_challenge_methods_supported: m.code_challenge_methods_supported,
+        iss_parameter_supported: m.authorization_response_iss_parameter_supported,
+        token_endpoint_auth_methods: m.token_endpoint_auth_methods_supported,
+        issuer: Some(m.issuer),
+    })
+}
+
+/// Fetches a JWKS (used when a token names a key the cached set doesn't have).
+pub async fn fetch_jwks(http: &reqwest::Client, jwks_uri: &Url) -> Result<CoreJsonWebKeySet> {
+    let url = JsonWebKeySetUrl::from_url(jwks_uri.clone());
+    CoreJsonWebKeySet::fetch_async(&url, http)
+        .await
+        .map_err(|e| discovery_error(jwks_uri.as_str(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8414_url_inserts_well_known_before_the_path() {
+        let u = |s: &str| oauth_metadata_url(&Url::parse(s).unwrap()).to_string();
+        assert_eq!(
+            u("https://as.example.com"),
+            "https://as.example.com/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            u("https://as.example.com/tenant/1"),
+            "https://as.example.com/.well-known/oauth-authorization-server/tenant/1"
+        );
+    }
+
+    async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    // A fake RFC 8414-only server (unit test; the integration tests use a real provider).
+    #[tokio::test]
+    async fn falls_back_to_rfc8414() {
+        use axum::routing::get;
+        let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+        let b = base.clone();
+        let app = axum::Router::new().route(
+            "/.well-known/oauth-authorization-server",
+            get(move || {
+                let issuer = b.get().unwrap().clone();
+                async move {
+                    axum::Json(serde_json::json!({
+                        "issuer": issuer,
+                        "authorization_endpoint": format!("{issuer}/authorize"),
+                        "token_endpoint": format!("{issuer}/token"),
+                        "code_challenge_methods_supported": ["S256"],
+                    }))
+                }
+            }),
+        );
+        let url = serve(app).await;
+        base.set(url.clone()).unwrap();
+        let info = discover(&crate::http::client().unwrap(), &Url::parse(&url).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(info.source, MetadataSource::OauthAuthorizationServer);
+        assert_eq!(info.token_endpoint.as_str(), format!("{url}/token"));
+        assert!(info.check_pkce().is_ok());
+    }
+
+    #[tokio::test]
+    async fn unreachable_provider_is_reported_as_such() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let err = discover(&crate::http::client().unwrap(), &Url::parse(&url).unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::ProviderUnreachable(_)), "{err}");
+    }
+
+    #[test]
+    fn pkce_without_s256_is_refused() {
+        let mut info = ProviderInfo {
+            source: MetadataSource::Profile,
+            issuer: None,
+            authorization_endpoint: Url::parse("https://a.example/auth").unwrap(),
+            token_endpoint: Url::parse("https://a.example/token").unwrap(),
+            revocation_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            jwks: None,
+            scopes_supported: vec![],
+            code_challenge_methods_supported: Some(vec!["plain".into()]),
+            iss_parameter_supported: false,
+            token_endpoint_auth_methods: vec![],
+        };
+        assert!(info.check_pkce().is_err());
+        info.code_challenge_methods_supported = None;
+        assert!(info.check_pkce().is_ok());
+    }
+}

@@ -1,0 +1,154 @@
+//! One error type for the engine. Every variant's message is meant for a person: it says what
+//! went wrong and, where there is one, what to do. No variant ever carries a token or secret.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The broad class of an error: what the CLI turns into an exit code and the UI into a code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request itself was wrong (bad profile field, unknown profile, …).
+    Invalid,
+    /// The profile file cannot be read or written.
+    ProfileFile,
+    /// No usable session: the person must sign in (again).
+    SignInRequired,
+    /// The provider could not be reached, or answered with an error or garbage.
+    Provider,
+    /// The OS keychain is absent, locked or refused access.
+    Keychain,
+    /// The interactive sign-in did not complete (denied, timed out, cancelled, browser closed).
+    SignInIncomplete,
+    /// Anything else: local I/O, a port in use, the browser failing to start.
+    Local,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("no profile named `{0}` (see `pixie profile list`)")]
+    UnknownProfile(String),
+
+    #[error("a profile named `{0}` already exists")]
+    DuplicateProfile(String),
+
+    #[error("{0}")]
+    InvalidProfile(String),
+
+    #[error(
+        "the profile file {} is corrupt: {reason}. Pixie will not change it; fix it by hand or move it away (a copy is kept at {})",
+        path.display(), backup.display()
+    )]
+    CorruptProfileFile {
+        path: PathBuf,
+        reason: String,
+        backup: PathBuf,
+    },
+
+    #[error(
+        "the profile file {} has schema version {found}, newer than this Pixie understands ({supported}); upgrade Pixie",
+        path.display()
+    )]
+    UnsupportedSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+
+    #[error("{}: {source}", path.display())]
+    FileIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("keychain unavailable: {0}")]
+    KeychainUnavailable(String),
+
+    #[error("keychain error: {0}")]
+    Keychain(String),
+
+    #[error("sign-in required for `{profile}`: {reason}")]
+    SignInRequired { profile: String, reason: String },
+
+    #[error("provider unreachable: {0}")]
+    ProviderUnreachable(String),
+
+    #[error("the provider answered with an error: {0}")]
+    ProviderError(String),
+
+    #[error("discovery failed for {issuer}: {reason}")]
+    Discovery { issuer: String, reason: String },
+
+    #[error("sign-in was refused by the provider: {0}")]
+    AuthorizationDenied(String),
+
+    #[error("sign-in timed out after {0} s without an answer from the browser (was the browser window closed?); run the sign-in again")]
+    Timeout(u64),
+
+    #[error("sign-in cancelled")]
+    Cancelled,
+
+    #[error("the sign-in answer was rejected: {0}")]
+    BadCallback(String),
+
+    #[error("cannot listen for the browser's answer on {addr}: {reason}")]
+    Listener { addr: String, reason: String },
+
+    #[error("could not open a browser: {0}")]
+    Browser(String),
+
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        use Error::*;
+        match self {
+            UnknownProfile(_) | DuplicateProfile(_) | InvalidProfile(_) => ErrorKind::Invalid,
+            CorruptProfileFile { .. } | UnsupportedSchema { .. } | FileIo { .. } => {
+                ErrorKind::ProfileFile
+            }
+            KeychainUnavailable(_) | Keychain(_) => ErrorKind::Keychain,
+            SignInRequired { .. } => ErrorKind::SignInRequired,
+            ProviderUnreachable(_) | ProviderError(_) | Discovery { .. } => ErrorKind::Provider,
+            AuthorizationDenied(_) | Timeout(_) | Cancelled | BadCallback(_) => {
+                ErrorKind::SignInIncomplete
+            }
+            Listener { .. } | Browser(_) | Internal(_) => ErrorKind::Local,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::FileIo {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn sign_in_required(profile: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::SignInRequired {
+            profile: profile.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Renders an error with its `source()` chain, e.g. "request failed: connection refused".
+/// Safe for errors whose sources never carry secrets (reqwest, io, keyring).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = s.source();
+    }
+    out
+}

@@ -1,0 +1,339 @@
+//! The loopback listener that receives the browser's redirect (RFC 8252 §7.3).
+//!
+//! It is bound before the browser opens, only on a loopback address, on the profile's port (0 =
+//! ephemeral). It ignores whatever is not the awaited callback — a favicon request, another path,
+//! a forged callback with the wrong `state` — answering 400/404 and waiting on. The one request
+//! with the right `state` is handed to the flow, and the browser's tab is answered only once the
+//! flow knows whether sign-in succeeded.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use oauth2::AuthorizationCode;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::profile::{LoopbackHost, Redirect};
+
+/// What the authorization server sent back (RFC 6749 §4.1.2, RFC 9207).
+#[derive(Debug)]
+pub struct CallbackParams {
+    pub code: Option<AuthorizationCode>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    pub iss: Option<String>,
+}
+
+/// The awaited callback, holding the browser's request open until [`Callback::respond`].
+#[derive(Debug)]
+pub struct Callback {
+    pub params: CallbackParams,
+    pub received_at: std::time::Instant,
+    responder: oneshot::Sender<Page>,
+}
+
+impl Callback {
+    pub fn respond(self, page: Page) {
+        let _ = self.responder.send(page);
+    }
+}
+
+/// The page shown in the browser tab at the end.
+#[derive(Clone, Debug)]
+pub enum Page {
+    Success { profile: String },
+    Failure { message: String },
+}
+
+struct Shared {
+    path: String,
+    state: String,
+    taken: AtomicBool,
+    tx: mpsc::Sender<Callback>,
+}
+
+pub struct Listener {
+    redirect_uri: String,
+    addr: SocketAddr,
+    rx: mpsc::Receiver<Callback>,
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Listener {
+    /// Binds on the profile's loopback host and port, for a callback carrying `state`.
+    pub async fn bind(redirect: &Redirect, state: &str) -> Result<Self> {
+        let ip = redirect.host.bind_ip();
+        let want = SocketAddr::new(ip, redirect.port);
+        let primary = tokio::net::TcpListener::bind(want)
+            .await
+            .map_err(|e| bind_error(want, redirect.port, e))?;
+        let addr = primary
+            .local_addr()
+            .map_err(|e| bind_error(want, redirect.port, e))?;
+        let mut listeners = vec![primary];
+        if redirect.host == LoopbackHost::Localhost {
+            // `localhost` may resolve to ::1 first in the browser; serve both when we can.
+            let v6 = SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), addr.port());
+            if let Ok(l) = tokio::net::TcpListener::bind(v6).await {
+                listeners.push(l);
+            }
+        }
+        let (tx, rx) = mpsc::channel(1);
+        let shared = Arc::new(Shared {
+            path: redirect.path.clone(),
+            state: state.to_owned(),
+            taken: AtomicBool::new(false),
+            tx,
+        });
+        let stop = CancellationToken::new();
+        let app = axum::Router::new().fallback(move |uri: Uri| handle(shared.clone(), uri));
+        let tasks = listeners
+            .into_iter()
+            .map(|l| {
+                let app = app.clone();
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let serve = axum::serve(l, app)
+                        .with_graceful_shutdown(async move { stop.cancelled().await });
+                    if let Err(e) = serve.await {
+                        tracing::warn!(error = %e, "loopback listener stopped");
+                    }
+                })
+            })
+            .collect();
+        let redirect_uri = redirect.uri_for_port(addr.port());
+        tracing::debug!(%redirect_uri, "loopback listener ready");
+        Ok(Self {
+            redirect_uri,
+            addr,
+            rx,
+            stop,
+            tasks,
+        })
+    }
+
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits for the callback with the right `state`, until `timeout` or `cancel`.
+    pub async fn wait(&mut self, timeout: Duration, cancel: &CancellationToken) -> Result<Callback> {
+        tokio::select! {
+            cb = self.rx.recv() => cb.ok_or_else(|| Error::Internal("loopback listener stopped".into())),
+            () = tokio::time::sleep(timeout) => Err(Error::Timeout(timeout.as_secs())),
+            () = cancel.cancelled() => Err(Error::Cancelled),
+        }
+    }
+
+    /// Stops listening and frees the port (waiting briefly for the last page to be sent).
+    pub async fn close(mut self) {
+        self.stop.cancel();
+        for task in self.tasks.drain(..) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn bind_error(addr: SocketAddr, port: u16, e: std::io::Error) -> Error {
+    let reason = if e.kind() == std::io::ErrorKind::AddrInUse {
+        format!(
+            "port {port} is already in use by another program; close it, or change the profile's redirect URI (no port, or port 0, picks a free one)"
+        )
+    } else {
+        e.to_string()
+    };
+    Error::Listener {
+        addr: addr.to_string(),
+        reason,
+    }
+}
+
+async fn handle(shared: Arc<Shared>, uri: Uri) -> Response {
+    if uri.path() != shared.path {
+        return page(StatusCode::NOT_FOUND, "Not found", "This is Pixie's sign-in listener; nothing lives here.");
+    }
+    let mut state = None;
+    let mut params = CallbackParams {
+        code: None,
+        error: None,
+        error_description: None,
+        iss: None,
+    };
+    for (k, v) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match &*k {
+            "state" => state = Some(v.into_owned()),
+            "code" => params.code = Some(AuthorizationCode::new(v.into_owned())),
+            "error" => params.error = Some(v.into_owned()),
+            "error_description" => params.error_description = Some(v.into_owned()),
+            "iss" => params.iss = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let state_ok = state
+        .as_deref()
+        .is_some_and(|s| constant_time_eq(s.as_bytes(), shared.state.as_bytes()));
+    if !state_ok {
+        tracing::warn!("ignored a callback whose state does not match this sign-in");
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Not this sign-in",
+            "This answer does not belong to the sign-in Pixie is waiting for, so it was ignored.",
+        );
+    }
+    if shared.taken.swap(true, Ordering::SeqCst) {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Already handled",
+            "Pixie has already received the answer for this sign-in.",
+        );
+    }
+    let (responder, answer) = oneshot::channel();
+    let cb = Callback {
+        params,
+        received_at: std::time::Instant::now(),
+        responder,
+    };
+    if shared.tx.send(cb).await.is_err() {
+        return page(StatusCode::GONE, "Sign-in over", "Pixie is no longer waiting for this sign-in.");
+    }
+    match tokio::time::timeout(Duration::from_secs(120), answer).await {
+        Ok(Ok(Page::Success { profile })) => page(
+            StatusCode::OK,
+            "Signed in",
+            &format!("You are signed in to {profile}. You can close this tab and return to Pixie."),
+        ),
+        Ok(Ok(Page::Failure { message })) => page(StatusCode::OK, "Sign-in failed", &message),
+        _ => page(
+            StatusCode::OK,
+            "Answer received",
+            "Pixie received the provider's answer. You can close this tab and return to Pixie.",
+        ),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Pixie: {t}</title>\
+         <style>body{{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#222}}\
+         @media(prefers-color-scheme:dark){{body{{background:#1b1b1f;color:#eee}}}}</style></head>\
+         <body><h1>{t}</h1><p>{b}</p></body></html>",
+        t = escape(title),
+        b = escape(body)
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (header::CONNECTION, "close"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get(url: &str) -> (u16, String) {
+        let r = reqwest::get(url).await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn ignores_strays_and_forgeries_then_takes_the_real_callback() {
+        let mut l = Listener::bind(&Redirect::default(), "s-123").await.unwrap();
+        let base = l.redirect_uri().to_owned();
+        assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/callback"));
+        let origin = base.trim_end_matches("/callback").to_owned();
+        assert_eq!(get(&format!("{origin}/favicon.ico")).await.0, 404);
+        assert_eq!(get(&format!("{base}?code=evil&state=wrong")).await.0, 400);
+        assert_eq!(get(&format!("{base}?code=evil")).await.0, 400);
+        let good = format!("{base}?code=good&state=s-123&iss=https%3A%2F%2Fi");
+        let real = tokio::spawn(async move { get(&good).await });
+        let cb = l.wait(Duration::from_secs(5), &CancellationToken::new()).await.unwrap();
+        assert_eq!(cb.params.code.as_ref().unwrap().secret(), "good");
+        assert_eq!(cb.params.iss.as_deref(), Some("https://i"));
+        // A replay of the good callback is refused while the first is in flight.
+        assert_eq!(get(&format!("{base}?code=good&state=s-123")).await.0, 400);
+        cb.respond(Page::Success { profile: "work".into() });
+        let (status, body) = real.await.unwrap();
+        assert_eq!(status, 200);
+        assert!(body.contains("signed in to work"), "{body}");
+        let addr = l.local_addr();
+        l.close().await;
+        assert!(std::net::TcpStream::connect(addr).is_err(), "port closed");
+    }
+
+    #[tokio::test]
+    async fn provider_errors_are_passed_on() {
+        let mut l = Listener::bind(&Redirect::default(), "st").await.unwrap();
+        let url = format!("{}?error=access_denied&error_description=no%20way&state=st", l.redirect_uri());
+        let browser = tokio::spawn(async move { get(&url).await });
+        let cb = l.wait(Duration::from_secs(5), &CancellationToken::new()).await.unwrap();
+        assert_eq!(cb.params.error.as_deref(), Some("access_denied"));
+        assert_eq!(cb.params.error_description.as_deref(), Some("no way"));
+        cb.respond(Page::Failure { message: "<denied>".into() });
+        let (_, body) = browser.await.unwrap();
+        assert!(body.contains("&lt;denied&gt;"), "escaped: {body}");
+    }
+
+    #[tokio::test]
+    async fn times_out_and_cancels() {
+        let mut l = Listener::bind(&Redirect::default(), "st").await.unwrap();
+        let err = l.wait(Duration::from_millis(50), &CancellationToken::new()).await.unwrap_err();
+        assert!(matches!(err, Error::Timeout(_)));
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let err = l.wait(Duration::from_secs(5), &cancel).await.unwrap_err();
+        assert!(matches!(err, Error::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn port_in_use_is_a_clear_error() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let redirect = Redirect { port, ..Redirect::default() };
+        let err = Listener::bind(&redirect, "st").await.err().unwrap();
+        assert!(err.to_string().contains("already in use"), "{err}");
+    }
+}

@@ -1,0 +1,480 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// A profile's name: what the command line and the keychain entries use. Kept to a safe
+/// alphabet so it can name lock files and keychain accounts on every platform.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProfileName(String);
+
+impl ProfileName {
+    pub fn new(name: &str) -> Result<Self> {
+        let ok_len = !name.is_empty() && name.len() <= 64;
+        let ok_chars = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let ok_start = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        if ok_len && ok_chars && ok_start {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(Error::InvalidProfile(format!(
+                "invalid profile name `{name}`: use 1–64 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProfileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a profile's endpoints come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Provider {
+    /// Discovered from `{issuer}/.well-known/openid-configuration`, falling back to RFC 8414.
+    Issuer { issuer: Url },
+    /// A plain OAuth 2.0 server with endpoints given explicitly.
+    Endpoints {
+        authorization: Url,
+        token: Url,
+        revocation: Option<Url>,
+        userinfo: Option<Url>,
+    },
+}
+
+/// The loopback host in the redirect URI (RFC 8252 §7.3). `127.0.0.1` is the default because
+/// `localhost` can resolve to another interface or to IPv6 first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopbackHost {
+    Ipv4,
+    Localhost,
+    Ipv6,
+}
+
+impl LoopbackHost {
+    pub fn uri_host(self) -> &'static str {
+        match self {
+            LoopbackHost::Ipv4 => "127.0.0.1",
+            LoopbackHost::Localhost => "localhost",
+            LoopbackHost::Ipv6 => "[::1]",
+        }
+    }
+
+    /// The address actually bound: never a wildcard.
+    pub fn bind_ip(self) -> std::net::IpAddr {
+        match self {
+            LoopbackHost::Ipv4 | LoopbackHost::Localhost => std::net::Ipv4Addr::LOCALHOST.into(),
+            LoopbackHost::Ipv6 => std::net::Ipv6Addr::LOCALHOST.into(),
+        }
+    }
+}
+
+/// The redirect URI template: host, port (0 = ephemeral, chosen when the listener binds) and path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redirect {
+    pub host: LoopbackHost,
+    pub port: u16,
+    pub path: String,
+}
+
+impl Default for Redirect {
+    fn default() -> Self {
+        Self {
+            host: LoopbackHost::Ipv4,
+            port: 0,
+            path: "/callback".into(),
+        }
+    }
+}
+
+impl Redirect {
+    pub fn parse(uri: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::InvalidProfile(format!(
+                "invalid redirect URI `{uri}`: {why} (expected e.g. http://127.0.0.1/callback or http://127.0.0.1:8400/callback)"
+            ))
+        };
+        let url = Url::parse(uri).map_err(|e| bad(&e.to_string()))?;
+        if url.scheme() != "http" {
+            return Err(bad("a loopback redirect uses http"));
+        }
+        let host = match url.host() {
+            Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST => LoopbackHost::Ipv4,
+            Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST => LoopbackHost::Ipv6,
+            Some(url::Host::Domain("localhost")) => LoopbackHost::Localhost,
+            _ => return Err(bad("the host must be 127.0.0.1, localhost or [::1]")),
+        };
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("no query or fragment allowed"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("no user info allowed"));
+        }
+        Ok(Self {
+            host,
+            port: url.port().unwrap_or(0),
+            path: url.path().to_owned(),
+        })
+    }
+
+    /// The URI sent to the provider once the listener is bound on `port`.
+    pub fn uri_for_port(&self, port: u16) -> String {
+        format!("http://{}:{}{}", self.host.uri_host(), port, self.path)
+    }
+}
+
+impl fmt::Display for Redirect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.port == 0 {
+            write!(f, "http://{}{}", self.host.uri_host(), self.path)
+        } else {
+            f.write_str(&self.uri_for_port(self.port))
+        }
+    }
+}
+
+/// Authorization parameters Pixie sets itself and a profile may not override.
+const RESERVED_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
+];
+
+/// A validated provider profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub name: ProfileName,
+    pub provider: Provider,
+    pub client_id: String,
+    /// Whether a client secret is kept in the keychain for this profile.
+    pub client_secret_in_keychain: bool,
+    pub scopes: Vec<String>,
+    pub params: BTreeMap<String, String>,
+    pub redirect: Redirect,
+    pub browser: Option<String>,
+}
+
+impl Profile {
+    /// Whether the profile asks for an ID token (and so a nonce and ID-token verification).
+    pub fn wants_openid(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// The issuer the profile names, if it names one.
+    pub fn issuer(&self) -> Option<&Url> {
+        match &self.provider {
+            Provider::Issuer { issuer } => Some(issuer),
+            Provider::Endpoints { .. } => None,
+        }
+    }
+
+    pub fn to_record(&self) -> ProfileRecord {
+        let (issuer, authorization, token, revocation, userinfo) = match &self.provider {
+            Provider::Issuer { issuer } => (Some(issuer_string(issuer)), None, None, None, None),
+            Provider::Endpoints {
+                authorization,
+                token,
+                revocation,
+                userinfo,
+            } => (
+                None,
+                Some(authorization.to_string()),
+                Some(token.to_string()),
+                revocation.as_ref().map(Url::to_string),
+                userinfo.as_ref().map(Url::to_string),
+            ),
+        };
+        ProfileRecord {
+            name: self.name.to_string(),
+            issuer,
+            authorization_endpoint: authorization,
+            token_endpoint: token,
+            revocation_endpoint: revocation,
+            userinfo_endpoint: userinfo,
+            client_id: self.client_id.clone(),
+            client_secret_in_keychain: self.client_secret_in_keychain,
+            scopes: self.scopes.clone(),
+            params: self.params.clone(),
+            redirect_uri: (self.redirect != Redirect::default()).then(|| self.redirect.to_string()),
+            browser: self.browser.clone(),
+        }
+    }
+}
+
+/// An issuer is compared byte for byte with the provider's `iss`, so keep it as written
+/// (the `url` crate would add a trailing `/` to a bare origin).
+pub(crate) fn issuer_string(url: &Url) -> String {
+    let s = url.as_str();
+    if url.path() == "/" && s.ends_with('/') {
+        s.trim_end_matches('/').to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The serialised form of a profile: one `[[profiles]]` table in the profile file, one object in
+/// an export. Unknown fields are refused so that a typo (or a pasted `client_secret`) is caught.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileRecord {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_secret_in_keychain: bool,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+}
+
+/// Parses an endpoint or issuer URL. TLS is required except on loopback (local test servers).
+pub fn parse_endpoint(field: &str, value: &str) -> Result<Url> {
+    let url = Url::parse(value.trim())
+        .map_err(|e| Error::InvalidProfile(format!("{field}: `{value}` is not a URL ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::InvalidProfile(format!(
+                "{field}: `{value}` must use https (plain http is only allowed on loopback)"
+            )))
+        }
+        other => {
+            return Err(Error::InvalidProfile(format!(
+                "{field}: `{value}` has unsupported scheme `{other}`"
+            )))
+        }
+    }
+    if url.fragment().is_some() {
+        return Err(Error::InvalidProfile(format!(
+            "{field}: `{value}` must not have a fragment"
+        )));
+    }
+    Ok(url)
+}
+
+impl TryFrom<ProfileRecord> for Profile {
+    type Error = Error;
+
+    fn try_from(r: ProfileRecord) -> Result<Self> {
+        let name = ProfileName::new(&r.name)?;
+        let invalid = |msg: String| Error::InvalidProfile(format!("profile `{name}`: {msg}"));
+        let opt = |field: &str, v: &Option<String>| -> Result<Option<Url>> {
+            v.as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| parse_endpoint(field, s))
+                .transpose()
+        };
+        let authorization = opt("authorization endpoint", &r.authorization_endpoint)?;
+        let token = opt("token endpoint", &r.token_endpoint)?;
+        let revocation = opt("revocation endpoint", &r.revocation_endpoint)?;
+        let userinfo = opt("userinfo endpoint", &r.userinfo_endpoint)?;
+        let issuer = opt("issuer", &r.issuer)?;
+        let provider = match (issuer, authorization, token) {
+            (Some(issuer), None, None) if revocation.is_none() && userinfo.is_none() => {
+                if issuer.query().is_some() {
+                    return Err(invalid("the issuer URL must not have a query".into()));
+                }
+                Provider::Issuer { issuer }
+            }
+            (None, Some(authorization), Some(token)) => Provider::Endpoints {
+                authorization,
+                token,
+                revocation,
+                userinfo,
+            },
+            (Some(_), _, _) => {
+                return Err(invalid(
+                    "give either an issuer (endpoints are discovered) or explicit endpoints, not both"
+                        .into(),
+                ))
+            }
+            (None, None, None) => {
+                return Err(invalid(
+                    "give an issuer URL, or an authorization endpoint and a token endpoint".into(),
+                ))
+            }
+            (None, _, _) => {
+                return Err(invalid(
+                    "explicit endpoints need both an authorization endpoint and a token endpoint"
+                        .into(),
+                ))
+            }
+        };
+        let client_id = r.client_id.trim().to_owned();
+        if client_id.is_empty() {
+            return Err(invalid("the client id is empty".into()));
+        }
+        let mut scopes: Vec<String> = Vec::new();
+        for s in r.scopes.iter().flat_map(|s| s.split_whitespace()) {
+            if s.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+                return Err(invalid(format!("invalid scope `{s}`")));
+            }
+            if !scopes.iter().any(|x| x == s) {
+                scopes.push(s.to_owned());
+            }
+        }
+        for key in r.params.keys() {
+            if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c == '=') {
+                return Err(invalid(format!("invalid parameter name `{key}`")));
+            }
+            if RESERVED_PARAMS.contains(&key.as_str()) {
+                return Err(invalid(format!(
+                    "parameter `{key}` is set by Pixie itself and cannot be overridden"
+                )));
+            }
+        }
+        let redirect = match r.redirect_uri.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(uri) => Redirect::parse(uri.trim())?,
+            None => Redirect::default(),
+        };
+        let browser = r.browser.filter(|b| !b.trim().is_empty());
+        if let Some(b) = &browser {
+            shell_words::split(b)
+                .map_err(|e| invalid(format!("browser command `{b}` cannot be parsed: {e}")))?;
+        }
+        Ok(Profile {
+            name,
+            provider,
+            client_id,
+            client_secret_in_keychain: r.client_secret_in_keychain,
+            scopes,
+            params: r.params,
+            redirect,
+            browser,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> ProfileRecord {
+        ProfileRecord {
+            name: "work".into(),
+            issuer: Some("https://id.example.com".into()),
+            client_id: "abc".into(),
+            scopes: vec!["openid offline_access".into(), "email".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_are_restricted() {
+        assert!(ProfileName::new("work-1.dev_x").is_ok());
+        for bad in ["", "-x", "a b", "a/b", "ä", &"x".repeat(65)] {
+            assert!(ProfileName::new(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn scopes_are_split_and_deduplicated() {
+        let p = Profile::try_from(record()).unwrap();
+        assert_eq!(p.scopes, ["openid", "offline_access", "email"]);
+        assert!(p.wants_openid());
+    }
+
+    #[test]
+    fn issuer_or_endpoints_exclusively() {
+        let mut r = record();
+        r.token_endpoint = Some("https://id.example.com/token".into());
+        assert!(Profile::try_from(r.clone()).is_err());
+        r.issuer = None;
+        assert!(Profile::try_from(r.clone()).is_err(), "token without authorization");
+        r.authorization_endpoint = Some("https://id.example.com/auth".into());
+        assert!(matches!(
+            Profile::try_from(r).unwrap().provider,
+            Provider::Endpoints { .. }
+        ));
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        let mut r = record();
+        r.issuer = Some("http://id.example.com".into());
+        assert!(Profile::try_from(r.clone()).is_err());
+        r.issuer = Some("http://127.0.0.1:8080".into());
+        assert!(Profile::try_from(r).is_ok());
+    }
+
+    #[test]
+    fn reserved_params_are_refused() {
+        let mut r = record();
+        r.params.insert("state".into(), "x".into());
+        assert!(Profile::try_from(r.clone()).is_err());
+        r.params.clear();
+        r.params.insert("audience".into(), "api".into());
+        assert!(Profile::try_from(r).is_ok());
+    }
+
+    #[test]
+    fn redirect_uris() {
+        let r = Redirect::parse("http://127.0.0.1/callback").unwrap();
+        assert_eq!(r, Redirect::default());
+        let r = Redirect::parse("http://localhost:8400/cb").unwrap();
+        assert_eq!((r.host, r.port, r.path.as_str()), (LoopbackHost::Localhost, 8400, "/cb"));
+        assert_eq!(r.uri_for_port(8400), "http://localhost:8400/cb");
+        let r = Redirect::parse("http://[::1]:9000/").unwrap();
+        assert_eq!(r.host, LoopbackHost::Ipv6);
+        for bad in [
+            "https://127.0.0.1/cb",
+            "http://example.com/cb",
+            "http://0.0.0.0/cb",
+            "http://127.0.0.1/cb?x=1",
+        ] {
+            assert!(Redirect::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn record_round_trip_keeps_issuer_as_written() {
+        let p = Profile::try_from(record()).unwrap();
+        let r = p.to_record();
+        assert_eq!(r.issuer.as_deref(), Some("https://id.example.com"));
+        assert_eq!(r.redirect_uri, None);
+        assert_eq!(Profile::try_from(r).unwrap(), p);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let json = r#"{"name":"x","issuer":"https://a.example","client_id":"c","client_secret":"s"}"#;
+        assert!(serde_json::from_str::<ProfileRecord>(json).is_err());
+    }
+}

@@ -1,0 +1,279 @@
+//! The profile file: one human-readable TOML file with a schema version, written atomically
+//! (temp file + rename) under a cross-process lock. A file that does not parse is never
+//! overwritten; a copy is kept beside it so nothing is lost even if someone deletes it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Profile, ProfileName, ProfileRecord};
+use crate::error::{Error, Result};
+use crate::home::PixieHome;
+use crate::lock;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole file, and also the export/import document (as JSON).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    pub version: u32,
+    #[serde(default)]
+    pub profiles: Vec<ProfileRecord>,
+}
+
+impl ProfileFile {
+    pub fn from_profiles(profiles: &[Profile]) -> Self {
+        Self {
+            version: SCHEMA_VERSION,
+            profiles: profiles.iter().map(Profile::to_record).collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ProfileStore {
+    path: PathBuf,
+    lock_path: PathBuf,
+}
+
+impl ProfileStore {
+    pub fn new(home: &PixieHome) -> Self {
+        Self {
+            path: home.profiles_file(),
+            lock_path: home.locks_dir().join("profiles.lock"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// All profiles, in file order. A missing file is an empty list.
+    pub fn list(&self) -> Result<Vec<Profile>> {
+        self.read()
+    }
+
+    pub fn get(&self, name: &str) -> Result<Profile> {
+        self.list()?
+            .into_iter()
+            .find(|p| p.name.as_str() == name)
+            .ok_or_else(|| Error::UnknownProfile(name.to_owned()))
+    }
+
+    pub fn add(&self, profile: Profile) -> Result<()> {
+        self.update(|profiles| {
+            if profiles.iter().any(|p| p.name == profile.name) {
+                return Err(Error::DuplicateProfile(profile.name.to_string()));
+            }
+            profiles.push(profile);
+            Ok(())
+        })
+    }
+
+    /// Replaces the profile of the same name.
+    pub fn replace(&self, profile: Profile) -> Result<()> {
+        self.update(|profiles| {
+            let slot = profiles
+                .iter_mut()
+                .find(|p| p.name == profile.name)
+                .ok_or_else(|| Error::UnknownProfile(profile.name.to_string()))?;
+            *slot = profile;
+            Ok(())
+        })
+    }
+
+    pub fn remove(&self, name: &ProfileName) -> Result<Profile> {
+        self.update(|profiles| {
+            let idx = profiles
+                .iter()
+                .position(|p| &p.name == name)
+                .ok_or_else(|| Error::UnknownProfile(name.to_string()))?;
+            Ok(profiles.remove(idx))
+        })
+    }
+
+    /// Read-modify-write under the lock. Nothing is written when `f` fails or the file is corrupt.
+    pub fn update<T>(&self, f: impl FnOnce(&mut Vec<Profile>) -> Result<T>) -> Result<T> {
+        let _guard = lock::lock_blocking(&self.lock_path)?;
+        let mut profiles = self.read()?;
+        let out = f(&mut profiles)?;
+        self.write(&profiles)?;
+        Ok(out)
+    }
+
+    fn read(&self) -> Result<Vec<Profile>> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(self.corrupt("it is not UTF-8 text".into()))
+            }
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        let file: ProfileFile = toml::from_str(&text).map_err(|e| {
+            let reason = e.message().to_owned();
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            self.corrupt(format!("{reason}{at}"))
+        })?;
+        if file.version > SCHEMA_VERSION {
+            return Err(Error::UnsupportedSchema {
+                path: self.path.clone(),
+                found: file.version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let mut profiles: Vec<Profile> = Vec::with_capacity(file.profiles.len());
+        for record in file.profiles {
+            let profile = Profile::try_from(record).map_err(|e| self.corrupt(e.to_string()))?;
+            if profiles.iter().any(|p| p.name == profile.name) {
+                return Err(self.corrupt(format!("profile `{}` appears twice", profile.name)));
+            }
+            profiles.push(profile);
+        }
+        Ok(profiles)
+    }
+
+    /// Builds the "corrupt" error, keeping a copy of the file first (best effort).
+    fn corrupt(&self, reason: String) -> Error {
+        let backup = self.path.with_extension("toml.corrupt");
+        let same = std::fs::read(&backup).ok() == std::fs::read(&self.path).ok();
+        if !same {
+            if let Err(e) = std::fs::copy(&self.path, &backup) {
+                tracing::warn!(error = %e, "could not keep a copy of the corrupt profile file");
+            }
+        }
+        Error::CorruptProfileFile {
+            path: self.path.clone(),
+            reason,
+            backup,
+        }
+    }
+
+    fn write(&self, profiles: &[Profile]) -> Result<()> {
+        let dir = self
+            .path
+            .parent()
+            .ok_or_else(|| Error::Internal("profile file has no directory".into()))?;
+        PixieHome::ensure_dir(dir)?;
+        let body = toml::to_string_pretty(&ProfileFile::from_profiles(profiles))
+            .map_err(|e| Error::Internal(format!("cannot serialise profiles: {e}")))?;
+        let text = format!(
+            "# Pixie provider profiles. Secrets are never stored here: they live in the OS keychain.\n{body}"
+        );
+        let io = |e: std::io::Error| Error::io(&self.path, e);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".profiles.")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(io)?;
+        tmp.write_all(text.as_bytes()).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(&self.path).map_err(|e| io(e.error))?;
+        #[cfg(unix)]
+        if let Ok(d) = std::fs::File::open(dir) {
+            // Make the rename itself durable.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(name: &str) -> Profile {
+        Profile::try_from(ProfileRecord {
+            name: name.into(),
+            issuer: Some("https://id.example.com".into()),
+            client_id: "client".into(),
+            scopes: vec!["openid".into()],
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn store() -> (tempfile::TempDir, ProfileStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ProfileStore::new(&PixieHome::at(dir.path().to_path_buf()));
+        (dir, store)
+    }
+
+    #[test]
+    fn add_get_replace_remove() {
+        let (_d, s) = store();
+        assert!(s.list().unwrap().is_empty());
+        s.add(profile("a")).unwrap();
+        s.add(profile("b")).unwrap();
+        assert!(matches!(s.add(profile("a")), Err(Error::DuplicateProfile(_))));
+        let mut b = s.get("b").unwrap();
+        b.client_id = "other".into();
+        s.replace(b).unwrap();
+        assert_eq!(s.get("b").unwrap().client_id, "other");
+        s.remove(&ProfileName::new("a").unwrap()).unwrap();
+        let names: Vec<_> = s.list().unwrap().into_iter().map(|p| p.name.to_string()).collect();
+        assert_eq!(names, ["b"]);
+        assert!(matches!(s.get("a"), Err(Error::UnknownProfile(_))));
+    }
+
+    #[test]
+    fn file_is_versioned_toml() {
+        let (_d, s) = store();
+        s.add(profile("a")).unwrap();
+        let text = std::fs::read_to_string(s.path()).unwrap();
+        assert!(text.contains("version = 1"), "{text}");
+        assert!(text.contains("[[profiles]]"), "{text}");
+    }
+
+    #[test]
+    fn corrupt_file_is_reported_kept_and_never_overwritten() {
+        let (_d, s) = store();
+        let garbage = b"version = 1\n[[profiles]\nname = \"x\"\n";
+        std::fs::write(s.path(), garbage).unwrap();
+        let err = s.list().unwrap_err();
+        assert!(matches!(err, Error::CorruptProfileFile { .. }), "{err}");
+        assert!(err.to_string().contains("line"), "{err}");
+        assert!(s.add(profile("a")).is_err());
+        assert_eq!(std::fs::read(s.path()).unwrap(), garbage);
+        assert_eq!(std::fs::read(s.path().with_extension("toml.corrupt")).unwrap(), garbage);
+    }
+
+    #[test]
+    fn invalid_profile_in_file_is_corrupt() {
+        let (_d, s) = store();
+        std::fs::write(
+            s.path(),
+            "version = 1\n[[profiles]]\nname = \"x\"\nclient_id = \"c\"\n",
+        )
+        .unwrap();
+        assert!(matches!(s.list(), Err(Error::CorruptProfileFile { .. })));
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let (_d, s) = store();
+        std::fs::write(s.path(), "version = 9\n").unwrap();
+        assert!(matches!(s.list(), Err(Error::UnsupportedSchema { found: 9, .. })));
+    }
+
+    #[test]
+    fn failed_update_writes_nothing() {
+        let (_d, s) = store();
+        s.add(profile("a")).unwrap();
+        let before = std::fs::read(s.path()).unwrap();
+        let r: Result<()> = s.update(|ps| {
+            ps.clear();
+            Err(Error::Internal("nope".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read(s.path()).unwrap(), before);
+    }
+}

@@ -1,0 +1,381 @@
+//! The token vault: sessions and client secrets in the OS keychain (Secret Service on Linux,
+//! Keychain on macOS, Credential Manager on Windows) through the `keyring` crate. There is no
+//! plaintext fallback: a missing or locked keychain is an error that says what to do.
+//!
+//! Values longer than the platform allows in one item are split over several entries. The entry
+//! named by the key (the "head") is written last and points at a fresh generation of chunks, so a
+//! failure half-way leaves the previous value intact.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::profile::ProfileName;
+use crate::secret::{ExposeSecret, SecretString};
+use crate::session::Session;
+
+/// The keychain service name unless `$PIXIE_KEYRING_SERVICE` says otherwise.
+pub const DEFAULT_SERVICE: &str = "pixie";
+
+/// Largest value kept in one keychain item: Windows caps a credential blob at 2560 bytes (stored
+/// as UTF-16), macOS items hold about 4 KB, Secret Service has no practical limit.
+#[cfg(windows)]
+pub const PLATFORM_CHUNK: usize = 1200;
+#[cfg(target_os = "macos")]
+pub const PLATFORM_CHUNK: usize = 3000;
+#[cfg(not(any(windows, target_os = "macos")))]
+pub const PLATFORM_CHUNK: usize = 64 * 1024;
+
+/// A flat secret store. Implementations: the OS keychain, and an in-memory map for unit tests.
+pub trait SecretStore: Send + Sync {
+    fn get(&self, key: &str) -> Result<Option<SecretString>>;
+    fn set(&self, key: &str, value: &str) -> Result<()>;
+    /// Deleting an absent entry is not an error.
+    fn delete(&self, key: &str) -> Result<()>;
+}
+
+/// The OS keychain.
+#[derive(Clone, Debug)]
+pub struct KeyringStore {
+    service: String,
+}
+
+impl KeyringStore {
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    pub fn from_env() -> Self {
+        let service = std::env::var("PIXIE_KEYRING_SERVICE")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
+        Self::new(service)
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    fn entry(&self, key: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, key).map_err(map_keyring_error)
+    }
+}
+
+/// Turns keyring errors into messages a person can act on. `keyring::Error`'s `Display` never
+/// includes the secret (only its `Debug` of `BadEncoding` would).
+pub(crate) fn map_keyring_error(e: keyring::Error) -> Error {
+    match e {
+        keyring::Error::NoStorageAccess(inner) => Error::KeychainUnavailable(format!(
+            "the keychain is locked or refused access ({inner}). Unlock your keychain (on Linux the \
+             \"login\" keyring, e.g. with Seahorse) and try again"
+        )),
+        keyring::Error::PlatformFailure(inner) => Error::KeychainUnavailable(format!(
+            "no keychain service could be reached ({inner}). On Linux Pixie needs a Secret Service \
+             provider (gnome-keyring or KeePassXC) running in your D-Bus session; it never falls \
+             back to storing tokens in a file"
+        )),
+        keyring::Error::BadEncoding(_) => {
+            Error::Keychain("a keychain entry is not valid UTF-8 text".into())
+        }
+        other => Error::Keychain(other.to_string()),
+    }
+}
+
+impl SecretStore for KeyringStore {
+    fn get(&self, key: &str) -> Result<Option<SecretString>> {
+        match self.entry(key)?.get_password() {
+            Ok(v) => Ok(Some(SecretString::from(v))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(map_keyring_error(e)),
+        }
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<()> {
+        self.entry(key)?
+            .set_password(value)
+            .map_err(map_keyring_error)
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        match self.entry(key)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(map_keyring_error(e)),
+        }
+    }
+}
+
+/// An in-memory store for unit tests (never used by the CLI or the app).
+#[derive(Default)]
+pub struct MemoryStore {
+    map: Mutex<HashMap<String, String>>,
+    /// When set, `set` fails for keys containing this text (to test partial failures).
+    pub fail_set_on: Mutex<Option<String>>,
+}
+
+impl MemoryStore {
+    pub fn keys(&self) -> Vec<String> {
+        let mut k: Vec<_> = self.map.lock().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    }
+}
+
+impl SecretStore for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<SecretString>> {
+        Ok(self.map.lock().unwrap().get(key).cloned().map(SecretString::from))
+    }
+    fn set(&self, key: &str, value: &str) -> Result<()> {
+        if let Some(bad) = self.fail_set_on.lock().unwrap().as_deref() {
+            if key.contains(bad) {
+                return Err(Error::Keychain(format!("injected failure for {key}")));
+            }
+        }
+        self.map.lock().unwrap().insert(key.into(), value.into());
+        Ok(())
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        self.map.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
+const INLINE: &str = "1:";
+const CHUNKED: &str = "1c:";
+
+/// Typed access to what Pixie keeps in the keychain. Cheap to clone.
+#[derive(Clone)]
+pub struct Vault {
+    store: Arc<dyn SecretStore>,
+    chunk: usize,
+}
+
+impl Vault {
+    pub fn new(store: Arc<dyn SecretStore>) -> Self {
+        Self::with_chunk_size(store, PLATFORM_CHUNK)
+    }
+
+    pub fn with_chunk_size(store: Arc<dyn SecretStore>, chunk: usize) -> Self {
+        assert!(chunk >= 16, "chunk size too small");
+        Self { store, chunk }
+    }
+
+    fn session_key(profile: &ProfileName) -> String {
+        format!("session:{profile}")
+    }
+
+    fn client_secret_key(profile: &ProfileName) -> String {
+        format!("client-secret:{profile}")
+    }
+
+    pub fn session(&self, profile: &ProfileName) -> Result<Option<Session>> {
+        let Some(raw) = self.get_value(&Self::session_key(profile))? else {
+            return Ok(None);
+        };
+        // serde_json's error names a position, never the content.
+        serde_json::from_str(raw.expose_secret()).map(Some).map_err(|e| {
+            Error::Keychain(format!(
+                "the stored session for `{profile}` is unreadable ({e}); sign out and sign in again"
+            ))
+        })
+    }
+
+    /// Stores the session in one step as far as readers are concerned: until this returns `Ok`
+    /// the previous session (and its refresh token) is what every reader sees.
+    pub fn store_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+        let json = serde_json::to_string(session)
+            .map_err(|e| Error::Internal(format!("cannot serialise session: {e}")))?;
+        self.set_value(&Self::session_key(profile), &json)
+    }
+
+    pub fn delete_session(&self, profile: &ProfileName) -> Result<()> {
+        self.delete_value(&Self::session_key(profile))
+    }
+
+    pub fn client_secret(&self, profile: &ProfileName) -> Result<Option<SecretString>> {
+        self.get_value(&Self::client_secret_key(profile))
+    }
+
+    pub fn set_client_secret(&self, profile: &ProfileName, secret: &SecretString) -> Result<()> {
+        self.set_value(&Self::client_secret_key(profile), secret.expose_secret())
+    }
+
+    pub fn delete_client_secret(&self, profile: &ProfileName) -> Result<()> {
+        self.delete_value(&Self::client_secret_key(profile))
+    }
+
+    /// Removes everything kept for a profile.
+    pub fn forget(&self, profile: &ProfileName) -> Result<()> {
+        self.delete_session(profile)?;
+        self.delete_client_secret(profile)
+    }
+
+    fn chunk_key(key: &str, generation: &str, i: usize) -> String {
+        format!("{key}#{generation}.{i}")
+    }
+
+    fn get_value(&self, key: &str) -> Result<Option<SecretString>> {
+        let Some(head) = self.store.get(key)? else {
+            return Ok(None);
+        };
+        let head = head.expose_secret();
+        if let Some(v) = head.strip_prefix(INLINE) {
+            return Ok(Some(SecretString::from(v)));
+        }
+        let (generation, count) = parse_manifest(head).ok_or_else(|| {
+            Error::Keychain(format!("the keychain entry `{key}` is not one Pixie wrote"))
+        })?;
+        let mut value = String::new();
+        for i in 0..count {
+            let part = self
+                .store
+                .get(&Self::chunk_key(key, generation, i))?
+                .ok_or_else(|| {
+                    Error::Keychain(format!(
+                        "part {i} of the keychain entry `{key}` is missing"
+                    ))
+                })?;
+            value.push_str(part.expose_secret());
+        }
+        Ok(Some(SecretString::from(value)))
+    }
+
+    fn set_value(&self, key: &str, value: &str) -> Result<()> {
+        let old = self.store.get(key)?;
+        if value.len() + INLINE.len() <= self.chunk {
+            self.store.set(key, &format!("{INLINE}{value}"))?;
+        } else {
+            let generation = random_generation();
+            let parts = split_chars(value, self.chunk);
+            let written = parts.iter().enumerate().try_for_each(|(i, part)| {
+                self.store
+                    .set(&Self::chunk_key(key, &generation, i), part)
+            });
+            let headed = written.and_then(|()| {
+                self.store
+                    .set(key, &format!("{CHUNKED}{generation}:{}", parts.len()))
+            });
+            if let Err(e) = headed {
+                for i in 0..parts.len() {
+                    let _ = self.store.delete(&Self::chunk_key(key, &generation, i));
+                }
+                return Err(e);
+            }
+        }
+        // The new head is in place: the old generation's chunks are garbage now.
+        if let Some((generation, count)) = old.as_ref().and_then(|o| parse_manifest(o.expose_secret())) {
+            for i in 0..count {
+                if let Err(e) = self.store.delete(&Self::chunk_key(key, generation, i)) {
+                    tracing::warn!(%key, error = %e, "could not delete an old keychain chunk");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_value(&self, key: &str) -> Result<()> {
+        if let Some(head) = self.store.get(key)? {
+            if let Some((generation, count)) = parse_manifest(head.expose_secret()) {
+                for i in 0..count {
+                    self.store.delete(&Self::chunk_key(key, generation, i))?;
+                }
+            }
+        }
+        self.store.delete(key)
+    }
+}
+
+fn parse_manifest(head: &str) -> Option<(&str, usize)> {
+    let rest = head.strip_prefix(CHUNKED)?;
+    let (generation, count) = rest.split_once(':')?;
+    Some((generation, count.parse().ok()?))
+}
+
+fn random_generation() -> String {
+    use rand::Rng;
+    format!("{:08x}", rand::rng().random::<u32>())
+}
+
+/// Splits on char boundaries into pieces of at most `max` bytes.
+fn split_chars(value: &str, max: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        let mut end = max.min(rest.len());
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (head, tail) = rest.split_at(end);
+        parts.push(head);
+        rest = tail;
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vault(chunk: usize) -> (Arc<MemoryStore>, Vault) {
+        let store = Arc::new(MemoryStore::default());
+        (store.clone(), Vault::with_chunk_size(store, chunk))
+    }
+
+    fn name() -> ProfileName {
+        ProfileName::new("work").unwrap()
+    }
+
+    #[test]
+    fn short_values_are_one_entry() {
+        let (store, v) = vault(1000);
+        v.set_client_secret(&name(), &"s3cret".into()).unwrap();
+        assert_eq!(store.keys(), ["client-secret:work"]);
+        assert_eq!(v.client_secret(&name()).unwrap().unwrap().expose_secret(), "s3cret");
+    }
+
+    #[test]
+    fn long_values_are_chunked_and_reassembled() {
+        let (store, v) = vault(16);
+        let long = "é".repeat(40) + "tail";
+        v.set_value("k", &long).unwrap();
+        assert!(store.keys().len() > 5);
+        assert_eq!(v.get_value("k").unwrap().unwrap().expose_secret(), long);
+        // Overwriting removes the previous generation's chunks.
+        v.set_value("k", &"x".repeat(20)).unwrap();
+        assert_eq!(store.keys().len(), 1 + 2);
+        v.delete_value("k").unwrap();
+        assert!(store.keys().is_empty());
+    }
+
+    #[test]
+    fn failed_chunk_write_keeps_previous_value() {
+        let (store, v) = vault(16);
+        v.set_value("k", &"a".repeat(40)).unwrap();
+        let before = store.keys();
+        *store.fail_set_on.lock().unwrap() = Some(".2".into());
+        assert!(v.set_value("k", &"b".repeat(40)).is_err());
+        assert_eq!(v.get_value("k").unwrap().unwrap().expose_secret(), "a".repeat(40));
+        assert_eq!(store.keys(), before, "partial chunks cleaned up");
+    }
+
+    #[test]
+    fn sessions_round_trip_and_forget() {
+        let (store, v) = vault(64);
+        let s = crate::session::tests_support::sample();
+        v.store_session(&name(), &s).unwrap();
+        let back = v.session(&name()).unwrap().unwrap();
+        assert_eq!(back.access_token.secret(), s.access_token.secret());
+        v.set_client_secret(&name(), &"x".into()).unwrap();
+        v.forget(&name()).unwrap();
+        assert!(store.keys().is_empty());
+        assert!(v.session(&name()).unwrap().is_none());
+    }
+
+    #[test]
+    fn split_respects_char_boundaries() {
+        let parts = split_chars("aéb", 2);
+        assert_eq!(parts, ["a", "é", "b"]);
+    }
+}

@@ -1,0 +1,177 @@
+// Scripted "system browser" for Pixie's tests, launched through $BROWSER:
+//
+//   node tests/idp/browser.mjs <authorization-url>
+//
+// Plain fetch (redirect: 'manual') plus a small cookie jar. It walks the
+// authorization URL through oidc-provider's devInteractions login and consent
+// forms, then GETs the loopback redirect (Pixie's listener) and exits 0.
+//
+// Env:
+//   PIXIE_TEST_LOGIN        login name typed into the form (default "alice")
+//   PIXIE_TEST_SCENARIO     comma-separated, any of:
+//     forged     first GET <redirect path>?code=forged&state=wrong-state on the loopback
+//     favicon    first GET /favicon.ico on the loopback origin
+//     deny       press "Cancel" on the login page -> callback carries error=access_denied
+//     hang       fetch nothing, exit 0 (the user closed the browser)
+//     wrong-iss  send the real callback with iss=http://evil.example, then stop
+//     slow       sleep 1 s before the final callback
+//   PIXIE_TEST_BROWSER_LOG  file to append one JSON line per step to:
+//     {"step":"authorize","url"} {"step":"favicon","status"} {"step":"forged","status","body"}
+//     {"step":"wrong-iss","status","body"} {"step":"callback","status","body"} {"step":"error","message"}
+// Errors go to stderr and exit 1.
+
+import { appendFileSync } from 'node:fs';
+
+const LOGIN = process.env.PIXIE_TEST_LOGIN || 'alice';
+const SCENARIO = new Set((process.env.PIXIE_TEST_SCENARIO || '').split(',').map((s) => s.trim()).filter(Boolean));
+const LOG = process.env.PIXIE_TEST_BROWSER_LOG;
+const KNOWN = ['forged', 'favicon', 'deny', 'hang', 'wrong-iss', 'slow'];
+
+const log = (entry) => { if (LOG) appendFileSync(LOG, `${JSON.stringify(entry)}\n`); };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- a minimal cookie jar -----------------------------------------------------
+// Like a real browser, cookies are keyed by host (not port) and path.
+const jar = new Map(); // `${host}|${path}|${name}` -> {host, path, name, value}
+
+function storeCookies(url, headers) {
+  for (const line of headers.getSetCookie()) {
+    const [pair, ...attrs] = line.split(';').map((s) => s.trim());
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    let path = url.pathname.replace(/\/[^/]*$/, '') || '/';
+    let expired = false;
+    for (const a of attrs) {
+      const [k, v = ''] = a.split('=');
+      const key = k.toLowerCase();
+      if (key === 'path') path = v || '/';
+      if (key === 'max-age' && Number(v) <= 0) expired = true;
+      if (key === 'expires' && Date.parse(v) <= Date.now()) expired = true;
+    }
+    const id = `${url.hostname}|${path}|${name}`;
+    if (expired) jar.delete(id); else jar.set(id, { host: url.hostname, path, name, value });
+  }
+}
+
+function cookieHeader(url) {
+  const matches = (p) => url.pathname === p || url.pathname.startsWith(p.endsWith('/') ? p : `${p}/`);
+  return [...jar.values()]
+    .filter((c) => c.host === url.hostname && matches(c.path))
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
+}
+
+async function request(url, { method = 'GET', form } = {}) {
+  const headers = { 'user-agent': 'pixie-test-browser/1' };
+  const cookie = cookieHeader(url);
+  if (cookie) headers.cookie = cookie;
+  let body;
+  if (form) {
+    body = new URLSearchParams(form).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  const res = await fetch(url, {
+    method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(15000),
+  });
+  storeCookies(url, res.headers);
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+// ---- HTML scraping of the devInteractions pages ---------------------------------
+// Readable text of an HTML page for error messages.
+const textOf = (html) => unescape(html.replace(/<(style|script)[\s\S]*?<\/\1>/gi, ' ')
+  .replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim().slice(0, 500);
+
+const unescape = (s) => s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
+  .replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+
+function parseInteraction(html) {
+  const action = html.match(/<form[^>]*action="([^"]*)"[^>]*method="post"/i)?.[1];
+  const prompt = html.match(/<input type="hidden" name="prompt" value="([^"]*)"/i)?.[1];
+  const abort = html.match(/<a href="([^"]*)">\[ Cancel \]<\/a>/i)?.[1];
+  return {
+    action: action && unescape(action),
+    prompt,
+    abort: abort && unescape(abort),
+  };
+}
+
+// ---- main ---------------------------------------------------------------------------
+async function main() {
+  const authUrl = process.argv[2];
+  if (!authUrl) throw new Error('usage: browser.mjs <authorization-url>');
+  for (const s of SCENARIO) if (!KNOWN.includes(s)) throw new Error(`unknown PIXIE_TEST_SCENARIO entry: ${s}`);
+
+  log({ step: 'authorize', url: authUrl });
+  if (SCENARIO.has('hang')) return; // the user closed the browser: touch nothing
+
+  const redirectUri = new URL(new URL(authUrl).searchParams.get('redirect_uri') ?? '');
+  const isCallback = (u) => u.origin === redirectUri.origin && u.pathname === redirectUri.pathname;
+
+  if (SCENARIO.has('favicon')) {
+    const r = await request(new URL('/favicon.ico', redirectUri.origin));
+    log({ step: 'favicon', status: r.status });
+  }
+  if (SCENARIO.has('forged')) {
+    const forged = new URL(redirectUri.pathname, redirectUri.origin);
+    forged.search = '?code=forged&state=wrong-state';
+    const r = await request(forged);
+    log({ step: 'forged', status: r.status, body: r.text });
+  }
+
+  let url = new URL(authUrl);
+  let next = { method: 'GET' };
+  for (let hop = 0; hop < 30; hop += 1) {
+    if (isCallback(url)) {
+      if (SCENARIO.has('wrong-iss')) {
+        const evil = new URL(url);
+        evil.searchParams.set('iss', 'http://evil.example');
+        const r = await request(evil);
+        log({ step: 'wrong-iss', status: r.status, body: r.text });
+        return;
+      }
+      if (SCENARIO.has('slow')) await sleep(1000);
+      const r = await request(url);
+      log({ step: 'callback', status: r.status, body: r.text });
+      return;
+    }
+
+    const r = await request(url, next);
+    next = { method: 'GET' };
+    if (r.status >= 300 && r.status < 400 && r.headers.get('location')) {
+      url = new URL(r.headers.get('location'), url);
+      continue;
+    }
+    if (r.status !== 200) {
+      throw new Error(`unexpected HTTP ${r.status} from ${url}: ${textOf(r.text)}`);
+    }
+
+    const page = parseInteraction(r.text);
+    if (page.prompt === 'login') {
+      if (SCENARIO.has('deny')) {
+        if (!page.abort) throw new Error(`no Cancel link on the login page at ${url}`);
+        url = new URL(page.abort, url);
+        continue;
+      }
+      url = new URL(page.action, url);
+      next = { method: 'POST', form: { prompt: 'login', login: LOGIN, password: 'any-password' } };
+    } else if (page.prompt === 'consent') {
+      url = new URL(page.action, url);
+      next = { method: 'POST', form: { prompt: 'consent' } };
+    } else {
+      throw new Error(`unrecognised page at ${url}: ${textOf(r.text)}`);
+    }
+  }
+  throw new Error('too many redirects/pages without reaching the redirect_uri');
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (err) {
+  const message = err?.cause ? `${err.message}: ${err.cause.message ?? err.cause}` : String(err?.message ?? err);
+  log({ step: 'error', message });
+  process.stderr.write(`browser.mjs: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,213 @@
+// Test OpenID Provider for Pixie's end-to-end tests and demo.
+//
+//   node tests/idp/provider.mjs [--port N] [--control-port N]   (0 = ephemeral, the default)
+//
+// Listens on 127.0.0.1 only. Once both listeners are up it prints exactly one
+// JSON line on stdout:
+//   {"issuer":"http://127.0.0.1:PORT","control":"http://127.0.0.1:CPORT"}
+// Everything else (oidc-provider's notices, logs) goes to stderr.
+//
+// Control API (plain HTTP on the control port, every POST answers {"ok":true}):
+//   GET  /stats            {"token_requests":n,"refresh":n,"authorization_code":n}
+//   POST /reset-stats
+//   POST /ttl?access=SECONDS   AccessToken TTL for tokens issued from now on
+//   POST /down             stop accepting connections on the provider port (state kept)
+//   POST /up               listen again on the same port
+//   POST /mode?token=normal|garbage|error500   sabotage the token endpoint
+
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+import { parseArgs } from 'node:util';
+
+// oidc-provider prints its NOTICEs with console.info, i.e. on stdout; stdout
+// is reserved for the single JSON line, so route all console output to stderr.
+console.log = console.info = console.debug = console.error;
+
+const { default: Provider } = await import('oidc-provider');
+
+const { values: args } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    'control-port': { type: 'string', default: '0' },
+  },
+});
+
+const HOST = '127.0.0.1';
+
+// ---- mutable test state ---------------------------------------------------
+let accessTtl = 3600;
+let tokenMode = 'normal'; // normal | garbage | error500
+const stats = { token_requests: 0, refresh: 0, authorization_code: 0 };
+
+// ---- provider listener (created first so the issuer can carry the real port)
+const sockets = new Set();
+let handler = (req, res) => { res.statusCode = 503; res.end(); };
+const server = http.createServer((req, res) => handler(req, res));
+server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+
+const listen = (srv, port) => new Promise((resolve, reject) => {
+  srv.once('error', reject);
+  srv.listen(port, HOST, () => { srv.off('error', reject); resolve(srv.address().port); });
+});
+
+const port = await listen(server, Number(args.port));
+const issuer = `http://${HOST}:${port}`;
+
+// ---- provider configuration ------------------------------------------------
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = {
+  ...privateKey.export({ format: 'jwk' }),
+  kid: crypto.randomUUID(),
+  alg: 'RS256',
+  use: 'sig',
+};
+
+const nativeClient = {
+  application_type: 'native',
+  // For native clients oidc-provider accepts any port on a 127.0.0.1
+  // redirect_uri with this path (RFC 8252 §7.3).
+  redirect_uris: ['http://127.0.0.1/callback'],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+};
+
+const ownTokenOnly = (ctx, client, token) => token.clientId === client.clientId;
+
+const provider = new Provider(issuer, {
+  clients: [
+    { ...nativeClient, client_id: 'pixie-test', token_endpoint_auth_method: 'none' },
+    {
+      ...nativeClient,
+      client_id: 'pixie-confidential',
+      client_secret: 'pixie-confidential-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    { ...nativeClient, client_id: 'pixie-demo', token_endpoint_auth_method: 'none' },
+  ],
+  jwks: { keys: [signingKey] },
+  cookies: { keys: ['pixie-test-cookie-key-1', 'pixie-test-cookie-key-2'] },
+  scopes: ['openid', 'offline_access', 'profile', 'email'],
+  claims: {
+    openid: ['sub'],
+    profile: ['name'],
+    email: ['email', 'email_verified'],
+  },
+  // Put the scope-granted claims (name, email) into the ID token too, as most
+  // real providers do, instead of only into the userinfo response.
+  conformIdTokenClaims: false,
+  features: {
+    devInteractions: { enabled: true },
+    // Every client, public ones included, may revoke/introspect its own
+    // tokens only (others' tokens: revocation is a silent no-op, introspection
+    // says inactive). Setting the policy also silences oidc-provider's
+    // "you SHOULD change it" notices about the default policies.
+    revocation: { enabled: true, allowedPolicy: ownTokenOnly },
+    introspection: { enabled: true, allowedPolicy: ownTokenOnly },
+    userinfo: { enabled: true },
+  },
+  ttl: {
+    AccessToken: () => accessTtl,
+    IdToken: 3600,
+    RefreshToken: 14 * 24 * 3600,
+    // Set explicitly (defaults are fine) so oidc-provider doesn't warn about them.
+    AuthorizationCode: 60,
+    Grant: 14 * 24 * 3600,
+    Interaction: 3600,
+    Session: 14 * 24 * 3600,
+  },
+  findAccount: (ctx, sub) => ({
+    accountId: sub,
+    claims: () => ({
+      sub,
+      name: sub.charAt(0).toUpperCase() + sub.slice(1),
+      email: `${sub}@example.test`,
+      email_verified: true,
+    }),
+  }),
+});
+
+provider.on('grant.success', (ctx) => {
+  const gt = ctx.oidc.params?.grant_type;
+  if (gt === 'refresh_token') stats.refresh += 1;
+  else if (gt === 'authorization_code') stats.authorization_code += 1;
+});
+provider.on('server_error', (ctx, err) => console.error('server_error:', err));
+
+const oidc = provider.callback();
+const tokenPath = new URL(provider.urlFor('token')).pathname; // '/token'
+
+handler = (req, res) => {
+  const path = req.url.split('?')[0];
+  if (req.method === 'POST' && path === tokenPath) {
+    stats.token_requests += 1;
+    if (tokenMode !== 'normal') {
+      // Drain the body first so the client sees a clean response.
+      req.resume();
+      req.on('end', () => {
+        const status = tokenMode === 'garbage' ? 200 : 500;
+        res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(status === 200
+          ? '<!DOCTYPE html><html><body>Welcome to the captive portal!</body></html>'
+          : '<!DOCTYPE html><html><body><h1>500 Internal Server Error</h1></body></html>');
+      });
+      return;
+    }
+  }
+  oidc(req, res);
+};
+
+// ---- control listener --------------------------------------------------------
+const control = http.createServer(async (req, res) => {
+  const url = new URL(req.url, `http://${HOST}`);
+  const reply = (status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const key = `${req.method} ${url.pathname}`;
+  try {
+    switch (key) {
+      case 'GET /stats':
+        return reply(200, stats);
+      case 'POST /reset-stats':
+        for (const k of Object.keys(stats)) stats[k] = 0;
+        break;
+      case 'POST /ttl': {
+        const s = Number(url.searchParams.get('access'));
+        if (!Number.isInteger(s) || s <= 0) return reply(400, { error: 'access must be a positive integer' });
+        accessTtl = s;
+        break;
+      }
+      case 'POST /down':
+        if (server.listening) {
+          const closed = new Promise((r) => server.close(r));
+          // close() alone keeps keep-alive connections open; kill them so
+          // clients get "connection refused" / reset right away.
+          for (const s of sockets) s.destroy();
+          await closed;
+        }
+        break;
+      case 'POST /up':
+        if (!server.listening) await listen(server, port);
+        break;
+      case 'POST /mode': {
+        const m = url.searchParams.get('token');
+        if (!['normal', 'garbage', 'error500'].includes(m)) return reply(400, { error: 'token must be normal|garbage|error500' });
+        tokenMode = m;
+        break;
+      }
+      default:
+        return reply(404, { error: `no such control endpoint: ${key}` });
+    }
+    console.error(`control: ${key}${url.search}`);
+    return reply(200, { ok: true });
+  } catch (err) {
+    console.error('control error:', err);
+    return reply(500, { error: String(err) });
+  }
+});
+
+const controlPort = await listen(control, Number(args['control-port']));
+
+process.stdout.write(`${JSON.stringify({ issuer, control: `http://${HOST}:${controlPort}` })}\n`);
+
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));
