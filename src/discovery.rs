@@ -104,6 +104,25 @@ impl ProviderInfo {
     }
 }
 
+impl ProviderInfo {
+    /// Discovered endpoints get the same rule as configured ones: https, or http on loopback.
+    fn check_schemes(self) -> Result<Self> {
+        let check = |field: &str, u: &Url| crate::profile::parse_endpoint(field, u.as_str()).map(|_| ());
+        check("authorization_endpoint", &self.authorization_endpoint)?;
+        check("token_endpoint", &self.token_endpoint)?;
+        for (field, u) in [
+            ("revocation_endpoint", &self.revocation_endpoint),
+            ("userinfo_endpoint", &self.userinfo_endpoint),
+            ("jwks_uri", &self.jwks_uri),
+        ] {
+            if let Some(u) = u {
+                check(field, u)?;
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// The profile's endpoints: discovered from its issuer, or as written.
 pub async fn resolve(http: &reqwest::Client, profile: &Profile) -> Result<ProviderInfo> {
     match &profile.provider {
@@ -138,14 +157,15 @@ pub async fn discover(http: &reqwest::Client, issuer: &Url) -> Result<ProviderIn
         reason,
     };
     let issuer_url = IssuerUrl::new(issuer_str.clone()).map_err(|e| fail(e.to_string()))?;
-    match OidcMetadata::discover_async(issuer_url, http).await {
-        Ok(m) => from_oidc(m),
+    let info = match OidcMetadata::discover_async(issuer_url, http).await {
+        Ok(m) => from_oidc(m)?,
         Err(DiscoveryError::Response(status, _, _)) if status.as_u16() == 404 => {
             tracing::debug!(issuer = %issuer_str, "no OpenID configuration; trying RFC 8414");
-            discover_oauth(http, issuer, &issuer_str).await
+            discover_oauth(http, issuer, &issuer_str).await?
         }
-        Err(e) => Err(discovery_error(&issuer_str, e)),
-    }
+        Err(e) => return Err(discovery_error(&issuer_str, e)),
+    };
+    info.check_schemes().map_err(|e| fail(format!("the metadata lists an insecure endpoint: {e}")))
 }
 
 fn discovery_error(issuer: &str, e: DiscoveryError<HttpClientError<reqwest::Error>>) -> Error {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use oauth2::basic::BasicTokenType;
-use oauth2::{AccessToken, StandardRevocableToken, TokenResponse as _};
+use oauth2::{AccessToken, TokenResponse as _};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -307,8 +307,17 @@ impl Engine {
                 sink(&e);
             }
         };
+        // Learn the current session head while discovery and the browser run, so storing the
+        // new session after the callback is one keychain write.
+        let prefetch = {
+            let (vault, name) = (self.vault.clone(), profile.name.clone());
+            tokio::task::spawn_blocking(move || vault.prefetch_session_head(&name))
+        };
         let http = self.http()?;
         let provider = discovery::resolve(http, &profile).await?;
+        prefetch
+            .await
+            .map_err(|e| Error::Internal(format!("background task failed: {e}")))??;
         provider.check_pkce()?;
         let secret = self.client_secret(&profile).await?;
 
@@ -482,8 +491,10 @@ impl Engine {
             },
         };
         let mut out = outcome(&session);
+        tracing::trace!(elapsed_us = received_at.elapsed().as_micros() as u64, "session built");
         // Same lock as refresh: a refresh racing a new sign-in must not overwrite it.
         let _guard = lock::lock(self.refresh_lock_path(&profile.name)).await?;
+        tracing::trace!(elapsed_us = received_at.elapsed().as_micros() as u64, "lock taken");
         self.store_session(&profile.name, session).await?;
         out.timings.callback_to_stored = received_at.elapsed();
         tracing::debug!(
@@ -599,6 +610,9 @@ impl Engine {
         Ok(outcome)
     }
 
+    /// RFC 7009 revocation of the refresh token. Done with the shared HTTP client directly:
+    /// `oauth2` refuses non-https revocation URLs, and Pixie allows http on loopback only
+    /// (checked when the endpoint was configured or discovered).
     async fn revoke(
         &self,
         session: &Session,
@@ -606,30 +620,31 @@ impl Engine {
         endpoint: &str,
         secret: Option<&SecretString>,
     ) -> std::result::Result<(), String> {
-        let token_endpoint = Url::parse(&session.issued_by.token_endpoint).map_err(|e| e.to_string())?;
-        let revocation = Url::parse(endpoint).map_err(|e| e.to_string())?;
-        let client = flow::client(ClientConfig {
-            client_id: &session.issued_by.client_id,
-            client_secret: secret,
-            authorization_endpoint: None,
-            token_endpoint: &token_endpoint,
-            revocation_endpoint: Some(&revocation),
-            redirect_uri: None,
-            secret_in_body: false,
-        })
-        .map_err(|e| e.to_string())?;
+        use crate::secret::ExposeSecret;
+        let client_id = session.issued_by.client_id.as_str();
         let http = self.http().map_err(|e| e.to_string())?;
-        client
-            .revoke_token(StandardRevocableToken::RefreshToken(rt.clone()))
-            .map_err(|e| e.to_string())?
-            .request_async(http)
+        let mut form = vec![("token", rt.secret().as_str()), ("token_type_hint", "refresh_token")];
+        let mut req = http.post(endpoint).header("accept", "application/json");
+        match secret {
+            Some(s) => req = req.basic_auth(client_id, Some(s.expose_secret())),
+            None => form.push(("client_id", client_id)),
+        }
+        let resp = req.form(&form).send().await.map_err(|e| chain(&e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        #[derive(serde::Deserialize)]
+        struct OAuthError {
+            error: String,
+        }
+        // Only the `error` code is reported, never the body.
+        let code = resp
+            .json::<OAuthError>()
             .await
-            .map_err(|e| match e {
-                oauth2::RequestTokenError::ServerResponse(r) => r.error().to_string(),
-                oauth2::RequestTokenError::Request(inner) => chain(&inner),
-                oauth2::RequestTokenError::Parse(..) => "unreadable answer".into(),
-                oauth2::RequestTokenError::Other(m) => m,
-            })
+            .map(|e| format!(": {}", e.error))
+            .unwrap_or_default();
+        Err(format!("HTTP {status}{code}"))
     }
 }
 

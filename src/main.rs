@@ -1,1 +1,27 @@
-fn main() {}
+//! `pixie`: the command-line front of the Pixie engine. See `pixie --help`.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    pixie::logging::init("warn");
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pixie: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(cli::run(cli));
+    // Don't wait for stray blocking tasks (e.g. a browser reaper) at exit.
+    runtime.shutdown_background();
+    if let Err(e) = result {
+        eprintln!("pixie: {e}");
+        std::process::exit(cli::exit_code(e.kind()));
+    }
+}

@@ -145,11 +145,37 @@ impl SecretStore for MemoryStore {
 const INLINE: &str = "1:";
 const CHUNKED: &str = "1c:";
 
-/// Typed access to what Pixie keeps in the keychain. Cheap to clone.
+/// The shape of a head entry last seen by this process: lets a write skip re-reading the head
+/// just to learn which chunks it replaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Head {
+    Absent,
+    Inline,
+    Chunked { generation: String, count: usize },
+}
+
+impl Head {
+    fn of(value: Option<&SecretString>) -> Self {
+        match value.map(|v| v.expose_secret()) {
+            None => Head::Absent,
+            Some(v) => match parse_manifest(v) {
+                Some((generation, count)) => Head::Chunked {
+                    generation: generation.to_owned(),
+                    count,
+                },
+                None => Head::Inline,
+            },
+        }
+    }
+}
+
+/// Typed access to what Pixie keeps in the keychain. Cheap to clone; clones share what they
+/// have seen of the heads.
 #[derive(Clone)]
 pub struct Vault {
     store: Arc<dyn SecretStore>,
     chunk: usize,
+    heads: Arc<Mutex<HashMap<String, Head>>>,
 }
 
 impl Vault {
@@ -159,7 +185,35 @@ impl Vault {
 
     pub fn with_chunk_size(store: Arc<dyn SecretStore>, chunk: usize) -> Self {
         assert!(chunk >= 16, "chunk size too small");
-        Self { store, chunk }
+        Self {
+            store,
+            chunk,
+            heads: Arc::default(),
+        }
+    }
+
+    fn remember(&self, key: &str, head: Head) {
+        self.heads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_owned(), head);
+    }
+
+    fn known(&self, key: &str) -> Option<Head> {
+        self.heads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    /// Reads the profile's session head ahead of a write (e.g. while the person is still in the
+    /// browser), so that storing the new session is a single keychain call.
+    pub fn prefetch_session_head(&self, profile: &ProfileName) -> Result<()> {
+        let key = Self::session_key(profile);
+        let head = self.store.get(&key)?;
+        self.remember(&key, Head::of(head.as_ref()));
+        Ok(())
     }
 
     fn session_key(profile: &ProfileName) -> String {
@@ -217,7 +271,9 @@ impl Vault {
     }
 
     fn get_value(&self, key: &str) -> Result<Option<SecretString>> {
-        let Some(head) = self.store.get(key)? else {
+        let head = self.store.get(key)?;
+        self.remember(key, Head::of(head.as_ref()));
+        let Some(head) = head else {
             return Ok(None);
         };
         let head = head.expose_secret();
@@ -243,9 +299,14 @@ impl Vault {
     }
 
     fn set_value(&self, key: &str, value: &str) -> Result<()> {
-        let old = self.store.get(key)?;
+        let old = match self.known(key) {
+            Some(head) => head,
+            None => Head::of(self.store.get(key)?.as_ref()),
+        };
+        let new_head;
         if value.len() + INLINE.len() <= self.chunk {
             self.store.set(key, &format!("{INLINE}{value}"))?;
+            new_head = Head::Inline;
         } else {
             let generation = random_generation();
             let parts = split_chars(value, self.chunk);
@@ -261,13 +322,20 @@ impl Vault {
                 for i in 0..parts.len() {
                     let _ = self.store.delete(&Self::chunk_key(key, &generation, i));
                 }
+                // What the head holds now is unknown to us: forget it.
+                self.heads.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
                 return Err(e);
             }
+            new_head = Head::Chunked {
+                generation,
+                count: parts.len(),
+            };
         }
+        self.remember(key, new_head);
         // The new head is in place: the old generation's chunks are garbage now.
-        if let Some((generation, count)) = old.as_ref().and_then(|o| parse_manifest(o.expose_secret())) {
+        if let Head::Chunked { generation, count } = old {
             for i in 0..count {
-                if let Err(e) = self.store.delete(&Self::chunk_key(key, generation, i)) {
+                if let Err(e) = self.store.delete(&Self::chunk_key(key, &generation, i)) {
                     tracing::warn!(%key, error = %e, "could not delete an old keychain chunk");
                 }
             }
@@ -283,7 +351,9 @@ impl Vault {
                 }
             }
         }
-        self.store.delete(key)
+        self.store.delete(key)?;
+        self.remember(key, Head::Absent);
+        Ok(())
     }
 }
 
@@ -371,6 +441,20 @@ mod tests {
         v.forget(&name()).unwrap();
         assert!(store.keys().is_empty());
         assert!(v.session(&name()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_second_vault_writing_over_chunks_cleans_them() {
+        // Another process (a fresh Vault on the same store) knows nothing of the heads.
+        let (store, v) = vault(16);
+        v.set_value("k", &"a".repeat(40)).unwrap();
+        let other = Vault::with_chunk_size(store.clone(), 16);
+        other.set_value("k", "short").unwrap();
+        assert_eq!(store.keys(), ["k"]);
+        // And the first vault's stale knowledge is refreshed by its next read.
+        assert_eq!(v.get_value("k").unwrap().unwrap().expose_secret(), "short");
+        v.set_value("k", "again").unwrap();
+        assert_eq!(store.keys(), ["k"]);
     }
 
     #[test]

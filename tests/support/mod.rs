@@ -1,0 +1,324 @@
+//! The real-parts test rig: a real OpenID Provider (npm `oidc-provider`, started per test on an
+//! ephemeral loopback port), the real Secret Service (gnome-keyring, via `scripts/with-keyring`),
+//! the real `pixie` binary, and a scripted browser set through `$BROWSER`.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const PIXIE: &str = env!("CARGO_BIN_EXE_pixie");
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn idp_dir() -> PathBuf {
+    repo().join("tests/idp")
+}
+
+/// Integration tests need the real keychain; they fail loudly rather than skip without it.
+pub fn require_keyring() {
+    assert!(
+        std::env::var_os("PIXIE_TEST_KEYRING").is_some(),
+        "integration tests need a Secret Service: run them through `scripts/test` (or `scripts/with-keyring cargo test`)"
+    );
+}
+
+/// A running `tests/idp/provider.mjs`.
+pub struct Idp {
+    child: Child,
+    pub issuer: String,
+    pub control: String,
+    pub port: u16,
+}
+
+impl Idp {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> Self {
+        let mut child = Command::new("node")
+            .arg(idp_dir().join("provider.mjs"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node tests/idp/provider.mjs (run scripts/setup first)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("provider output");
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("provider did not start ({e}): {line:?}"));
+        let issuer = v["issuer"].as_str().unwrap().to_owned();
+        let port = issuer.rsplit(':').next().unwrap().parse().unwrap();
+        Self {
+            child,
+            issuer,
+            control: v["control"].as_str().unwrap().to_owned(),
+            port,
+        }
+    }
+
+    /// POSTs to the provider's test-control API (`/ttl?access=5`, `/down`, `/up`, `/mode?...`).
+    pub fn control(&self, path: &str) {
+        let (status, body) = http("POST", &format!("{}{path}", self.control), None, &[]);
+        assert_eq!(status, 200, "control {path}: {body}");
+    }
+
+    pub fn stats(&self) -> Value {
+        let (_, body) = http("GET", &format!("{}/stats", self.control), None, &[]);
+        serde_json::from_str(&body).unwrap()
+    }
+
+    pub fn refresh_count(&self) -> u64 {
+        self.stats()["refresh"].as_u64().unwrap()
+    }
+
+    pub fn metadata(&self) -> Value {
+        let (_, body) = http(
+            "GET",
+            &format!("{}/.well-known/openid-configuration", self.issuer),
+            None,
+            &[],
+        );
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Calls the userinfo endpoint with a bearer token: (status, body).
+    pub fn userinfo(&self, token: &str) -> (u16, String) {
+        let url = self.metadata()["userinfo_endpoint"].as_str().unwrap().to_owned();
+        http("GET", &url, Some(token), &[])
+    }
+
+    /// A raw refresh-token grant, as another client would send it.
+    pub fn refresh_raw(&self, client_id: &str, refresh_token: &str) -> (u16, String) {
+        let url = self.metadata()["token_endpoint"].as_str().unwrap().to_owned();
+        http(
+            "POST",
+            &url,
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", client_id),
+            ],
+        )
+    }
+
+    /// RFC 7009 revocation at the provider, behind Pixie's back.
+    pub fn revoke_raw(&self, client_id: &str, token: &str) {
+        let url = self.metadata()["revocation_endpoint"].as_str().unwrap().to_owned();
+        let (status, body) = http(
+            "POST",
+            &url,
+            None,
+            &[("token", token), ("client_id", client_id)],
+        );
+        assert_eq!(status, 200, "revoke: {body}");
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tiny blocking HTTP helper for talking to the provider from tests.
+pub fn http(method: &str, url: &str, bearer: Option<&str>, form: &[(&str, &str)]) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut req = match method {
+            "POST" => client.post(url).form(form),
+            _ => client.get(url),
+        };
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("http request");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap_or_default())
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "pixie failed:\n{}", self.stderr);
+        self
+    }
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// One test's world: its own provider, Pixie home and keychain service name.
+pub struct Rig {
+    pub idp: Idp,
+    pub home: tempfile::TempDir,
+    pub scratch: tempfile::TempDir,
+    pub service: String,
+    /// Everything any `pixie` run printed, for the leak check.
+    pub transcript: Mutex<String>,
+}
+
+impl Rig {
+    pub fn new() -> Self {
+        require_keyring();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        Self {
+            idp: Idp::start(),
+            home: tempfile::tempdir().unwrap(),
+            scratch: tempfile::tempdir().unwrap(),
+            service: format!("pixie-test-{}-{n}", std::process::id()),
+            transcript: Mutex::new(String::new()),
+        }
+    }
+
+    pub fn browser_log(&self) -> PathBuf {
+        self.scratch.path().join("browser.log")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(PIXIE);
+        c.args(args)
+            .env("PIXIE_HOME", self.home.path())
+            .env("PIXIE_KEYRING_SERVICE", &self.service)
+            .env(
+                "BROWSER",
+                format!("node {}", idp_dir().join("browser.mjs").display()),
+            )
+            .env("PIXIE_TEST_BROWSER_LOG", self.browser_log())
+            .env_remove("PIXIE_TEST_SCENARIO")
+            .env_remove("PIXIE_LOG")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        let mut c = self.command(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = Out::from(c.output().expect("run pixie"));
+        let mut t = self.transcript.lock().unwrap();
+        t.push_str(&out.stdout);
+        t.push_str(&out.stderr);
+        out
+    }
+
+    pub fn pixie(&self, args: &[&str]) -> Out {
+        self.run(args, &[])
+    }
+
+    /// A profile for the provider's public test client.
+    pub fn add_profile(&self, name: &str) {
+        self.pixie(&[
+            "profile",
+            "add",
+            name,
+            "--issuer",
+            &self.idp.issuer,
+            "--client-id",
+            "pixie-test",
+            "--scope",
+            "openid offline_access",
+            "--scope",
+            "profile email",
+        ])
+        .ok();
+    }
+
+    pub fn login(&self, name: &str) -> Out {
+        self.pixie(&["login", name, "--timeout", "30"]).ok()
+    }
+
+    pub fn token(&self, name: &str) -> String {
+        self.pixie(&["token", name]).ok().stdout.trim().to_owned()
+    }
+
+    /// What the real keychain holds (read with libsecret's `secret-tool`, not with Pixie).
+    pub fn keychain(&self, account: &str) -> Option<String> {
+        let out = Command::new("secret-tool")
+            .args(["lookup", "service", &self.service, "username", account])
+            .output()
+            .expect("secret-tool (libsecret-tools)");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The stored session, as JSON.
+    pub fn session(&self, profile: &str) -> Option<Value> {
+        let raw = self.keychain(&format!("session:{profile}"))?;
+        let json = raw.strip_prefix("1:").expect("inline session entry");
+        Some(serde_json::from_str(json).unwrap())
+    }
+
+    pub fn stored_refresh_token(&self, profile: &str) -> String {
+        self.session(profile).expect("a stored session")["refresh_token"]
+            .as_str()
+            .expect("a refresh token")
+            .to_owned()
+    }
+
+    pub fn browser_steps(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.browser_log())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn step(&self, name: &str) -> Option<Value> {
+        self.browser_steps().into_iter().find(|s| s["step"] == name)
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        let _ = Command::new("secret-tool")
+            .args(["clear", "service", &self.service])
+            .status();
+    }
+}
+
+/// Waits until `f` holds or `limit` passes.
+pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
