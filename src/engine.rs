@@ -574,7 +574,7 @@ impl Engine {
         status.state = if let Err(e) = refresh::check_matches(&profile, &s) {
             status.reason = Some(e.to_string());
             SessionState::SignInRequired
-        } else if s.is_fresh(now, Duration::ZERO) {
+        } else if s.is_fresh(now, DEFAULT_MIN_VALID) {
             SessionState::SignedIn
         } else if s.refresh_token.is_some() {
             SessionState::RefreshDue

@@ -1,0 +1,159 @@
+//! Bad input and broken surroundings: each gives a clear error, a documented exit code, and
+//! loses nothing.
+
+mod support;
+
+use support::Rig;
+
+#[test]
+fn absent_keychain_is_a_clear_error_before_the_browser_opens() {
+    let rig = Rig::new();
+    rig.add_profile("p");
+    let no_bus = [("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")];
+    let out = rig.run(&["login", "p", "--timeout", "10"], &no_bus);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(out.stderr.contains("keychain unavailable"), "{}", out.stderr);
+    assert!(out.stderr.contains("Secret Service"), "{}", out.stderr);
+    assert!(rig.step("authorize").is_none(), "no browser was opened");
+
+    let out = rig.run(&["token", "p"], &no_bus);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+
+    // A profile whose secret cannot be stored is not created.
+    let mut add = rig.command(&[
+        "profile", "add", "conf", "--issuer", &rig.idp.issuer, "--client-id", "pixie-confidential",
+        "--client-secret-stdin",
+    ]);
+    add.env(no_bus[0].0, no_bus[0].1)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"s3cret\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let list = rig.pixie(&["profile", "list"]).ok().stdout;
+    assert!(!list.contains("conf"), "{list}");
+    let file = std::fs::read_to_string(rig.home.path().join("profiles.toml")).unwrap();
+    assert!(!file.contains("s3cret"));
+}
+
+#[test]
+fn locked_keychain_is_a_clear_error() {
+    let rig = Rig::new();
+    rig.add_profile("p");
+    // A keyring created (and so unlocked) in one D-Bus session, then served locked in another.
+    let data = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"set -e
+export XDG_DATA_HOME={data} XDG_RUNTIME_DIR=$(mktemp -d)
+wait_owner() {{ for _ in $(seq 100); do dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true && return 0; sleep 0.1; done; return 1; }}
+if [ "$1" = create ]; then
+  printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+else
+  gnome-keyring-daemon --start --components=secrets >/dev/null
+fi
+wait_owner
+if [ "$1" = create ]; then
+  printf '1:{{}}' | secret-tool store --label=x service "$PIXIE_KEYRING_SERVICE" username session:p
+  pkill -f "gnome-keyring-daemon.*$XDG_RUNTIME_DIR" || true
+else
+  exec {pixie} token p
+fi"#,
+        data = data.path().display(),
+        pixie = support::PIXIE,
+    );
+    let run = |mode: &str| {
+        let mut c = std::process::Command::new("dbus-run-session");
+        c.args(["--", "bash", "-c", &script, "bash", mode])
+            .env("PIXIE_HOME", rig.home.path())
+            .env("PIXIE_KEYRING_SERVICE", &rig.service)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("GNOME_KEYRING_CONTROL");
+        c.output().unwrap()
+    };
+    let created = run("create");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let out = run("use");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("locked"), "{stderr}");
+}
+
+#[test]
+fn corrupt_profile_file_is_reported_and_left_untouched() {
+    let rig = Rig::new();
+    rig.add_profile("p");
+    let path = rig.home.path().join("profiles.toml");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"\n[[profiles]\nname = \"broken\n");
+    std::fs::write(&path, &bytes).unwrap();
+
+    for args in [
+        vec!["profile", "list"],
+        vec!["token", "p"],
+        vec!["login", "p"],
+        vec!["profile", "add", "q", "--issuer", "https://id.example.com", "--client-id", "c"],
+        vec!["profile", "remove", "p"],
+    ] {
+        let out = rig.pixie(&args);
+        assert_eq!(out.code, 6, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("profiles.toml is corrupt"), "{}", out.stderr);
+        assert!(out.stderr.contains("line"), "{}", out.stderr);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{args:?} changed the file");
+    }
+    assert_eq!(
+        std::fs::read(rig.home.path().join("profiles.toml.corrupt")).unwrap(),
+        bytes,
+        "a copy is kept"
+    );
+}
+
+#[test]
+fn usage_and_lookup_errors_have_their_exit_codes() {
+    let rig = Rig::new();
+    assert_eq!(rig.pixie(&["token"]).code, 2);
+    assert_eq!(rig.pixie(&["frobnicate"]).code, 2);
+    let out = rig.pixie(&["token", "nope"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no profile named `nope`"), "{}", out.stderr);
+    let out = rig.pixie(&["profile", "add", "x", "--issuer", "http://id.example.com", "--client-id", "c"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("must use https"), "{}", out.stderr);
+    rig.add_profile("p");
+    let out = rig.pixie(&["token", "p"]);
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("not signed in"), "{}", out.stderr);
+}
+
+#[test]
+fn provider_down_at_sign_in_is_a_clear_error() {
+    let rig = Rig::new();
+    rig.add_profile("p");
+    rig.idp.control("/down");
+    let out = rig.pixie(&["login", "p", "--timeout", "10"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains("provider unreachable"), "{}", out.stderr);
+    rig.idp.control("/up");
+}
+
+#[test]
+fn profiles_export_and_import_round_trip_without_secrets() {
+    let rig = Rig::new();
+    rig.add_profile("a");
+    rig.pixie(&["profile", "add", "b", "--issuer", &rig.idp.issuer, "--client-id", "x", "--param", "audience=api"]).ok();
+    let export = rig.pixie(&["profile", "export"]).ok().stdout;
+    let doc: serde_json::Value = serde_json::from_str(&export).unwrap();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["profiles"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["profiles"][1]["params"]["audience"], "api");
+
+    let other = Rig::new();
+    let file = other.scratch.path().join("export.json");
+    std::fs::write(&file, &export).unwrap();
+    other.pixie(&["profile", "import", file.to_str().unwrap()]).ok();
+    let again = other.pixie(&["profile", "import", file.to_str().unwrap()]);
+    assert_eq!(again.code, 2, "duplicates refused: {}", again.stderr);
+    other.pixie(&["profile", "import", file.to_str().unwrap(), "--replace"]).ok();
+    assert_eq!(other.pixie(&["profile", "export"]).ok().stdout, export);
+}
