@@ -21,7 +21,10 @@ pub struct SystemBrowser {
 impl Browser for SystemBrowser {
     fn open(&self, url: &str) -> Result<()> {
         let mut failures = Vec::new();
-        if let Some(list) = std::env::var("BROWSER").ok().filter(|s| !s.trim().is_empty()) {
+        if let Some(list) = std::env::var("BROWSER")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+        {
             let sep = if cfg!(windows) { ';' } else { ':' };
             for cmd in list.split(sep).filter(|c| !c.trim().is_empty()) {
                 match run_command(cmd, url) {
@@ -88,7 +91,10 @@ mod tests {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "http://x/?a=1&b=2");
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap().trim(),
+            "http://x/?a=1&b=2"
+        );
         assert!(run_command("/nonexistent/browser", "http://x").is_err());
     }
 }

@@ -61,7 +61,9 @@ pub async fn check_id_token(
 ) -> IdTokenRecord {
     let claims = decode_unverified(jwt.expose_secret()).unwrap_or(serde_json::Value::Null);
     let verification = match verify(http, jwt.expose_secret(), &ctx).await {
-        Ok(()) => Verification::Verified { checked_at: ctx.now },
+        Ok(()) => Verification::Verified {
+            checked_at: ctx.now,
+        },
         Err(reason) => {
             tracing::warn!(%reason, "ID token not verified");
             Verification::Unverified {
@@ -182,8 +184,8 @@ mod tests {
 
     #[test]
     fn decodes_payload_for_display() {
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(br#"{"sub":"alice","exp":1}"#);
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"alice","exp":1}"#);
         let v = decode_unverified(&format!("e30.{payload}.sig")).unwrap();
         assert_eq!(v["sub"], "alice");
         assert!(decode_unverified("not-a-jwt").is_none());

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use pixie::engine::{BrowserChoice, LoginEvent, LoginOptions, Revocation, SecretChange, SessionState};
+use pixie::engine::{
+    BrowserChoice, LoginEvent, LoginOptions, Revocation, SecretChange, SessionState,
+};
 use pixie::profile::{ProfileFile, ProfileRecord, SCHEMA_VERSION};
 use pixie::secret::SecretString;
 use pixie::{Engine, Error, ErrorKind, Profile, Result};
@@ -41,6 +43,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process; the size difference is irrelevant.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Manage provider profiles.
@@ -216,7 +220,9 @@ fn read_secret_stdin() -> Result<SecretString> {
         .map_err(|e| Error::InvalidProfile(format!("cannot read the client secret: {e}")))?;
     let secret = line.trim_end_matches(['\r', '\n']).to_owned();
     if secret.is_empty() {
-        return Err(Error::InvalidProfile("the client secret on stdin is empty".into()));
+        return Err(Error::InvalidProfile(
+            "the client secret on stdin is empty".into(),
+        ));
     }
     Ok(SecretString::from(secret))
 }
@@ -364,7 +370,8 @@ async fn login(engine: &Engine, name: &str, no_browser: bool, timeout: u64) -> R
         }
     });
     let timeout_text = human_duration(chrono::Duration::seconds(timeout as i64));
-    let events = std::sync::Arc::new(move |e: &LoginEvent| match e {
+    let events = std::sync::Arc::new(move |e: &LoginEvent| {
+        match e {
         LoginEvent::BrowserOpened { .. } => eprintln!(
             "Continue in your browser. Waiting for it to return (Ctrl-C cancels; gives up {timeout_text})…"
         ),
@@ -375,6 +382,7 @@ async fn login(engine: &Engine, name: &str, no_browser: bool, timeout: u64) -> R
             eprintln!("Open this URL in a browser to sign in:\n\n  {url}\n\nWaiting (Ctrl-C cancels; gives up {timeout_text})…");
         }
         LoginEvent::CallbackReceived => eprintln!("The provider answered; finishing sign-in…"),
+    }
     });
     let outcome = engine
         .login(
@@ -398,7 +406,12 @@ async fn login(engine: &Engine, name: &str, no_browser: bool, timeout: u64) -> R
         .unwrap_or_default();
     let lifetime = outcome
         .expires_at
-        .map(|e| format!("; the access token expires {}", human_duration(e - chrono::Utc::now())))
+        .map(|e| {
+            format!(
+                "; the access token expires {}",
+                human_duration(e - chrono::Utc::now())
+            )
+        })
         .unwrap_or_default();
     eprintln!("Signed in to `{name}`{who}{lifetime}.");
     if !outcome.has_refresh_token {
@@ -556,8 +569,9 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
                 std::fs::read_to_string(&file)
                     .map_err(|e| Error::InvalidProfile(format!("cannot read {file}: {e}")))?
             };
-            let doc: ProfileFile = serde_json::from_str(&text)
-                .map_err(|e| Error::InvalidProfile(format!("{file} is not a Pixie profile export: {e}")))?;
+            let doc: ProfileFile = serde_json::from_str(&text).map_err(|e| {
+                Error::InvalidProfile(format!("{file} is not a Pixie profile export: {e}"))
+            })?;
             if doc.version > SCHEMA_VERSION {
                 return Err(Error::InvalidProfile(format!(
                     "{file} has schema version {}, newer than this Pixie ({SCHEMA_VERSION})",
@@ -574,10 +588,16 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
                 let mut seen = BTreeMap::new();
                 for p in &incoming {
                     if seen.insert(p.name.clone(), ()).is_some() {
-                        return Err(Error::InvalidProfile(format!("`{}` appears twice in the import", p.name)));
+                        return Err(Error::InvalidProfile(format!(
+                            "`{}` appears twice in the import",
+                            p.name
+                        )));
                     }
                     if !replace && existing.iter().any(|e| e.name == p.name) {
-                        return Err(Error::DuplicateProfile(format!("{} (use --replace to overwrite)", p.name)));
+                        return Err(Error::DuplicateProfile(format!(
+                            "{} (use --replace to overwrite)",
+                            p.name
+                        )));
                     }
                 }
                 for p in incoming {

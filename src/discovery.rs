@@ -107,7 +107,8 @@ impl ProviderInfo {
 impl ProviderInfo {
     /// Discovered endpoints get the same rule as configured ones: https, or http on loopback.
     fn check_schemes(self) -> Result<Self> {
-        let check = |field: &str, u: &Url| crate::profile::parse_endpoint(field, u.as_str()).map(|_| ());
+        let check =
+            |field: &str, u: &Url| crate::profile::parse_endpoint(field, u.as_str()).map(|_| ());
         check("authorization_endpoint", &self.authorization_endpoint)?;
         check("token_endpoint", &self.token_endpoint)?;
         for (field, u) in [
@@ -165,15 +166,15 @@ pub async fn discover(http: &reqwest::Client, issuer: &Url) -> Result<ProviderIn
         }
         Err(e) => return Err(discovery_error(&issuer_str, e)),
     };
-    info.check_schemes().map_err(|e| fail(format!("the metadata lists an insecure endpoint: {e}")))
+    info.check_schemes()
+        .map_err(|e| fail(format!("the metadata lists an insecure endpoint: {e}")))
 }
 
 fn discovery_error(issuer: &str, e: DiscoveryError<HttpClientError<reqwest::Error>>) -> Error {
     match e {
-        DiscoveryError::Request(inner) => Error::ProviderUnreachable(format!(
-            "cannot reach {issuer}: {}",
-            chain(&inner)
-        )),
+        DiscoveryError::Request(inner) => {
+            Error::ProviderUnreachable(format!("cannot reach {issuer}: {}", chain(&inner)))
+        }
         // Response/Parse carry the body: report the status line or serde's position only.
         DiscoveryError::Response(status, _, msg) => Error::Discovery {
             issuer: issuer.into(),
@@ -265,10 +266,11 @@ async fn discover_oauth(
             resp.status()
         )));
     }
-    let m: OAuthMetadata = resp
-        .json()
-        .await
-        .map_err(|e| fail(format!("the metadata at {url} is not valid JSON metadata ({e})")))?;
+    let m: OAuthMetadata = resp.json().await.map_err(|e| {
+        fail(format!(
+            "the metadata at {url} is not valid JSON metadata ({e})"
+        ))
+    })?;
     if m.issuer != issuer_str {
         return Err(fail(format!(
             "the metadata names issuer `{}`, not `{issuer_str}`",

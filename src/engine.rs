@@ -118,6 +118,8 @@ pub struct LoginTimings {
     pub callback_to_stored: Duration,
     /// Waiting for the provider (token exchange, and a JWKS fetch if one was needed).
     pub provider: Duration,
+    /// The keychain's own time to store the session (part of the engine's share).
+    pub keychain_write: Duration,
 }
 
 /// A fresh access token, ready to hand out.
@@ -361,6 +363,9 @@ impl Engine {
         };
         emit(LoginEvent::CallbackReceived);
         let received_at = callback.received_at;
+        // Same lock as refresh, so a refresh racing this sign-in can't overwrite it; taken while
+        // the code is being exchanged.
+        let lock = tokio::spawn(lock::lock(self.refresh_lock_path(&profile.name)));
         let params = &callback.params;
         let checked = if let Some(error) = &params.error {
             let mut msg = error.clone();
@@ -371,15 +376,23 @@ impl Engine {
         } else if let Some(bad) = iss_mismatch(&provider, params.iss.as_deref()) {
             Err(Error::BadCallback(bad))
         } else {
-            params
-                .code
-                .clone()
-                .ok_or_else(|| Error::BadCallback("the answer carries no authorization code".into()))
+            params.code.clone().ok_or_else(|| {
+                Error::BadCallback("the answer carries no authorization code".into())
+            })
         };
         let result = match checked {
             Ok(code) => {
-                self.finish_login(&profile, &provider, &client, request, code, secret.as_ref(), received_at)
-                    .await
+                self.finish_login(
+                    &profile,
+                    &provider,
+                    &client,
+                    request,
+                    code,
+                    secret.as_ref(),
+                    received_at,
+                    lock,
+                )
+                .await
             }
             Err(e) => Err(e),
         };
@@ -405,6 +418,7 @@ impl Engine {
         code: oauth2::AuthorizationCode,
         secret: Option<&SecretString>,
         received_at: Instant,
+        lock: tokio::task::JoinHandle<Result<lock::FileLock>>,
     ) -> Result<LoginOutcome> {
         let http = self.http()?;
         let exchange_started = Instant::now();
@@ -413,7 +427,9 @@ impl Engine {
             .set_pkce_verifier(request.pkce_verifier)
             .request_async(http)
             .await
-            .map_err(|e| flow::map_token_error("code exchange", provider.token_endpoint.as_str(), e))?;
+            .map_err(|e| {
+                flow::map_token_error("code exchange", provider.token_endpoint.as_str(), e)
+            })?;
         let mut provider_time = exchange_started.elapsed();
         let now = self.clock.now();
         let id_token = match (&response.extra_fields().id_token, &request.nonce) {
@@ -480,26 +496,35 @@ impl Engine {
             subject: session.subject().map(str::to_owned),
             expires_at: session.expires_at,
             has_refresh_token: session.refresh_token.is_some(),
-            id_token_verified: session.id_token.as_ref().map(|r| r.verification.is_verified()),
-            id_token_problem: session.id_token.as_ref().and_then(|r| match &r.verification {
-                Verification::Unverified { reason, .. } => Some(reason.clone()),
-                Verification::Verified { .. } => None,
-            }),
+            id_token_verified: session
+                .id_token
+                .as_ref()
+                .map(|r| r.verification.is_verified()),
+            id_token_problem: session
+                .id_token
+                .as_ref()
+                .and_then(|r| match &r.verification {
+                    Verification::Unverified { reason, .. } => Some(reason.clone()),
+                    Verification::Verified { .. } => None,
+                }),
             timings: LoginTimings {
                 callback_to_stored: Duration::ZERO,
                 provider: provider_time,
+                keychain_write: Duration::ZERO,
             },
         };
         let mut out = outcome(&session);
-        tracing::trace!(elapsed_us = received_at.elapsed().as_micros() as u64, "session built");
-        // Same lock as refresh: a refresh racing a new sign-in must not overwrite it.
-        let _guard = lock::lock(self.refresh_lock_path(&profile.name)).await?;
-        tracing::trace!(elapsed_us = received_at.elapsed().as_micros() as u64, "lock taken");
+        let _guard = lock
+            .await
+            .map_err(|e| Error::Internal(format!("lock task failed: {e}")))??;
+        let store_started = Instant::now();
         self.store_session(&profile.name, session).await?;
+        out.timings.keychain_write = store_started.elapsed();
         out.timings.callback_to_stored = received_at.elapsed();
         tracing::debug!(
             callback_to_stored_us = out.timings.callback_to_stored.as_micros() as u64,
             provider_us = out.timings.provider.as_micros() as u64,
+            keychain_write_us = out.timings.keychain_write.as_micros() as u64,
             "sign-in stored"
         );
         Ok(out)
@@ -512,7 +537,10 @@ impl Engine {
     pub async fn token(&self, name: &str, min_valid: Duration) -> Result<FreshToken> {
         let profile = self.profiles.get(name)?;
         let not_signed_in = || Error::sign_in_required(name, "not signed in (run `pixie login`)");
-        let session = self.session(&profile.name).await?.ok_or_else(not_signed_in)?;
+        let session = self
+            .session(&profile.name)
+            .await?
+            .ok_or_else(not_signed_in)?;
         refresh::check_matches(&profile, &session)?;
         if session.is_fresh(self.clock.now(), min_valid) {
             return Ok(fresh(session, false));
@@ -521,18 +549,24 @@ impl Engine {
         let _in_process = flight.lock().await;
         let _cross_process = lock::lock(self.refresh_lock_path(&profile.name)).await?;
         // Someone else may have refreshed while we waited.
-        let session = self.session(&profile.name).await?.ok_or_else(not_signed_in)?;
+        let session = self
+            .session(&profile.name)
+            .await?
+            .ok_or_else(not_signed_in)?;
         refresh::check_matches(&profile, &session)?;
         if session.is_fresh(self.clock.now(), min_valid) {
             return Ok(fresh(session, false));
         }
         let secret = self.client_secret(&profile).await?;
         let clock = self.clock.clone();
-        let renewed =
-            refresh::refresh_session(self.http()?, &profile, secret.as_ref(), &session, move || {
-                clock.now()
-            })
-            .await?;
+        let renewed = refresh::refresh_session(
+            self.http()?,
+            &profile,
+            secret.as_ref(),
+            &session,
+            move || clock.now(),
+        )
+        .await?;
         self.store_session(&profile.name, renewed.clone()).await?;
         Ok(fresh(renewed, true))
     }
@@ -540,7 +574,10 @@ impl Engine {
     pub async fn claims(&self, name: &str) -> Result<Option<ClaimsView>> {
         let profile = self.profiles.get(name)?;
         let not_signed_in = || Error::sign_in_required(name, "not signed in (run `pixie login`)");
-        let session = self.session(&profile.name).await?.ok_or_else(not_signed_in)?;
+        let session = self
+            .session(&profile.name)
+            .await?
+            .ok_or_else(not_signed_in)?;
         Ok(session.id_token.map(|r: IdTokenRecord| ClaimsView {
             profile: name.to_owned(),
             verified: r.verification.is_verified(),
@@ -593,7 +630,11 @@ impl Engine {
         let Some(session) = self.session(&profile.name).await? else {
             return Ok(Revocation::NothingToRevoke);
         };
-        let outcome = match (revoke, &session.refresh_token, &session.issued_by.revocation_endpoint) {
+        let outcome = match (
+            revoke,
+            &session.refresh_token,
+            &session.issued_by.revocation_endpoint,
+        ) {
             (false, _, _) => Revocation::Skipped,
             (true, None, _) => Revocation::NothingToRevoke,
             (true, Some(_), None) => Revocation::NotSupported,
@@ -623,7 +664,10 @@ impl Engine {
         use crate::secret::ExposeSecret;
         let client_id = session.issued_by.client_id.as_str();
         let http = self.http().map_err(|e| e.to_string())?;
-        let mut form = vec![("token", rt.secret().as_str()), ("token_type_hint", "refresh_token")];
+        let mut form = vec![
+            ("token", rt.secret().as_str()),
+            ("token_type_hint", "refresh_token"),
+        ];
         let mut req = http.post(endpoint).header("accept", "application/json");
         match secret {
             Some(s) => req = req.basic_auth(client_id, Some(s.expose_secret())),

@@ -102,7 +102,8 @@ pub struct AuthorizationRequest {
 
 impl std::fmt::Debug for AuthorizationRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthorizationRequest").finish_non_exhaustive()
+        f.debug_struct("AuthorizationRequest")
+            .finish_non_exhaustive()
     }
 }
 
@@ -134,7 +135,8 @@ pub fn authorization_request(
     for (k, v) in &profile.params {
         req = req.add_extra_param(k.clone(), v.clone());
     }
-    if profile.scopes.iter().any(|s| s == "offline_access") && !profile.params.contains_key("prompt")
+    if profile.scopes.iter().any(|s| s == "offline_access")
+        && !profile.params.contains_key("prompt")
     {
         req = req.add_extra_param("prompt", "consent");
     }
@@ -181,10 +183,9 @@ pub fn map_token_error(what: &str, endpoint: &str, e: TokenError) -> Error {
         // The body is deliberately dropped: it may hold tokens.
         RequestTokenError::Parse(err, _body) => {
             let kind = match err.inner().classify() {
-                serde_json::error::Category::Data => format!(
-                    "field `{}` is missing or has the wrong type",
-                    err.path()
-                ),
+                serde_json::error::Category::Data => {
+                    format!("field `{}` is missing or has the wrong type", err.path())
+                }
                 _ => "it is not JSON".to_owned(),
             };
             Error::ProviderError(format!(
@@ -210,7 +211,10 @@ mod tests {
             token_endpoint: Some("https://as.example/token".into()),
             client_id: "cid".into(),
             scopes: vec![scopes.into()],
-            params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ..Default::default()
         })
         .unwrap()
@@ -279,7 +283,11 @@ mod tests {
             &mut serde_json::Deserializer::from_slice(&body),
         )
         .unwrap_err();
-        let e = map_token_error("refresh", "https://as/token", RequestTokenError::Parse(err, body));
+        let e = map_token_error(
+            "refresh",
+            "https://as/token",
+            RequestTokenError::Parse(err, body),
+        );
         let msg = e.to_string();
         assert!(!msg.contains("SECRET"), "{msg}");
         assert!(msg.contains("access_token"), "{msg}");

@@ -127,7 +127,11 @@ impl Listener {
     }
 
     /// Waits for the callback with the right `state`, until `timeout` or `cancel`.
-    pub async fn wait(&mut self, timeout: Duration, cancel: &CancellationToken) -> Result<Callback> {
+    pub async fn wait(
+        &mut self,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Callback> {
         tokio::select! {
             cb = self.rx.recv() => cb.ok_or_else(|| Error::Internal("loopback listener stopped".into())),
             () = tokio::time::sleep(timeout) => Err(Error::Timeout(timeout.as_secs())),
@@ -140,7 +144,10 @@ impl Listener {
         self.stop.cancel();
         for task in self.tasks.drain(..) {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(2), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }
@@ -172,7 +179,11 @@ fn bind_error(addr: SocketAddr, port: u16, e: std::io::Error) -> Error {
 
 async fn handle(shared: Arc<Shared>, uri: Uri) -> Response {
     if uri.path() != shared.path {
-        return page(StatusCode::NOT_FOUND, "Not found", "This is Pixie's sign-in listener; nothing lives here.");
+        return page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "This is Pixie's sign-in listener; nothing lives here.",
+        );
     }
     let mut state = None;
     let mut params = CallbackParams {
@@ -216,7 +227,11 @@ async fn handle(shared: Arc<Shared>, uri: Uri) -> Response {
         responder,
     };
     if shared.tx.send(cb).await.is_err() {
-        return page(StatusCode::GONE, "Sign-in over", "Pixie is no longer waiting for this sign-in.");
+        return page(
+            StatusCode::GONE,
+            "Sign-in over",
+            "Pixie is no longer waiting for this sign-in.",
+        );
     }
     match tokio::time::timeout(Duration::from_secs(120), answer).await {
         Ok(Ok(Page::Success { profile })) => page(
@@ -290,12 +305,17 @@ mod tests {
         assert_eq!(get(&format!("{base}?code=evil")).await.0, 400);
         let good = format!("{base}?code=good&state=s-123&iss=https%3A%2F%2Fi");
         let real = tokio::spawn(async move { get(&good).await });
-        let cb = l.wait(Duration::from_secs(5), &CancellationToken::new()).await.unwrap();
+        let cb = l
+            .wait(Duration::from_secs(5), &CancellationToken::new())
+            .await
+            .unwrap();
         assert_eq!(cb.params.code.as_ref().unwrap().secret(), "good");
         assert_eq!(cb.params.iss.as_deref(), Some("https://i"));
         // A replay of the good callback is refused while the first is in flight.
         assert_eq!(get(&format!("{base}?code=good&state=s-123")).await.0, 400);
-        cb.respond(Page::Success { profile: "work".into() });
+        cb.respond(Page::Success {
+            profile: "work".into(),
+        });
         let (status, body) = real.await.unwrap();
         assert_eq!(status, 200);
         assert!(body.contains("signed in to work"), "{body}");
@@ -307,12 +327,20 @@ mod tests {
     #[tokio::test]
     async fn provider_errors_are_passed_on() {
         let mut l = Listener::bind(&Redirect::default(), "st").await.unwrap();
-        let url = format!("{}?error=access_denied&error_description=no%20way&state=st", l.redirect_uri());
+        let url = format!(
+            "{}?error=access_denied&error_description=no%20way&state=st",
+            l.redirect_uri()
+        );
         let browser = tokio::spawn(async move { get(&url).await });
-        let cb = l.wait(Duration::from_secs(5), &CancellationToken::new()).await.unwrap();
+        let cb = l
+            .wait(Duration::from_secs(5), &CancellationToken::new())
+            .await
+            .unwrap();
         assert_eq!(cb.params.error.as_deref(), Some("access_denied"));
         assert_eq!(cb.params.error_description.as_deref(), Some("no way"));
-        cb.respond(Page::Failure { message: "<denied>".into() });
+        cb.respond(Page::Failure {
+            message: "<denied>".into(),
+        });
         let (_, body) = browser.await.unwrap();
         assert!(body.contains("&lt;denied&gt;"), "escaped: {body}");
     }
@@ -320,7 +348,10 @@ mod tests {
     #[tokio::test]
     async fn times_out_and_cancels() {
         let mut l = Listener::bind(&Redirect::default(), "st").await.unwrap();
-        let err = l.wait(Duration::from_millis(50), &CancellationToken::new()).await.unwrap_err();
+        let err = l
+            .wait(Duration::from_millis(50), &CancellationToken::new())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Timeout(_)));
         let cancel = CancellationToken::new();
         cancel.cancel();
@@ -332,7 +363,10 @@ mod tests {
     async fn port_in_use_is_a_clear_error() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
-        let redirect = Redirect { port, ..Redirect::default() };
+        let redirect = Redirect {
+            port,
+            ..Redirect::default()
+        };
         let err = Listener::bind(&redirect, "st").await.err().unwrap();
         assert!(err.to_string().contains("already in use"), "{err}");
     }

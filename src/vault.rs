@@ -125,7 +125,13 @@ impl MemoryStore {
 
 impl SecretStore for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<SecretString>> {
-        Ok(self.map.lock().unwrap().get(key).cloned().map(SecretString::from))
+        Ok(self
+            .map
+            .lock()
+            .unwrap()
+            .get(key)
+            .cloned()
+            .map(SecretString::from))
     }
     fn set(&self, key: &str, value: &str) -> Result<()> {
         if let Some(bad) = self.fail_set_on.lock().unwrap().as_deref() {
@@ -229,11 +235,13 @@ impl Vault {
             return Ok(None);
         };
         // serde_json's error names a position, never the content.
-        serde_json::from_str(raw.expose_secret()).map(Some).map_err(|e| {
-            Error::Keychain(format!(
+        serde_json::from_str(raw.expose_secret())
+            .map(Some)
+            .map_err(|e| {
+                Error::Keychain(format!(
                 "the stored session for `{profile}` is unreadable ({e}); sign out and sign in again"
             ))
-        })
+            })
     }
 
     /// Stores the session in one step as far as readers are concerned: until this returns `Ok`
@@ -289,9 +297,7 @@ impl Vault {
                 .store
                 .get(&Self::chunk_key(key, generation, i))?
                 .ok_or_else(|| {
-                    Error::Keychain(format!(
-                        "part {i} of the keychain entry `{key}` is missing"
-                    ))
+                    Error::Keychain(format!("part {i} of the keychain entry `{key}` is missing"))
                 })?;
             value.push_str(part.expose_secret());
         }
@@ -303,16 +309,14 @@ impl Vault {
             Some(head) => head,
             None => Head::of(self.store.get(key)?.as_ref()),
         };
-        let new_head;
-        if value.len() + INLINE.len() <= self.chunk {
+        let new_head = if value.len() + INLINE.len() <= self.chunk {
             self.store.set(key, &format!("{INLINE}{value}"))?;
-            new_head = Head::Inline;
+            Head::Inline
         } else {
             let generation = random_generation();
             let parts = split_chars(value, self.chunk);
             let written = parts.iter().enumerate().try_for_each(|(i, part)| {
-                self.store
-                    .set(&Self::chunk_key(key, &generation, i), part)
+                self.store.set(&Self::chunk_key(key, &generation, i), part)
             });
             let headed = written.and_then(|()| {
                 self.store
@@ -323,14 +327,17 @@ impl Vault {
                     let _ = self.store.delete(&Self::chunk_key(key, &generation, i));
                 }
                 // What the head holds now is unknown to us: forget it.
-                self.heads.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+                self.heads
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(key);
                 return Err(e);
             }
-            new_head = Head::Chunked {
+            Head::Chunked {
                 generation,
                 count: parts.len(),
-            };
-        }
+            }
+        };
         self.remember(key, new_head);
         // The new head is in place: the old generation's chunks are garbage now.
         if let Head::Chunked { generation, count } = old {
@@ -402,7 +409,10 @@ mod tests {
         let (store, v) = vault(1000);
         v.set_client_secret(&name(), &"s3cret".into()).unwrap();
         assert_eq!(store.keys(), ["client-secret:work"]);
-        assert_eq!(v.client_secret(&name()).unwrap().unwrap().expose_secret(), "s3cret");
+        assert_eq!(
+            v.client_secret(&name()).unwrap().unwrap().expose_secret(),
+            "s3cret"
+        );
     }
 
     #[test]
@@ -426,7 +436,10 @@ mod tests {
         let before = store.keys();
         *store.fail_set_on.lock().unwrap() = Some(".2".into());
         assert!(v.set_value("k", &"b".repeat(40)).is_err());
-        assert_eq!(v.get_value("k").unwrap().unwrap().expose_secret(), "a".repeat(40));
+        assert_eq!(
+            v.get_value("k").unwrap().unwrap().expose_secret(),
+            "a".repeat(40)
+        );
         assert_eq!(store.keys(), before, "partial chunks cleaned up");
     }
 

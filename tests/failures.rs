@@ -12,7 +12,11 @@ fn absent_keychain_is_a_clear_error_before_the_browser_opens() {
     let no_bus = [("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")];
     let out = rig.run(&["login", "p", "--timeout", "10"], &no_bus);
     assert_eq!(out.code, 5, "{}", out.stderr);
-    assert!(out.stderr.contains("keychain unavailable"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("keychain unavailable"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("Secret Service"), "{}", out.stderr);
     assert!(rig.step("authorize").is_none(), "no browser was opened");
 
@@ -21,7 +25,13 @@ fn absent_keychain_is_a_clear_error_before_the_browser_opens() {
 
     // A profile whose secret cannot be stored is not created.
     let mut add = rig.command(&[
-        "profile", "add", "conf", "--issuer", &rig.idp.issuer, "--client-id", "pixie-confidential",
+        "profile",
+        "add",
+        "conf",
+        "--issuer",
+        &rig.idp.issuer,
+        "--client-id",
+        "pixie-confidential",
         "--client-secret-stdin",
     ]);
     add.env(no_bus[0].0, no_bus[0].1)
@@ -73,7 +83,11 @@ fi"#,
         c.output().unwrap()
     };
     let created = run("create");
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     let out = run("use");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{stderr}");
@@ -93,14 +107,30 @@ fn corrupt_profile_file_is_reported_and_left_untouched() {
         vec!["profile", "list"],
         vec!["token", "p"],
         vec!["login", "p"],
-        vec!["profile", "add", "q", "--issuer", "https://id.example.com", "--client-id", "c"],
+        vec![
+            "profile",
+            "add",
+            "q",
+            "--issuer",
+            "https://id.example.com",
+            "--client-id",
+            "c",
+        ],
         vec!["profile", "remove", "p"],
     ] {
         let out = rig.pixie(&args);
         assert_eq!(out.code, 6, "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains("profiles.toml is corrupt"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("profiles.toml is corrupt"),
+            "{}",
+            out.stderr
+        );
         assert!(out.stderr.contains("line"), "{}", out.stderr);
-        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{args:?} changed the file");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{args:?} changed the file"
+        );
     }
     assert_eq!(
         std::fs::read(rig.home.path().join("profiles.toml.corrupt")).unwrap(),
@@ -116,8 +146,20 @@ fn usage_and_lookup_errors_have_their_exit_codes() {
     assert_eq!(rig.pixie(&["frobnicate"]).code, 2);
     let out = rig.pixie(&["token", "nope"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("no profile named `nope`"), "{}", out.stderr);
-    let out = rig.pixie(&["profile", "add", "x", "--issuer", "http://id.example.com", "--client-id", "c"]);
+    assert!(
+        out.stderr.contains("no profile named `nope`"),
+        "{}",
+        out.stderr
+    );
+    let out = rig.pixie(&[
+        "profile",
+        "add",
+        "x",
+        "--issuer",
+        "http://id.example.com",
+        "--client-id",
+        "c",
+    ]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("must use https"), "{}", out.stderr);
     rig.add_profile("p");
@@ -133,7 +175,11 @@ fn provider_down_at_sign_in_is_a_clear_error() {
     rig.idp.control("/down");
     let out = rig.pixie(&["login", "p", "--timeout", "10"]);
     assert_eq!(out.code, 4, "{}", out.stderr);
-    assert!(out.stderr.contains("provider unreachable"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("provider unreachable"),
+        "{}",
+        out.stderr
+    );
     rig.idp.control("/up");
 }
 
@@ -141,7 +187,18 @@ fn provider_down_at_sign_in_is_a_clear_error() {
 fn profiles_export_and_import_round_trip_without_secrets() {
     let rig = Rig::new();
     rig.add_profile("a");
-    rig.pixie(&["profile", "add", "b", "--issuer", &rig.idp.issuer, "--client-id", "x", "--param", "audience=api"]).ok();
+    rig.pixie(&[
+        "profile",
+        "add",
+        "b",
+        "--issuer",
+        &rig.idp.issuer,
+        "--client-id",
+        "x",
+        "--param",
+        "audience=api",
+    ])
+    .ok();
     let export = rig.pixie(&["profile", "export"]).ok().stdout;
     let doc: serde_json::Value = serde_json::from_str(&export).unwrap();
     assert_eq!(doc["version"], 1);
@@ -151,9 +208,13 @@ fn profiles_export_and_import_round_trip_without_secrets() {
     let other = Rig::new();
     let file = other.scratch.path().join("export.json");
     std::fs::write(&file, &export).unwrap();
-    other.pixie(&["profile", "import", file.to_str().unwrap()]).ok();
+    other
+        .pixie(&["profile", "import", file.to_str().unwrap()])
+        .ok();
     let again = other.pixie(&["profile", "import", file.to_str().unwrap()]);
     assert_eq!(again.code, 2, "duplicates refused: {}", again.stderr);
-    other.pixie(&["profile", "import", file.to_str().unwrap(), "--replace"]).ok();
+    other
+        .pixie(&["profile", "import", file.to_str().unwrap(), "--replace"])
+        .ok();
     assert_eq!(other.pixie(&["profile", "export"]).ok().stdout, export);
 }

@@ -22,7 +22,7 @@ fn no_token_reaches_a_log_or_a_file() {
     let trace = [("PIXIE_LOG", "trace")];
     let mut logs = String::new();
     let mut secrets: Vec<String> = Vec::new();
-    let mut collect = |rig: &Rig, profile: &str, secrets: &mut Vec<String>| {
+    let collect = |rig: &Rig, profile: &str, secrets: &mut Vec<String>| {
         if let Some(s) = rig.session(profile) {
             for field in ["access_token", "refresh_token"] {
                 if let Some(v) = s[field].as_str() {
@@ -39,13 +39,31 @@ fn no_token_reaches_a_log_or_a_file() {
 
     // A public client: sign in, use, refresh (rotation), claims, status, sign out.
     rig.idp.control("/ttl?access=5");
-    rig.run(&["profile", "add", "pub", "--issuer", &rig.idp.issuer, "--client-id", "pixie-test",
-        "--scope", "openid offline_access profile email"], &trace).ok();
+    rig.run(
+        &[
+            "profile",
+            "add",
+            "pub",
+            "--issuer",
+            &rig.idp.issuer,
+            "--client-id",
+            "pixie-test",
+            "--scope",
+            "openid offline_access profile email",
+        ],
+        &trace,
+    )
+    .ok();
     let out = rig.run(&["login", "pub", "--timeout", "30"], &trace).ok();
     logs += &out.stderr;
     collect(&rig, "pub", &mut secrets);
     rig.idp.control("/ttl?access=3600");
-    for args in [&["token", "pub"][..], &["token", "pub", "--format", "json"], &["claims", "pub"], &["status"]] {
+    for args in [
+        &["token", "pub"][..],
+        &["token", "pub", "--format", "json"],
+        &["claims", "pub"],
+        &["status"],
+    ] {
         let out = rig.run(args, &trace).ok();
         logs += &out.stderr;
         if args[0] != "token" {
@@ -55,14 +73,27 @@ fn no_token_reaches_a_log_or_a_file() {
     collect(&rig, "pub", &mut secrets);
 
     // A confidential client, whose secret is stored through stdin.
-    let mut add = rig.command(&["profile", "add", "conf", "--issuer", &rig.idp.issuer,
-        "--client-id", "pixie-confidential", "--client-secret-stdin"]);
+    let mut add = rig.command(&[
+        "profile",
+        "add",
+        "conf",
+        "--issuer",
+        &rig.idp.issuer,
+        "--client-id",
+        "pixie-confidential",
+        "--client-secret-stdin",
+    ]);
     add.env("PIXIE_LOG", "trace")
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = add.spawn().unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"pixie-confidential-secret\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"pixie-confidential-secret\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     logs += &String::from_utf8_lossy(&out.stderr);
@@ -70,7 +101,9 @@ fn no_token_reaches_a_log_or_a_file() {
     let out = rig.run(&["login", "conf", "--timeout", "30"], &trace).ok();
     logs += &out.stderr;
     collect(&rig, "conf", &mut secrets);
-    let out = rig.run(&["token", "conf", "--min-valid", "999999"], &trace).ok();
+    let out = rig
+        .run(&["token", "conf", "--min-valid", "999999"], &trace)
+        .ok();
     logs += &out.stderr;
     collect(&rig, "conf", &mut secrets);
 
@@ -91,7 +124,10 @@ fn no_token_reaches_a_log_or_a_file() {
     secrets.dedup();
     assert!(secrets.len() >= 8, "collected {} secrets", secrets.len());
     for s in &secrets {
-        assert!(!logs.contains(s.as_str()), "a secret appears in the logs:\n{logs}");
+        assert!(
+            !logs.contains(s.as_str()),
+            "a secret appears in the logs:\n{logs}"
+        );
     }
     let mut files = Vec::new();
     walk(rig.home.path(), &mut files);
@@ -99,7 +135,11 @@ fn no_token_reaches_a_log_or_a_file() {
     for f in files {
         let content = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
         for s in &secrets {
-            assert!(!content.contains(s.as_str()), "a secret appears in {}", f.display());
+            assert!(
+                !content.contains(s.as_str()),
+                "a secret appears in {}",
+                f.display()
+            );
         }
     }
 }

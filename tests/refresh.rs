@@ -19,7 +19,10 @@ fn signed_in_with_due_token(rig: &Rig, name: &str) {
 fn expired_token_is_refreshed_and_the_rotated_refresh_token_stored() {
     let rig = Rig::new();
     signed_in_with_due_token(&rig, "p");
-    let old_token = rig.session("p").unwrap()["access_token"].as_str().unwrap().to_owned();
+    let old_token = rig.session("p").unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let old_rt = rig.stored_refresh_token("p");
     let status = rig.pixie(&["status", "p"]).ok().stdout;
     assert!(status.contains("refresh due"), "{status}");
@@ -51,7 +54,11 @@ fn token_refreshes_once_it_really_expires() {
     rig.idp.control("/ttl?access=62");
     rig.login("p");
     let first = rig.token("p");
-    assert_eq!(rig.idp.refresh_count(), 0, "62 s left is more than the 60 s margin");
+    assert_eq!(
+        rig.idp.refresh_count(),
+        0,
+        "62 s left is more than the 60 s margin"
+    );
     std::thread::sleep(Duration::from_secs(3));
     let second = rig.token("p");
     assert_ne!(first, second);
@@ -83,7 +90,11 @@ fn twenty_concurrent_processes_cause_exactly_one_refresh() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .collect();
     assert_eq!(tokens.len(), 1, "all got the same fresh token");
-    assert_eq!(rig.idp.refresh_count(), 1, "exactly one refresh at the provider");
+    assert_eq!(
+        rig.idp.refresh_count(),
+        1,
+        "exactly one refresh at the provider"
+    );
     let (code, _) = rig.idp.userinfo(tokens.first().unwrap());
     assert_eq!(code, 200);
 }
@@ -96,7 +107,11 @@ fn provider_down_during_refresh_keeps_the_refresh_token() {
     rig.idp.control("/down");
     let out = rig.pixie(&["token", "p"]);
     assert_eq!(out.code, 4, "{}", out.stderr);
-    assert!(out.stderr.contains("provider unreachable"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("provider unreachable"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty());
     assert_eq!(rig.stored_refresh_token("p"), rt, "refresh token kept");
     rig.idp.control("/up");
@@ -113,7 +128,11 @@ fn provider_answering_garbage_is_a_clear_error_and_loses_nothing() {
         rig.idp.control(&format!("/mode?token={mode}"));
         let out = rig.pixie(&["token", "p"]);
         assert_eq!(out.code, 4, "{mode}: {}", out.stderr);
-        assert!(out.stderr.contains("not a valid OAuth token response"), "{mode}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("not a valid OAuth token response"),
+            "{mode}: {}",
+            out.stderr
+        );
         assert!(!out.stderr.contains("<html"), "no body in the message");
         assert_eq!(rig.stored_refresh_token("p"), rt);
     }
@@ -126,7 +145,8 @@ fn provider_answering_garbage_is_a_clear_error_and_loses_nothing() {
 fn revoked_grant_means_sign_in_required() {
     let rig = Rig::new();
     signed_in_with_due_token(&rig, "p");
-    rig.idp.revoke_raw("pixie-test", &rig.stored_refresh_token("p"));
+    rig.idp
+        .revoke_raw("pixie-test", &rig.stored_refresh_token("p"));
     let out = rig.pixie(&["token", "p"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("sign-in required"), "{}", out.stderr);
@@ -164,8 +184,13 @@ fn editing_the_client_invalidates_the_session() {
     let rig = Rig::new();
     rig.add_profile("p");
     rig.login("p");
-    rig.pixie(&["profile", "edit", "p", "--client-id", "pixie-demo"]).ok();
+    rig.pixie(&["profile", "edit", "p", "--client-id", "pixie-demo"])
+        .ok();
     let out = rig.pixie(&["token", "p"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stderr.contains("changed since sign-in"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("changed since sign-in"),
+        "{}",
+        out.stderr
+    );
 }

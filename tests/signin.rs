@@ -12,7 +12,11 @@ fn sign_in_then_token_then_verified_claims() {
     let rig = Rig::new();
     rig.add_profile("work");
     let login = rig.login("work");
-    assert!(login.stderr.contains("Signed in to `work` as alice"), "{}", login.stderr);
+    assert!(
+        login.stderr.contains("Signed in to `work` as alice"),
+        "{}",
+        login.stderr
+    );
 
     // The refresh token is really in the keychain, and nowhere in the profile file.
     let session = rig.session("work").expect("session in the keychain");
@@ -28,14 +32,25 @@ fn sign_in_then_token_then_verified_claims() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""sub":"alice""#), "{body}");
 
-    let header = rig.pixie(&["token", "work", "--format", "header"]).ok().stdout;
+    let header = rig
+        .pixie(&["token", "work", "--format", "header"])
+        .ok()
+        .stdout;
     assert_eq!(header.trim(), format!("Authorization: Bearer {token}"));
-    let json: serde_json::Value =
-        serde_json::from_str(&rig.pixie(&["token", "work", "--format", "json"]).ok().stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_str(
+        &rig.pixie(&["token", "work", "--format", "json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
     assert_eq!(json["access_token"], token.as_str());
     assert_eq!(json["token_type"], "Bearer");
     assert!(json["expires_in"].as_i64().unwrap() > 3000);
-    assert!(json["scopes"].as_array().unwrap().iter().any(|s| s == "email"));
+    assert!(json["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s == "email"));
 
     let claims: serde_json::Value =
         serde_json::from_str(&rig.pixie(&["claims", "work"]).ok().stdout).unwrap();
@@ -45,7 +60,10 @@ fn sign_in_then_token_then_verified_claims() {
     assert_eq!(claims["claims"]["aud"], "pixie-test");
 
     let status = rig.pixie(&["status"]).ok().stdout;
-    assert!(status.contains("signed in") && status.contains("alice"), "{status}");
+    assert!(
+        status.contains("signed in") && status.contains("alice"),
+        "{status}"
+    );
 
     // Cached: a second token call does not refresh.
     assert_eq!(rig.token("work"), token);
@@ -56,14 +74,20 @@ fn sign_in_then_token_then_verified_claims() {
 fn forged_callback_and_favicon_are_ignored_and_the_real_one_completes() {
     let rig = Rig::new();
     rig.add_profile("p");
-    rig.run(&["login", "p", "--timeout", "30"], &[("PIXIE_TEST_SCENARIO", "favicon,forged")])
-        .ok();
+    rig.run(
+        &["login", "p", "--timeout", "30"],
+        &[("PIXIE_TEST_SCENARIO", "favicon,forged")],
+    )
+    .ok();
     assert_eq!(rig.step("favicon").unwrap()["status"], 404);
     let forged = rig.step("forged").unwrap();
     assert_eq!(forged["status"], 400, "{forged}");
     let cb = rig.step("callback").unwrap();
     assert_eq!(cb["status"], 200);
-    assert!(cb["body"].as_str().unwrap().contains("signed in to p"), "{cb}");
+    assert!(
+        cb["body"].as_str().unwrap().contains("signed in to p"),
+        "{cb}"
+    );
     assert!(rig.session("p").is_some());
 }
 
@@ -71,12 +95,23 @@ fn forged_callback_and_favicon_are_ignored_and_the_real_one_completes() {
 fn access_denied_is_a_clear_failure() {
     let rig = Rig::new();
     rig.add_profile("p");
-    let out = rig.run(&["login", "p", "--timeout", "30"], &[("PIXIE_TEST_SCENARIO", "deny")]);
+    let out = rig.run(
+        &["login", "p", "--timeout", "30"],
+        &[("PIXIE_TEST_SCENARIO", "deny")],
+    );
     assert_eq!(out.code, 7, "{}", out.stderr);
-    assert!(out.stderr.contains("refused by the provider: access_denied"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("refused by the provider: access_denied"),
+        "{}",
+        out.stderr
+    );
     // The browser tab is told too.
     let cb = rig.step("callback").unwrap();
-    assert!(cb["body"].as_str().unwrap().contains("access_denied"), "{cb}");
+    assert!(
+        cb["body"].as_str().unwrap().contains("access_denied"),
+        "{cb}"
+    );
     assert!(rig.session("p").is_none());
 }
 
@@ -84,10 +119,16 @@ fn access_denied_is_a_clear_failure() {
 fn closed_browser_times_out_and_frees_the_port() {
     let rig = Rig::new();
     rig.add_profile("p");
-    let out = rig.run(&["login", "p", "--timeout", "2"], &[("PIXIE_TEST_SCENARIO", "hang")]);
+    let out = rig.run(
+        &["login", "p", "--timeout", "2"],
+        &[("PIXIE_TEST_SCENARIO", "hang")],
+    );
     assert_eq!(out.code, 7, "{}", out.stderr);
     assert!(out.stderr.contains("timed out after 2 s"), "{}", out.stderr);
-    let url = rig.step("authorize").unwrap()["url"].as_str().unwrap().to_owned();
+    let url = rig.step("authorize").unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let redirect = url::Url::parse(&url)
         .unwrap()
         .query_pairs()
@@ -96,14 +137,20 @@ fn closed_browser_times_out_and_frees_the_port() {
         .1
         .into_owned();
     let port = url::Url::parse(&redirect).unwrap().port().unwrap();
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "listener closed");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "listener closed"
+    );
 }
 
 #[test]
 fn mismatched_iss_is_rejected() {
     let rig = Rig::new();
     rig.add_profile("p");
-    let out = rig.run(&["login", "p", "--timeout", "30"], &[("PIXIE_TEST_SCENARIO", "wrong-iss")]);
+    let out = rig.run(
+        &["login", "p", "--timeout", "30"],
+        &[("PIXIE_TEST_SCENARIO", "wrong-iss")],
+    );
     assert_eq!(out.code, 7, "{}", out.stderr);
     assert!(out.stderr.contains("mix-up"), "{}", out.stderr);
     assert!(rig.session("p").is_none());
@@ -117,10 +164,16 @@ fn sign_in_through_real_headless_chromium() {
         "node {}",
         support::idp_dir().join("chromium-browser.mjs").display()
     );
-    rig.run(&["login", "p", "--timeout", "60"], &[("BROWSER", &browser), ("PIXIE_TEST_LOGIN", "carol")])
-        .ok();
+    rig.run(
+        &["login", "p", "--timeout", "60"],
+        &[("BROWSER", &browser), ("PIXIE_TEST_LOGIN", "carol")],
+    )
+    .ok();
     let cb = rig.step("callback").expect("chromium reached the loopback");
-    assert!(cb["body"].as_str().unwrap().contains("signed in to p"), "{cb}");
+    assert!(
+        cb["body"].as_str().unwrap().contains("signed in to p"),
+        "{cb}"
+    );
     let claims: serde_json::Value =
         serde_json::from_str(&rig.pixie(&["claims", "p"]).ok().stdout).unwrap();
     assert_eq!(claims["claims"]["sub"], "carol");
@@ -172,12 +225,23 @@ fn fixed_port_in_use_is_a_clear_error() {
     .ok();
     let out = rig.pixie(&["login", "p", "--timeout", "5"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("port {port} is already in use")), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("port {port} is already in use")),
+        "{}",
+        out.stderr
+    );
     // With the port free, the same profile signs in on exactly that port.
     drop(taken);
     rig.login("p");
-    let url = rig.step("authorize").unwrap()["url"].as_str().unwrap().to_owned();
-    assert!(url.contains(&format!("127.0.0.1%3A{port}%2Fcallback")), "{url}");
+    let url = rig.step("authorize").unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        url.contains(&format!("127.0.0.1%3A{port}%2Fcallback")),
+        "{url}"
+    );
 }
 
 #[test]
@@ -235,7 +299,9 @@ fn login_wait_can_be_interrupted() {
     cmd.env("PIXIE_TEST_SCENARIO", "hang")
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
-    assert!(eventually(Duration::from_secs(10), || rig.step("authorize").is_some()));
+    assert!(eventually(Duration::from_secs(10), || rig
+        .step("authorize")
+        .is_some()));
     std::thread::sleep(Duration::from_millis(200));
     let sent = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

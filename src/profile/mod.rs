@@ -7,6 +7,8 @@
 mod model;
 pub mod store;
 
-pub use model::{parse_endpoint, LoopbackHost, Profile, ProfileName, ProfileRecord, Provider, Redirect};
 pub(crate) use model::issuer_string;
+pub use model::{
+    parse_endpoint, LoopbackHost, Profile, ProfileName, ProfileRecord, Provider, Redirect,
+};
 pub use store::{ProfileFile, ProfileStore, SCHEMA_VERSION};

@@ -17,7 +17,10 @@ impl ProfileName {
         let ok_chars = name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        let ok_start = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        let ok_start = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
         if ok_len && ok_chars && ok_start {
             Ok(Self(name.to_owned()))
         } else {
@@ -39,6 +42,8 @@ impl fmt::Display for ProfileName {
 }
 
 /// Where a profile's endpoints come from.
+// A handful of profiles live at a time; boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Provider {
     /// Discovered from `{issuer}/.well-known/openid-configuration`, falling back to RFC 8414.
@@ -319,12 +324,10 @@ impl TryFrom<ProfileRecord> for Profile {
                 revocation,
                 userinfo,
             },
-            (Some(_), _, _) => {
-                return Err(invalid(
-                    "give either an issuer (endpoints are discovered) or explicit endpoints, not both"
-                        .into(),
-                ))
-            }
+            (Some(_), _, _) => return Err(invalid(
+                "give either an issuer (endpoints are discovered) or explicit endpoints, not both"
+                    .into(),
+            )),
             (None, None, None) => {
                 return Err(invalid(
                     "give an issuer URL, or an authorization endpoint and a token endpoint".into(),
@@ -417,7 +420,10 @@ mod tests {
         r.token_endpoint = Some("https://id.example.com/token".into());
         assert!(Profile::try_from(r.clone()).is_err());
         r.issuer = None;
-        assert!(Profile::try_from(r.clone()).is_err(), "token without authorization");
+        assert!(
+            Profile::try_from(r.clone()).is_err(),
+            "token without authorization"
+        );
         r.authorization_endpoint = Some("https://id.example.com/auth".into());
         assert!(matches!(
             Profile::try_from(r).unwrap().provider,
@@ -449,7 +455,10 @@ mod tests {
         let r = Redirect::parse("http://127.0.0.1/callback").unwrap();
         assert_eq!(r, Redirect::default());
         let r = Redirect::parse("http://localhost:8400/cb").unwrap();
-        assert_eq!((r.host, r.port, r.path.as_str()), (LoopbackHost::Localhost, 8400, "/cb"));
+        assert_eq!(
+            (r.host, r.port, r.path.as_str()),
+            (LoopbackHost::Localhost, 8400, "/cb")
+        );
         assert_eq!(r.uri_for_port(8400), "http://localhost:8400/cb");
         let r = Redirect::parse("http://[::1]:9000/").unwrap();
         assert_eq!(r.host, LoopbackHost::Ipv6);
@@ -474,7 +483,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused() {
-        let json = r#"{"name":"x","issuer":"https://a.example","client_id":"c","client_secret":"s"}"#;
+        let json =
+            r#"{"name":"x","issuer":"https://a.example","client_id":"c","client_secret":"s"}"#;
         assert!(serde_json::from_str::<ProfileRecord>(json).is_err());
     }
 }

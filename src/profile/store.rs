@@ -213,13 +213,21 @@ mod tests {
         assert!(s.list().unwrap().is_empty());
         s.add(profile("a")).unwrap();
         s.add(profile("b")).unwrap();
-        assert!(matches!(s.add(profile("a")), Err(Error::DuplicateProfile(_))));
+        assert!(matches!(
+            s.add(profile("a")),
+            Err(Error::DuplicateProfile(_))
+        ));
         let mut b = s.get("b").unwrap();
         b.client_id = "other".into();
         s.replace(b).unwrap();
         assert_eq!(s.get("b").unwrap().client_id, "other");
         s.remove(&ProfileName::new("a").unwrap()).unwrap();
-        let names: Vec<_> = s.list().unwrap().into_iter().map(|p| p.name.to_string()).collect();
+        let names: Vec<_> = s
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name.to_string())
+            .collect();
         assert_eq!(names, ["b"]);
         assert!(matches!(s.get("a"), Err(Error::UnknownProfile(_))));
     }
@@ -243,7 +251,10 @@ mod tests {
         assert!(err.to_string().contains("line"), "{err}");
         assert!(s.add(profile("a")).is_err());
         assert_eq!(std::fs::read(s.path()).unwrap(), garbage);
-        assert_eq!(std::fs::read(s.path().with_extension("toml.corrupt")).unwrap(), garbage);
+        assert_eq!(
+            std::fs::read(s.path().with_extension("toml.corrupt")).unwrap(),
+            garbage
+        );
     }
 
     #[test]
@@ -261,7 +272,10 @@ mod tests {
     fn newer_schema_is_refused() {
         let (_d, s) = store();
         std::fs::write(s.path(), "version = 9\n").unwrap();
-        assert!(matches!(s.list(), Err(Error::UnsupportedSchema { found: 9, .. })));
+        assert!(matches!(
+            s.list(),
+            Err(Error::UnsupportedSchema { found: 9, .. })
+        ));
     }
 
     #[test]

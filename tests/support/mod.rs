@@ -94,13 +94,19 @@ impl Idp {
 
     /// Calls the userinfo endpoint with a bearer token: (status, body).
     pub fn userinfo(&self, token: &str) -> (u16, String) {
-        let url = self.metadata()["userinfo_endpoint"].as_str().unwrap().to_owned();
+        let url = self.metadata()["userinfo_endpoint"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         http("GET", &url, Some(token), &[])
     }
 
     /// A raw refresh-token grant, as another client would send it.
     pub fn refresh_raw(&self, client_id: &str, refresh_token: &str) -> (u16, String) {
-        let url = self.metadata()["token_endpoint"].as_str().unwrap().to_owned();
+        let url = self.metadata()["token_endpoint"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         http(
             "POST",
             &url,
@@ -115,7 +121,10 @@ impl Idp {
 
     /// RFC 7009 revocation at the provider, behind Pixie's back.
     pub fn revoke_raw(&self, client_id: &str, token: &str) {
-        let url = self.metadata()["revocation_endpoint"].as_str().unwrap().to_owned();
+        let url = self.metadata()["revocation_endpoint"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let (status, body) = http(
             "POST",
             &url,
