@@ -240,6 +240,8 @@ impl Engine {
     }
 
     async fn store_session(&self, name: &ProfileName, session: Session) -> Result<()> {
+        // Debug of a session is redacted: this line is part of what the leak test checks.
+        tracing::trace!(profile = %name, ?session, "storing session");
         let (vault, name) = (self.vault.clone(), name.clone());
         blocking(move || vault.store_session(&name, &session)).await
     }
@@ -317,6 +319,12 @@ impl Engine {
         };
         let http = self.http()?;
         let provider = discovery::resolve(http, &profile).await?;
+        tracing::debug!(
+            source = ?provider.source,
+            token_endpoint = %provider.token_endpoint,
+            iss_parameter = provider.iss_parameter_supported,
+            "provider resolved"
+        );
         prefetch
             .await
             .map_err(|e| Error::Internal(format!("background task failed: {e}")))??;
@@ -336,6 +344,7 @@ impl Engine {
             secret_in_body: secret_in_body(&provider),
         })?;
         let request = flow::authorization_request(&client, &profile, state)?;
+        tracing::trace!(?request, "authorization request built");
         let url = request.url.to_string();
         let browser: Option<Arc<dyn Browser>> = match opts.browser {
             BrowserChoice::System => Some(Arc::new(SystemBrowser {
@@ -421,6 +430,7 @@ impl Engine {
         lock: tokio::task::JoinHandle<Result<lock::FileLock>>,
     ) -> Result<LoginOutcome> {
         let http = self.http()?;
+        tracing::debug!(endpoint = %provider.token_endpoint, "exchanging the authorization code");
         let exchange_started = Instant::now();
         let response = client
             .exchange_code(code)
@@ -431,6 +441,7 @@ impl Engine {
                 flow::map_token_error("code exchange", provider.token_endpoint.as_str(), e)
             })?;
         let mut provider_time = exchange_started.elapsed();
+        tracing::trace!(?response, "token response");
         let now = self.clock.now();
         let id_token = match (&response.extra_fields().id_token, &request.nonce) {
             (Some(jwt), nonce) => {
@@ -543,8 +554,13 @@ impl Engine {
             .ok_or_else(not_signed_in)?;
         refresh::check_matches(&profile, &session)?;
         if session.is_fresh(self.clock.now(), min_valid) {
+            tracing::trace!(profile = name, "cached access token is fresh");
             return Ok(fresh(session, false));
         }
+        tracing::debug!(
+            profile = name,
+            "access token due; waiting for the refresh lock"
+        );
         let flight = self.flights.get(name);
         let _in_process = flight.lock().await;
         let _cross_process = lock::lock(self.refresh_lock_path(&profile.name)).await?;

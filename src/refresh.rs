@@ -86,7 +86,10 @@ pub async fn refresh_session(
             .request_async(http)
             .await;
         match result {
-            Ok(r) => break r,
+            Ok(r) => {
+                tracing::trace!(response = ?r, "refresh response");
+                break r;
+            }
             Err(e) if flow::is_invalid_grant(&e) => {
                 let detail = flow::map_token_error("refresh", token_endpoint.as_str(), e);
                 return Err(Error::sign_in_required(

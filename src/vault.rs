@@ -86,6 +86,7 @@ pub(crate) fn map_keyring_error(e: keyring::Error) -> Error {
 
 impl SecretStore for KeyringStore {
     fn get(&self, key: &str) -> Result<Option<SecretString>> {
+        tracing::trace!(service = %self.service, key, "keychain read");
         match self.entry(key)?.get_password() {
             Ok(v) => Ok(Some(SecretString::from(v))),
             Err(keyring::Error::NoEntry) => Ok(None),
@@ -94,6 +95,7 @@ impl SecretStore for KeyringStore {
     }
 
     fn set(&self, key: &str, value: &str) -> Result<()> {
+        tracing::trace!(service = %self.service, key, bytes = value.len(), "keychain write");
         self.entry(key)?
             .set_password(value)
             .map_err(map_keyring_error)
