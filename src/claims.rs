@@ -211,4 +211,196 @@ mod tests {
         .await;
         assert!(!rec.verification.is_verified());
     }
+
+    mod signed {
+        use super::*;
+        use openidconnect::core::{
+            CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey,
+        };
+        use openidconnect::{
+            Audience, EmptyAdditionalClaims, JsonWebKeyId, PrivateSigningKey, StandardClaims,
+            SubjectIdentifier,
+        };
+
+        // A key made for these tests only (openssl genrsa 2048).
+        const PEM: &str = include_str!("testdata/test-only-rsa-key.pem");
+        const ISSUER: &str = "https://id.example.test";
+
+        fn key(kid: &str) -> CoreRsaPrivateSigningKey {
+            CoreRsaPrivateSigningKey::from_pem(PEM, Some(JsonWebKeyId::new(kid.into()))).unwrap()
+        }
+
+        fn jwks(kid: &str) -> CoreJsonWebKeySet {
+            CoreJsonWebKeySet::new(vec![key(kid).as_verification_key()])
+        }
+
+        fn token(kid: &str, aud: &str, exp_in: i64, nonce: Option<&str>) -> SecretString {
+            let now = Utc::now();
+            let claims = CoreIdTokenClaims::new(
+                IssuerUrl::new(ISSUER.into()).unwrap(),
+                vec![Audience::new(aud.into())],
+                now + chrono::Duration::seconds(exp_in),
+                now - chrono::Duration::seconds(5),
+                StandardClaims::new(SubjectIdentifier::new("alice".into())),
+                EmptyAdditionalClaims {},
+            )
+            .set_nonce(nonce.map(|n| Nonce::new(n.into())));
+            let jwt = CoreIdToken::new(
+                claims,
+                &key(kid),
+                CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                None,
+                None,
+            )
+            .unwrap();
+            SecretString::from(jwt.to_string())
+        }
+
+        /// Serves a JWKS holding the key under `kid`, counting fetches.
+        async fn jwks_server(
+            kid: &'static str,
+        ) -> (Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+            let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let h = hits.clone();
+            let body = serde_json::to_string(&jwks(kid)).unwrap();
+            let app = axum::Router::new().route(
+                "/jwks",
+                axum::routing::get(move || {
+                    h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let body = body.clone();
+                    async move { ([("content-type", "application/json")], body) }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url =
+                Url::parse(&format!("http://{}/jwks", listener.local_addr().unwrap())).unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            (url, hits)
+        }
+
+        async fn check(
+            jwt: SecretString,
+            cached: Option<CoreJsonWebKeySet>,
+            uri: &Url,
+            nonce: NonceCheck<'_>,
+        ) -> Verification {
+            check_id_token(
+                &crate::http::client().unwrap(),
+                jwt,
+                VerifyContext {
+                    issuer: Some(ISSUER),
+                    client_id: "pixie",
+                    client_secret: None,
+                    jwks_uri: Some(uri),
+                    jwks: cached,
+                    nonce,
+                    expected_subject: None,
+                    now: Utc::now(),
+                },
+            )
+            .await
+            .verification
+        }
+
+        fn reason(v: &Verification) -> String {
+            match v {
+                Verification::Unverified { reason, .. } => reason.clone(),
+                Verification::Verified { .. } => "verified".into(),
+            }
+        }
+
+        #[tokio::test]
+        async fn a_good_token_verifies() {
+            let (uri, _) = jwks_server("k1").await;
+            let n = Nonce::new("n-1".into());
+            let v = check(
+                token("k1", "pixie", 300, Some("n-1")),
+                Some(jwks("k1")),
+                &uri,
+                NonceCheck::Required(&n),
+            )
+            .await;
+            assert!(v.is_verified(), "{}", reason(&v));
+        }
+
+        #[tokio::test]
+        async fn an_unknown_kid_refetches_the_keys_once() {
+            let (uri, hits) = jwks_server("rotated").await;
+            let n = Nonce::new("n-1".into());
+            let v = check(
+                token("rotated", "pixie", 300, Some("n-1")),
+                Some(jwks("old")),
+                &uri,
+                NonceCheck::Required(&n),
+            )
+            .await;
+            assert!(v.is_verified(), "{}", reason(&v));
+            assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+        }
+
+        #[tokio::test]
+        async fn each_failed_check_is_named() {
+            let (uri, _) = jwks_server("k1").await;
+            let n = Nonce::new("n-1".into());
+            let cases = [
+                (token("k1", "pixie", 300, Some("other")), "nonce"),
+                (token("k1", "pixie", 300, None), "nonce"),
+                (token("k1", "someone-else", 300, Some("n-1")), "audience"),
+                (token("k1", "pixie", -120, Some("n-1")), "xpired"),
+                (token("k2", "pixie", 300, Some("n-1")), "signature"),
+            ];
+            for (jwt, expect) in cases {
+                let v = check(jwt, Some(jwks("k1")), &uri, NonceCheck::Required(&n)).await;
+                assert!(reason(&v).contains(expect), "{expect}: {}", reason(&v));
+            }
+            // A tampered payload fails the signature check.
+            let good = token("k1", "pixie", 300, Some("n-1"));
+            let mut parts: Vec<String> =
+                good.expose_secret().split('.').map(str::to_owned).collect();
+            parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(br#"{"iss":"https://id.example.test","aud":"pixie","sub":"mallory","exp":9999999999,"iat":1,"nonce":"n-1"}"#);
+            let v = check(
+                SecretString::from(parts.join(".")),
+                Some(jwks("k1")),
+                &uri,
+                NonceCheck::Required(&n),
+            )
+            .await;
+            assert!(reason(&v).contains("signature"), "{}", reason(&v));
+        }
+
+        #[tokio::test]
+        async fn within_the_skew_an_expired_token_still_verifies() {
+            let (uri, _) = jwks_server("k1").await;
+            let v = check(
+                token("k1", "pixie", -10, None),
+                Some(jwks("k1")),
+                &uri,
+                NonceCheck::IfPresent(None),
+            )
+            .await;
+            assert!(v.is_verified(), "{}", reason(&v));
+        }
+
+        #[tokio::test]
+        async fn a_refreshed_token_must_keep_the_nonce_if_it_has_one() {
+            let (uri, _) = jwks_server("k1").await;
+            let v = check(
+                token("k1", "pixie", 300, Some("x")),
+                Some(jwks("k1")),
+                &uri,
+                NonceCheck::IfPresent(Some("n-1")),
+            )
+            .await;
+            assert!(reason(&v).contains("nonce"), "{}", reason(&v));
+            let v = check(
+                token("k1", "pixie", 300, None),
+                Some(jwks("k1")),
+                &uri,
+                NonceCheck::IfPresent(Some("n-1")),
+            )
+            .await;
+            assert!(v.is_verified(), "{}", reason(&v));
+        }
+    }
 }

@@ -14,8 +14,8 @@ fn entries(service: &str) -> Vec<String> {
         .args(["search", "--all", "service", service])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let mut users: Vec<String> = text
         .lines()
         .filter_map(|l| l.strip_prefix("attribute.username = "))
@@ -32,8 +32,12 @@ fn chunked_secrets_round_trip_in_the_real_keychain() {
     let vault = Vault::with_chunk_size(Arc::new(KeyringStore::new(&service)), 100);
     let name = ProfileName::new("big").unwrap();
 
-    let long: String = (0..1000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
-    vault.set_client_secret(&name, &SecretString::from(long.clone())).unwrap();
+    let long: String = (0..1000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    vault
+        .set_client_secret(&name, &SecretString::from(long.clone()))
+        .unwrap();
     let stored = entries(&service);
     assert_eq!(stored.len(), 1 + 10, "head + 10 chunks: {stored:?}");
     assert_eq!(
@@ -43,14 +47,18 @@ fn chunked_secrets_round_trip_in_the_real_keychain() {
 
     // A fresh vault (another process) replaces it and cleans the old chunks.
     let other = Vault::with_chunk_size(Arc::new(KeyringStore::new(&service)), 100);
-    other.set_client_secret(&name, &SecretString::from("short")).unwrap();
+    other
+        .set_client_secret(&name, &SecretString::from("short"))
+        .unwrap();
     assert_eq!(entries(&service), ["client-secret:big"]);
     assert_eq!(
         vault.client_secret(&name).unwrap().unwrap().expose_secret(),
         "short"
     );
 
-    vault.set_client_secret(&name, &SecretString::from(long.clone())).unwrap();
+    vault
+        .set_client_secret(&name, &SecretString::from(long.clone()))
+        .unwrap();
     vault.forget(&name).unwrap();
     assert!(entries(&service).is_empty());
 }
