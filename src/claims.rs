@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use openidconnect::core::{CoreIdToken, CoreJsonWebKeySet};
+use openidconnect::core::{CoreIdToken, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
 use openidconnect::{
     ClaimsVerificationError, ClientId, ClientSecret, IdTokenVerifier, IssuerUrl, Nonce,
     SignatureVerificationError,
@@ -38,7 +38,20 @@ pub struct VerifyContext<'a> {
     pub nonce: NonceCheck<'a>,
     /// After refresh the subject must not change (OIDC Core §12.2).
     pub expected_subject: Option<&'a str>,
+    /// The provider's `id_token_signing_alg_values_supported` (empty: RS256 only).
+    pub algs: &'a [String],
     pub now: DateTime<Utc>,
+}
+
+/// Why an ID token is not verified.
+#[derive(Debug)]
+enum Problem {
+    /// The checks could not run (no issuer known, keys unreachable, algorithm unsupported):
+    /// the token is shown as unverified.
+    CannotCheck(String),
+    /// A check ran and failed (signature, issuer, audience, expiry, nonce): the token is not
+    /// to be trusted, and a sign-in that produced it is refused.
+    Failed(String),
 }
 
 /// Decodes a JWT's payload without checking anything (for display only).
@@ -53,67 +66,111 @@ pub fn decode_unverified(jwt: &str) -> Option<serde_json::Value> {
     value.is_object().then_some(value)
 }
 
+/// The outcome of checking an ID token.
+pub struct IdTokenCheck {
+    pub record: IdTokenRecord,
+    /// Set when a check *failed* (rather than could not run): the reason.
+    pub rejected: Option<String>,
+}
+
 /// Verifies an ID token and records the outcome with its claims.
 pub async fn check_id_token(
     http: &reqwest::Client,
     jwt: SecretString,
     ctx: VerifyContext<'_>,
-) -> IdTokenRecord {
+) -> IdTokenCheck {
     let claims = decode_unverified(jwt.expose_secret()).unwrap_or(serde_json::Value::Null);
-    let verification = match verify(http, jwt.expose_secret(), &ctx).await {
-        Ok(()) => Verification::Verified {
-            checked_at: ctx.now,
-        },
-        Err(reason) => {
-            tracing::warn!(%reason, "ID token not verified");
-            Verification::Unverified {
-                reason,
+    let (verification, rejected) = match verify(http, jwt.expose_secret(), &ctx).await {
+        Ok(()) => (
+            Verification::Verified {
                 checked_at: ctx.now,
-            }
+            },
+            None,
+        ),
+        Err(problem) => {
+            tracing::warn!(?problem, "ID token not verified");
+            let (reason, rejected) = match problem {
+                Problem::CannotCheck(r) => (r, None),
+                Problem::Failed(r) => (r.clone(), Some(r)),
+            };
+            let checked_at = ctx.now;
+            (Verification::Unverified { reason, checked_at }, rejected)
         }
     };
-    IdTokenRecord {
-        jwt,
-        claims,
-        verification,
+    IdTokenCheck {
+        record: IdTokenRecord {
+            jwt,
+            claims,
+            verification,
+        },
+        rejected,
     }
 }
 
-async fn verify(http: &reqwest::Client, jwt: &str, ctx: &VerifyContext<'_>) -> Result<(), String> {
-    let issuer = ctx
-        .issuer
-        .ok_or("the provider's issuer is unknown (profile has explicit endpoints), so the token's signature and issuer cannot be checked")?;
+async fn verify(http: &reqwest::Client, jwt: &str, ctx: &VerifyContext<'_>) -> Result<(), Problem> {
+    let issuer = ctx.issuer.ok_or_else(|| {
+        Problem::CannotCheck(
+            "the provider's issuer is unknown (profile has explicit endpoints), so the token's signature and issuer cannot be checked"
+                .into(),
+        )
+    })?;
     let token: CoreIdToken = jwt
         .parse()
-        .map_err(|e| format!("not a well-formed ID token: {e}"))?;
+        .map_err(|e| Problem::Failed(format!("not a well-formed ID token: {e}")))?;
+    let algs = allowed_algs(ctx)?;
     let jwks = match &ctx.jwks {
         Some(keys) => keys.clone(),
         None => fetch(http, ctx.jwks_uri).await?,
     };
-    match verify_with(&token, ctx, issuer, jwks) {
+    match verify_with(&token, ctx, issuer, &algs, jwks) {
         Err(ClaimsVerificationError::SignatureVerification(
             SignatureVerificationError::NoMatchingKey,
         )) if ctx.jwks.is_some() => {
             // The provider may have rotated its keys since discovery.
             let fresh = fetch(http, ctx.jwks_uri).await?;
-            verify_with(&token, ctx, issuer, fresh).map_err(describe)?;
+            verify_with(&token, ctx, issuer, &algs, fresh).map_err(describe)?;
         }
         other => other.map_err(describe)?,
     }
     Ok(())
 }
 
-async fn fetch(http: &reqwest::Client, uri: Option<&Url>) -> Result<CoreJsonWebKeySet, String> {
-    let uri = uri.ok_or("the provider publishes no signing keys (jwks_uri)")?;
-    crate::discovery::fetch_jwks(http, uri)
-        .await
-        .map_err(|e| format!("could not fetch the provider's signing keys: {e}"))
+/// The provider's advertised algorithms, never `none`, and HMAC ones only for a client that has
+/// a secret (a public client has no shared key, so an HMAC "signature" proves nothing).
+fn allowed_algs(ctx: &VerifyContext<'_>) -> Result<Vec<CoreJwsSigningAlgorithm>, Problem> {
+    if ctx.algs.is_empty() {
+        return Ok(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    }
+    let algs: Vec<CoreJwsSigningAlgorithm> = ctx
+        .algs
+        .iter()
+        .filter(|a| a.as_str() != "none")
+        .filter(|a| ctx.client_secret.is_some() || !a.starts_with("HS"))
+        .filter_map(|a| serde_json::from_value(serde_json::Value::String(a.clone())).ok())
+        .collect();
+    if algs.is_empty() {
+        return Err(Problem::CannotCheck(format!(
+            "the provider signs ID tokens only with algorithms Pixie cannot check here ({})",
+            ctx.algs.join(", ")
+        )));
+    }
+    Ok(algs)
+}
+
+async fn fetch(http: &reqwest::Client, uri: Option<&Url>) -> Result<CoreJsonWebKeySet, Problem> {
+    let uri = uri.ok_or_else(|| {
+        Problem::CannotCheck("the provider publishes no signing keys (jwks_uri)".into())
+    })?;
+    crate::discovery::fetch_jwks(http, uri).await.map_err(|e| {
+        Problem::CannotCheck(format!("could not fetch the provider's signing keys: {e}"))
+    })
 }
 
 fn verify_with(
     token: &CoreIdToken,
     ctx: &VerifyContext<'_>,
     issuer: &str,
+    algs: &[CoreJwsSigningAlgorithm],
     jwks: CoreJsonWebKeySet,
 ) -> Result<(), ClaimsVerificationError> {
     let issuer = IssuerUrl::new(issuer.to_owned())
@@ -131,6 +188,7 @@ fn verify_with(
     let now = ctx.now;
     let skew = chrono::Duration::from_std(CLOCK_SKEW).unwrap_or_default();
     let verifier = verifier
+        .set_allowed_algs(algs.iter().cloned())
         .set_time_fn(move || now - skew)
         .set_issue_time_verifier_fn(move |iat| {
             if iat > now + skew {
@@ -169,12 +227,16 @@ fn verify_with(
     Ok(())
 }
 
-fn describe(e: ClaimsVerificationError) -> String {
+fn describe(e: ClaimsVerificationError) -> Problem {
     match e {
+        ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::UnsupportedAlg(a),
+        ) => Problem::CannotCheck(format!("the ID token's algorithm {a} is not supported")),
         ClaimsVerificationError::SignatureVerification(s) => {
-            format!("signature check failed: {s}")
+            Problem::Failed(format!("signature check failed: {s}"))
         }
-        other => other.to_string(),
+        ClaimsVerificationError::Unsupported(m) => Problem::CannotCheck(m),
+        other => Problem::Failed(other.to_string()),
     }
 }
 
@@ -205,11 +267,13 @@ mod tests {
                 jwks: None,
                 nonce: NonceCheck::IfPresent(None),
                 expected_subject: None,
+                algs: &[],
                 now: Utc::now(),
             },
         )
         .await;
-        assert!(!rec.verification.is_verified());
+        assert!(!rec.record.verification.is_verified());
+        assert!(rec.rejected.is_none(), "could not check is not a failure");
     }
 
     mod signed {
@@ -284,6 +348,18 @@ mod tests {
             uri: &Url,
             nonce: NonceCheck<'_>,
         ) -> Verification {
+            let c = check_with(jwt, cached, uri, nonce, &["RS256".to_owned()]).await;
+            assert_eq!(c.rejected.is_some(), !c.record.verification.is_verified());
+            c.record.verification
+        }
+
+        async fn check_with(
+            jwt: SecretString,
+            cached: Option<CoreJsonWebKeySet>,
+            uri: &Url,
+            nonce: NonceCheck<'_>,
+            algs: &[String],
+        ) -> IdTokenCheck {
             check_id_token(
                 &crate::http::client().unwrap(),
                 jwt,
@@ -295,11 +371,11 @@ mod tests {
                     jwks: cached,
                     nonce,
                     expected_subject: None,
+                    algs,
                     now: Utc::now(),
                 },
             )
             .await
-            .verification
         }
 
         fn reason(v: &Verification) -> String {
@@ -367,6 +443,19 @@ mod tests {
             )
             .await;
             assert!(reason(&v).contains("signature"), "{}", reason(&v));
+        }
+
+        #[tokio::test]
+        async fn algorithms_are_the_providers_and_never_hmac_for_a_public_client() {
+            let (uri, _) = jwks_server("k1").await;
+            let jwt = || token("k1", "pixie", 300, None);
+            let none = NonceCheck::IfPresent(None);
+            let c = check_with(jwt(), Some(jwks("k1")), &uri, none, &["ES256".to_owned()]).await;
+            assert!(c.rejected.is_some(), "RS256 token, provider says ES256");
+            let none = NonceCheck::IfPresent(None);
+            let c = check_with(jwt(), Some(jwks("k1")), &uri, none, &["HS256".to_owned()]).await;
+            assert!(c.rejected.is_none(), "cannot check: HS256 without a secret");
+            assert!(!c.record.verification.is_verified());
         }
 
         #[tokio::test]

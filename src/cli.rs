@@ -1,7 +1,6 @@
 //! The `pixie` command line: argument definitions (clap) and their translation into engine calls.
 //! Results go to stdout; everything meant for a person goes to stderr.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Read};
 use std::time::Duration;
 
@@ -149,6 +148,9 @@ pub enum ProfileCommand {
         /// Replace profiles that already exist instead of refusing.
         #[arg(long)]
         replace: bool,
+        /// Keep the profiles' browser commands (they run on sign-in: only for files you trust).
+        #[arg(long)]
+        allow_browser_command: bool,
     },
     /// Export profiles as JSON (all, or the named ones). Secrets are never exported.
     Export { names: Vec<String> },
@@ -185,6 +187,9 @@ pub struct ProfileFields {
     /// Browser command for this profile (used when $BROWSER is not set).
     #[arg(long, value_name = "CMD")]
     browser: Option<String>,
+    /// How a confidential client sends its secret: client_secret_basic (default) or client_secret_post.
+    #[arg(long, value_name = "METHOD")]
+    client_auth: Option<String>,
 }
 
 fn parse_param(s: &str) -> std::result::Result<(String, String), String> {
@@ -290,6 +295,7 @@ fn apply_fields(r: &mut ProfileRecord, f: ProfileFields) {
     r.params.extend(f.param);
     set(&mut r.redirect_uri, f.redirect_uri);
     set(&mut r.browser, f.browser);
+    set(&mut r.client_auth, f.client_auth);
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -297,8 +303,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Profile(cmd) => profile_command(&engine, cmd).await,
         Command::Discover { issuer } => {
-            let url = pixie::profile::parse_endpoint("issuer", &issuer)?;
-            let info = engine.discover(&url).await?;
+            let info = engine.discover(issuer.trim()).await?;
             json_out(&serde_json::json!({
                 "source": info.source,
                 "issuer": info.issuer,
@@ -352,6 +357,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Revocation::Skipped => eprintln!("Signed out of `{name}` locally (not revoked at the provider)."),
                 Revocation::NotSupported => eprintln!("Signed out of `{name}` locally; the provider has no revocation endpoint."),
                 Revocation::NothingToRevoke => eprintln!("`{name}` was not signed in (nothing to revoke)."),
+                Revocation::Unreadable => eprintln!("The session stored for `{name}` was unreadable; it was deleted (not revoked at the provider)."),
                 Revocation::Failed(why) => eprintln!(
                     "Signed out of `{name}` locally, but the provider did not confirm revocation ({why}); the refresh token may stay valid there until it expires."
                 ),
@@ -495,7 +501,7 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
             let profile = Profile::try_from(r)?;
             let secret = client_secret_stdin.then(read_secret_stdin).transpose()?;
             let name = profile.name.clone();
-            engine.add_profile(profile, secret)?;
+            engine.add_profile(profile, secret).await?;
             eprintln!("Added profile `{name}`. Sign in with `pixie login {name}`.");
             Ok(())
         }
@@ -531,8 +537,13 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
             } else {
                 SecretChange::Keep
             };
-            engine.update_profile(profile, secret)?;
+            let dropped = engine.update_profile(profile, secret).await?;
             eprintln!("Updated profile `{name}`.");
+            if dropped {
+                eprintln!(
+                    "Its client secret was deleted because the provider or client id changed; set the new one with `pixie profile edit {name} --client-secret-stdin`."
+                );
+            }
             Ok(())
         }
         ProfileCommand::List { json } => {
@@ -554,11 +565,15 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
         }
         ProfileCommand::Show { name } => json_out(&engine.profiles().get(&name)?.to_record()),
         ProfileCommand::Remove { name } => {
-            engine.remove_profile(&name)?;
+            engine.remove_profile(&name).await?;
             eprintln!("Removed profile `{name}` and its keychain entries.");
             Ok(())
         }
-        ProfileCommand::Import { file, replace } => {
+        ProfileCommand::Import {
+            file,
+            replace,
+            allow_browser_command,
+        } => {
             let text = if file == "-" {
                 let mut s = String::new();
                 std::io::stdin()
@@ -583,32 +598,20 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
                 .into_iter()
                 .map(Profile::try_from)
                 .collect::<Result<Vec<_>>>()?;
-            let count = incoming.len();
-            engine.profiles().update(|existing| {
-                let mut seen = BTreeMap::new();
-                for p in &incoming {
-                    if seen.insert(p.name.clone(), ()).is_some() {
-                        return Err(Error::InvalidProfile(format!(
-                            "`{}` appears twice in the import",
-                            p.name
-                        )));
-                    }
-                    if !replace && existing.iter().any(|e| e.name == p.name) {
-                        return Err(Error::DuplicateProfile(format!(
-                            "{} (use --replace to overwrite)",
-                            p.name
-                        )));
-                    }
-                }
-                for p in incoming {
-                    match existing.iter_mut().find(|e| e.name == p.name) {
-                        Some(slot) => *slot = p,
-                        None => existing.push(p),
-                    }
-                }
-                Ok(())
-            })?;
-            eprintln!("Imported {count} profile(s).");
+            let report = engine
+                .import_profiles(incoming, replace, allow_browser_command)
+                .await?;
+            eprintln!("Imported {} profile(s).", report.imported);
+            for name in &report.browser_dropped {
+                eprintln!(
+                    "`{name}`: its browser command was not imported (it would run on sign-in); use --allow-browser-command to keep it."
+                );
+            }
+            for name in &report.secret_needed {
+                eprintln!(
+                    "`{name}` needs its client secret: `pixie profile edit {name} --client-secret-stdin`."
+                );
+            }
             Ok(())
         }
         ProfileCommand::Export { names } => {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{chain, Error, Result};
-use crate::profile::{issuer_string, Profile, Provider};
+use crate::profile::{Profile, Provider};
 
 /// Metadata fields Pixie uses that `openidconnect`'s core set leaves out.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -61,6 +61,8 @@ struct OAuthMetadata {
     authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     token_endpoint_auth_methods_supported: Vec<String>,
+    #[serde(default)]
+    id_token_signing_alg_values_supported: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -87,6 +89,8 @@ pub struct ProviderInfo {
     pub code_challenge_methods_supported: Option<Vec<String>>,
     pub iss_parameter_supported: bool,
     pub token_endpoint_auth_methods: Vec<String>,
+    /// JWS algorithms the provider signs ID tokens with (empty: unknown, RS256 is assumed).
+    pub id_token_signing_algs: Vec<String>,
 }
 
 impl ProviderInfo {
@@ -146,13 +150,15 @@ pub async fn resolve(http: &reqwest::Client, profile: &Profile) -> Result<Provid
             code_challenge_methods_supported: None,
             iss_parameter_supported: false,
             token_endpoint_auth_methods: Vec::new(),
+            id_token_signing_algs: Vec::new(),
         }),
     }
 }
 
-/// Discovers a provider from its issuer URL.
-pub async fn discover(http: &reqwest::Client, issuer: &Url) -> Result<ProviderInfo> {
-    let issuer_str = issuer_string(issuer);
+/// Discovers a provider from its issuer identifier (exactly as the provider spells it).
+pub async fn discover(http: &reqwest::Client, issuer_str: &str) -> Result<ProviderInfo> {
+    let issuer = &crate::profile::parse_endpoint("issuer", issuer_str)?;
+    let issuer_str = issuer_str.to_owned();
     let fail = |reason: String| Error::Discovery {
         issuer: issuer_str.clone(),
         reason,
@@ -232,6 +238,12 @@ fn from_oidc(m: OidcMetadata) -> Result<ProviderInfo> {
                     .collect()
             })
             .unwrap_or_default(),
+        id_token_signing_algs: m
+            .id_token_signing_alg_values_supported()
+            .iter()
+            .filter_map(|a| serde_json::to_value(a).ok())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         issuer: Some(issuer),
     })
 }
@@ -295,6 +307,7 @@ async fn discover_oauth(
         code_challenge_methods_supported: m.code_challenge_methods_supported,
         iss_parameter_supported: m.authorization_response_iss_parameter_supported,
         token_endpoint_auth_methods: m.token_endpoint_auth_methods_supported,
+        id_token_signing_algs: m.id_token_signing_alg_values_supported,
         issuer: Some(m.issuer),
     })
 }
@@ -334,6 +347,15 @@ mod tests {
     // A fake RFC 8414-only server (unit test; the integration tests use a real provider).
     #[tokio::test]
     async fn falls_back_to_rfc8414() {
+        falls_back_to_rfc8414_with("").await;
+    }
+
+    #[tokio::test]
+    async fn an_issuer_with_a_trailing_slash_is_kept_exactly() {
+        falls_back_to_rfc8414_with("/").await;
+    }
+
+    async fn falls_back_to_rfc8414_with(suffix: &'static str) {
         use axum::routing::get;
         let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
         let b = base.clone();
@@ -343,7 +365,7 @@ mod tests {
                 let issuer = b.get().unwrap().clone();
                 async move {
                     axum::Json(serde_json::json!({
-                        "issuer": issuer,
+                        "issuer": format!("{issuer}{suffix}"),
                         "authorization_endpoint": format!("{issuer}/authorize"),
                         "token_endpoint": format!("{issuer}/token"),
                         "code_challenge_methods_supported": ["S256"],
@@ -353,9 +375,13 @@ mod tests {
         );
         let url = serve(app).await;
         base.set(url.clone()).unwrap();
-        let info = discover(&crate::http::client().unwrap(), &Url::parse(&url).unwrap())
+        let info = discover(&crate::http::client().unwrap(), &format!("{url}{suffix}"))
             .await
             .unwrap();
+        assert_eq!(
+            info.issuer.as_deref(),
+            Some(format!("{url}{suffix}").as_str())
+        );
         assert_eq!(info.source, MetadataSource::OauthAuthorizationServer);
         assert_eq!(info.token_endpoint.as_str(), format!("{url}/token"));
         assert!(info.check_pkce().is_ok());
@@ -366,7 +392,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
-        let err = discover(&crate::http::client().unwrap(), &Url::parse(&url).unwrap())
+        let err = discover(&crate::http::client().unwrap(), &url)
             .await
             .unwrap_err();
         assert!(matches!(err, Error::ProviderUnreachable(_)), "{err}");
@@ -387,6 +413,7 @@ mod tests {
             code_challenge_methods_supported: Some(vec!["plain".into()]),
             iss_parameter_supported: false,
             token_endpoint_auth_methods: vec![],
+            id_token_signing_algs: vec![],
         };
         assert!(info.check_pkce().is_err());
         info.code_challenge_methods_supported = None;

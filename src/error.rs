@@ -70,6 +70,16 @@ pub enum Error {
     #[error("keychain error: {0}")]
     Keychain(String),
 
+    #[error("the session stored for `{profile}` is unreadable ({reason}); sign out (`pixie logout {profile}`) and sign in again")]
+    CorruptSession { profile: String, reason: String },
+
+    #[error("cannot lock {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("sign-in required for `{profile}`: {reason}")]
     SignInRequired { profile: String, reason: String },
 
@@ -94,6 +104,9 @@ pub enum Error {
     #[error("the sign-in answer was rejected: {0}")]
     BadCallback(String),
 
+    #[error("the provider's ID token failed verification ({0}); nothing was stored")]
+    IdTokenRejected(String),
+
     #[error("cannot listen for the browser's answer on {addr}: {reason}")]
     Listener { addr: String, reason: String },
 
@@ -112,13 +125,15 @@ impl Error {
             CorruptProfileFile { .. } | UnsupportedSchema { .. } | FileIo { .. } => {
                 ErrorKind::ProfileFile
             }
-            KeychainUnavailable(_) | Keychain(_) => ErrorKind::Keychain,
+            KeychainUnavailable(_) | Keychain(_) | CorruptSession { .. } => ErrorKind::Keychain,
             SignInRequired { .. } => ErrorKind::SignInRequired,
             ProviderUnreachable(_) | ProviderError(_) | Discovery { .. } => ErrorKind::Provider,
-            AuthorizationDenied(_) | Timeout(_) | Cancelled | BadCallback(_) => {
-                ErrorKind::SignInIncomplete
-            }
-            Listener { .. } | Browser(_) | Internal(_) => ErrorKind::Local,
+            AuthorizationDenied(_)
+            | Timeout(_)
+            | Cancelled
+            | BadCallback(_)
+            | IdTokenRejected(_) => ErrorKind::SignInIncomplete,
+            Listener { .. } | Browser(_) | Internal(_) | Lock { .. } => ErrorKind::Local,
         }
     }
 

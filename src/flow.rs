@@ -149,13 +149,12 @@ pub fn authorization_request(
     })
 }
 
-/// Whether a failed token request is worth retrying: the network, or an answer that isn't OAuth
-/// at all (a proxy's error page), but never an OAuth error such as `invalid_grant`.
+/// Whether a failed token request may be sent again: only when the connection could not be made,
+/// so the provider never saw the request. Anything later (a timeout after sending, an unreadable
+/// answer) may mean the provider already used — and rotated out — the refresh token, and sending
+/// it again would look like token replay, which makes providers revoke the whole grant.
 pub fn is_transient(e: &TokenError) -> bool {
-    matches!(
-        e,
-        RequestTokenError::Request(_) | RequestTokenError::Parse(..) | RequestTokenError::Other(_)
-    )
+    matches!(e, RequestTokenError::Request(HttpClientError::Reqwest(inner)) if inner.is_connect())
 }
 
 pub fn is_invalid_grant(e: &TokenError) -> bool {

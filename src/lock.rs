@@ -15,20 +15,30 @@ pub struct FileLock {
 
 fn open(path: &Path) -> Result<File> {
     if let Some(dir) = path.parent() {
-        PixieHome::ensure_dir(dir)?;
+        PixieHome::ensure_dir(dir).map_err(|e| match e {
+            Error::FileIo { path, source } => Error::Lock { path, source },
+            other => other,
+        })?;
     }
     OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(|e| Error::io(path, e))
+        .map_err(|e| lock_error(path, e))
+}
+
+fn lock_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Lock {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Blocks the calling thread until the lock is ours.
 pub fn lock_blocking(path: &Path) -> Result<FileLock> {
     let file = open(path)?;
-    file.lock().map_err(|e| Error::io(path, e))?;
+    file.lock().map_err(|e| lock_error(path, e))?;
     Ok(FileLock { _file: file })
 }
 

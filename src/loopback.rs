@@ -68,22 +68,7 @@ pub struct Listener {
 impl Listener {
     /// Binds on the profile's loopback host and port, for a callback carrying `state`.
     pub async fn bind(redirect: &Redirect, state: &str) -> Result<Self> {
-        let ip = redirect.host.bind_ip();
-        let want = SocketAddr::new(ip, redirect.port);
-        let primary = tokio::net::TcpListener::bind(want)
-            .await
-            .map_err(|e| bind_error(want, redirect.port, e))?;
-        let addr = primary
-            .local_addr()
-            .map_err(|e| bind_error(want, redirect.port, e))?;
-        let mut listeners = vec![primary];
-        if redirect.host == LoopbackHost::Localhost {
-            // `localhost` may resolve to ::1 first in the browser; serve both when we can.
-            let v6 = SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), addr.port());
-            if let Ok(l) = tokio::net::TcpListener::bind(v6).await {
-                listeners.push(l);
-            }
-        }
+        let (addr, listeners) = bind_all(redirect).await?;
         let (tx, rx) = mpsc::channel(1);
         let shared = Arc::new(Shared {
             path: redirect.path.clone(),
@@ -161,6 +146,42 @@ impl Drop for Listener {
             t.abort();
         }
     }
+}
+
+/// Binds the loopback address, and for a `localhost` redirect `[::1]` on the same port too: a
+/// browser may resolve `localhost` to either, and whoever holds the other one would otherwise
+/// receive the code. With an ephemeral port, a port whose IPv6 twin is taken is traded for
+/// another; without IPv6 at all, IPv4 alone serves.
+async fn bind_all(redirect: &Redirect) -> Result<(SocketAddr, Vec<tokio::net::TcpListener>)> {
+    let want = SocketAddr::new(redirect.host.bind_ip(), redirect.port);
+    for _ in 0..20 {
+        let primary = tokio::net::TcpListener::bind(want)
+            .await
+            .map_err(|e| bind_error(want, redirect.port, e))?;
+        let addr = primary
+            .local_addr()
+            .map_err(|e| bind_error(want, redirect.port, e))?;
+        if redirect.host != LoopbackHost::Localhost {
+            return Ok((addr, vec![primary]));
+        }
+        let v6 = SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), addr.port());
+        match tokio::net::TcpListener::bind(v6).await {
+            Ok(second) => return Ok((addr, vec![primary, second])),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                if redirect.port != 0 {
+                    return Err(bind_error(v6, redirect.port, e));
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "no IPv6 loopback; serving localhost on 127.0.0.1 only");
+                return Ok((addr, vec![primary]));
+            }
+        }
+    }
+    Err(Error::Listener {
+        addr: want.to_string(),
+        reason: "no port was free on both 127.0.0.1 and [::1]".into(),
+    })
 }
 
 fn bind_error(addr: SocketAddr, port: u16, e: std::io::Error) -> Error {
@@ -357,6 +378,23 @@ mod tests {
         cancel.cancel();
         let err = l.wait(Duration::from_secs(5), &cancel).await.unwrap_err();
         assert!(matches!(err, Error::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn localhost_listens_on_both_loopbacks_or_refuses() {
+        let redirect = Redirect::parse("http://localhost/cb").unwrap();
+        let l = Listener::bind(&redirect, "st").await.unwrap();
+        let port = l.local_addr().port();
+        assert_eq!(l.redirect_uri(), format!("http://localhost:{port}/cb"));
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        if std::net::TcpListener::bind("[::1]:0").is_ok() {
+            assert!(std::net::TcpStream::connect(("::1", port)).is_ok());
+            // A fixed port whose IPv6 twin is taken by someone else is refused.
+            let squatter = std::net::TcpListener::bind("[::1]:0").unwrap();
+            let taken = squatter.local_addr().unwrap().port();
+            let fixed = Redirect::parse(&format!("http://localhost:{taken}/cb")).unwrap();
+            assert!(Listener::bind(&fixed, "st").await.is_err());
+        }
     }
 
     #[tokio::test]

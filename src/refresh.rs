@@ -16,7 +16,7 @@ use oauth2::TokenResponse as _;
 use crate::claims::{self, NonceCheck, VerifyContext};
 use crate::error::{Error, Result};
 use crate::flow::{self, ClientConfig};
-use crate::profile::{issuer_string, Profile, Provider};
+use crate::profile::{Profile, Provider};
 use crate::secret::SecretString;
 use crate::session::Session;
 
@@ -40,7 +40,7 @@ impl Flights {
 pub fn check_matches(profile: &Profile, session: &Session) -> Result<()> {
     let by = &session.issued_by;
     let same_provider = match &profile.provider {
-        Provider::Issuer { issuer } => by.issuer.as_deref() == Some(issuer_string(issuer).as_str()),
+        Provider::Issuer { issuer } => by.issuer.as_deref() == Some(issuer.as_str()),
         Provider::Endpoints { token, .. } => by.token_endpoint == token.as_str(),
     };
     if by.client_id != profile.client_id || !same_provider {
@@ -77,7 +77,7 @@ pub async fn refresh_session(
         token_endpoint: &token_endpoint,
         revocation_endpoint: None,
         redirect_uri: None,
-        secret_in_body: false,
+        secret_in_body: session.issued_by.secret_in_body,
     })?;
     let mut attempt = 0;
     let response = loop {
@@ -127,10 +127,14 @@ pub async fn refresh_session(
                         jwks: None,
                         nonce: NonceCheck::IfPresent(original_nonce),
                         expected_subject: session.subject(),
+                        algs: &session.issued_by.id_token_algs,
                         now: at,
                     },
                 )
-                .await,
+                .await
+                // The refresh already rotated the tokens: a token that fails its checks is
+                // recorded as unverified rather than dropped.
+                .record,
             )
         }
         None => session.id_token.clone(),

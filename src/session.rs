@@ -32,6 +32,12 @@ pub struct IssuedBy {
     pub token_endpoint: String,
     pub revocation_endpoint: Option<String>,
     pub jwks_uri: Option<String>,
+    /// The client secret goes in the request body (`client_secret_post`), not Basic auth.
+    #[serde(default)]
+    pub secret_in_body: bool,
+    /// JWS algorithms the provider signs ID tokens with, from its metadata.
+    #[serde(default)]
+    pub id_token_algs: Vec<String>,
 }
 
 /// An ID token, its decoded claims and the result of verifying it when it was received.
@@ -107,6 +113,8 @@ pub(crate) mod tests_support {
                 token_endpoint: "https://id.example.com/token".into(),
                 revocation_endpoint: None,
                 jwks_uri: None,
+                secret_in_body: false,
+                id_token_algs: vec![],
             },
             signed_in_at: now,
             refreshed_at: None,

@@ -153,8 +153,7 @@ impl SecretStore for MemoryStore {
 const INLINE: &str = "1:";
 const CHUNKED: &str = "1c:";
 
-/// The shape of a head entry last seen by this process: lets a write skip re-reading the head
-/// just to learn which chunks it replaces.
+/// What a head entry points at: needed to clean up the chunks a write replaces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Head {
     Absent,
@@ -177,13 +176,20 @@ impl Head {
     }
 }
 
-/// Typed access to what Pixie keeps in the keychain. Cheap to clone; clones share what they
-/// have seen of the heads.
+/// A session write in two steps, so the read it needs can happen early: the caller reads the
+/// head with [`Vault::prepare_session_write`] *while holding the profile's lock* (e.g. while the
+/// code is being exchanged), then [`Vault::commit_session`] is a single keychain write.
+#[derive(Clone, Debug)]
+pub struct PendingWrite {
+    key: String,
+    old: Head,
+}
+
+/// Typed access to what Pixie keeps in the keychain. Cheap to clone.
 #[derive(Clone)]
 pub struct Vault {
     store: Arc<dyn SecretStore>,
     chunk: usize,
-    heads: Arc<Mutex<HashMap<String, Head>>>,
 }
 
 impl Vault {
@@ -193,35 +199,7 @@ impl Vault {
 
     pub fn with_chunk_size(store: Arc<dyn SecretStore>, chunk: usize) -> Self {
         assert!(chunk >= 16, "chunk size too small");
-        Self {
-            store,
-            chunk,
-            heads: Arc::default(),
-        }
-    }
-
-    fn remember(&self, key: &str, head: Head) {
-        self.heads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.to_owned(), head);
-    }
-
-    fn known(&self, key: &str) -> Option<Head> {
-        self.heads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-            .cloned()
-    }
-
-    /// Reads the profile's session head ahead of a write (e.g. while the person is still in the
-    /// browser), so that storing the new session is a single keychain call.
-    pub fn prefetch_session_head(&self, profile: &ProfileName) -> Result<()> {
-        let key = Self::session_key(profile);
-        let head = self.store.get(&key)?;
-        self.remember(&key, Head::of(head.as_ref()));
-        Ok(())
+        Self { store, chunk }
     }
 
     fn session_key(profile: &ProfileName) -> String {
@@ -233,25 +211,54 @@ impl Vault {
     }
 
     pub fn session(&self, profile: &ProfileName) -> Result<Option<Session>> {
-        let Some(raw) = self.get_value(&Self::session_key(profile))? else {
-            return Ok(None);
+        self.session_for_update(profile).map(|(s, _)| s)
+    }
+
+    /// Reads the session and what a following [`Vault::commit_session`] must replace. Hold the
+    /// profile's lock from here to the commit.
+    pub fn session_for_update(
+        &self,
+        profile: &ProfileName,
+    ) -> Result<(Option<Session>, PendingWrite)> {
+        let key = Self::session_key(profile);
+        let (raw, old) = self.read(&key)?;
+        let pending = PendingWrite { key, old };
+        let Some(raw) = raw else {
+            return Ok((None, pending));
         };
-        // serde_json's error names a position, never the content.
-        serde_json::from_str(raw.expose_secret())
-            .map(Some)
-            .map_err(|e| {
-                Error::Keychain(format!(
-                "the stored session for `{profile}` is unreadable ({e}); sign out and sign in again"
-            ))
-            })
+        // Only the position of a parse error is reported: serde's messages can quote values.
+        let session =
+            serde_json::from_str(raw.expose_secret()).map_err(|e| Error::CorruptSession {
+                profile: profile.to_string(),
+                reason: format!(
+                    "{:?} error at line {} column {}",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        Ok((Some(session), pending))
+    }
+
+    /// Reads only what a session write must replace (no parsing). Hold the profile's lock from
+    /// here to [`Vault::commit_session`].
+    pub fn prepare_session_write(&self, profile: &ProfileName) -> Result<PendingWrite> {
+        let key = Self::session_key(profile);
+        let old = Head::of(self.store.get(&key)?.as_ref());
+        Ok(PendingWrite { key, old })
     }
 
     /// Stores the session in one step as far as readers are concerned: until this returns `Ok`
     /// the previous session (and its refresh token) is what every reader sees.
-    pub fn store_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+    pub fn commit_session(&self, pending: PendingWrite, session: &Session) -> Result<()> {
         let json = serde_json::to_string(session)
             .map_err(|e| Error::Internal(format!("cannot serialise session: {e}")))?;
-        self.set_value(&Self::session_key(profile), &json)
+        self.write(&pending.key, &json, pending.old)
+    }
+
+    pub fn store_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+        let pending = self.prepare_session_write(profile)?;
+        self.commit_session(pending, session)
     }
 
     pub fn delete_session(&self, profile: &ProfileName) -> Result<()> {
@@ -281,16 +288,26 @@ impl Vault {
     }
 
     fn get_value(&self, key: &str) -> Result<Option<SecretString>> {
-        let head = self.store.get(key)?;
-        self.remember(key, Head::of(head.as_ref()));
-        let Some(head) = head else {
-            return Ok(None);
+        self.read(key).map(|(v, _)| v)
+    }
+
+    fn set_value(&self, key: &str, value: &str) -> Result<()> {
+        let old = Head::of(self.store.get(key)?.as_ref());
+        self.write(key, value, old)
+    }
+
+    /// The value and the head it was read through.
+    fn read(&self, key: &str) -> Result<(Option<SecretString>, Head)> {
+        let head_value = self.store.get(key)?;
+        let head = Head::of(head_value.as_ref());
+        let Some(head_value) = head_value else {
+            return Ok((None, head));
         };
-        let head = head.expose_secret();
-        if let Some(v) = head.strip_prefix(INLINE) {
-            return Ok(Some(SecretString::from(v)));
+        let text = head_value.expose_secret();
+        if let Some(v) = text.strip_prefix(INLINE) {
+            return Ok((Some(SecretString::from(v)), head));
         }
-        let (generation, count) = parse_manifest(head).ok_or_else(|| {
+        let (generation, count) = parse_manifest(text).ok_or_else(|| {
             Error::Keychain(format!("the keychain entry `{key}` is not one Pixie wrote"))
         })?;
         let mut value = String::new();
@@ -303,17 +320,13 @@ impl Vault {
                 })?;
             value.push_str(part.expose_secret());
         }
-        Ok(Some(SecretString::from(value)))
+        Ok((Some(SecretString::from(value)), head))
     }
 
-    fn set_value(&self, key: &str, value: &str) -> Result<()> {
-        let old = match self.known(key) {
-            Some(head) => head,
-            None => Head::of(self.store.get(key)?.as_ref()),
-        };
-        let new_head = if value.len() + INLINE.len() <= self.chunk {
+    /// Writes `value`, replacing what `old` describes (read by the caller under the same lock).
+    fn write(&self, key: &str, value: &str, old: Head) -> Result<()> {
+        if value.len() + INLINE.len() <= self.chunk {
             self.store.set(key, &format!("{INLINE}{value}"))?;
-            Head::Inline
         } else {
             let generation = random_generation();
             let parts = split_chars(value, self.chunk);
@@ -328,19 +341,9 @@ impl Vault {
                 for i in 0..parts.len() {
                     let _ = self.store.delete(&Self::chunk_key(key, &generation, i));
                 }
-                // What the head holds now is unknown to us: forget it.
-                self.heads
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(key);
                 return Err(e);
             }
-            Head::Chunked {
-                generation,
-                count: parts.len(),
-            }
-        };
-        self.remember(key, new_head);
+        }
         // The new head is in place: the old generation's chunks are garbage now.
         if let Head::Chunked { generation, count } = old {
             for i in 0..count {
@@ -360,9 +363,7 @@ impl Vault {
                 }
             }
         }
-        self.store.delete(key)?;
-        self.remember(key, Head::Absent);
-        Ok(())
+        self.store.delete(key)
     }
 }
 
@@ -459,17 +460,45 @@ mod tests {
     }
 
     #[test]
-    fn a_second_vault_writing_over_chunks_cleans_them() {
-        // Another process (a fresh Vault on the same store) knows nothing of the heads.
-        let (store, v) = vault(16);
-        v.set_value("k", &"a".repeat(40)).unwrap();
-        let other = Vault::with_chunk_size(store.clone(), 16);
-        other.set_value("k", "short").unwrap();
-        assert_eq!(store.keys(), ["k"]);
-        // And the first vault's stale knowledge is refreshed by its next read.
-        assert_eq!(v.get_value("k").unwrap().unwrap().expose_secret(), "short");
-        v.set_value("k", "again").unwrap();
-        assert_eq!(store.keys(), ["k"]);
+    fn writers_in_turn_leave_no_chunks_behind() {
+        // Two processes (two vaults on one store) write in turn; each reads the head it replaces.
+        let (store, a) = vault(64);
+        let b = Vault::with_chunk_size(store.clone(), 64);
+        let big = |tag: &str| {
+            let mut s = crate::session::tests_support::sample();
+            s.refresh_token = Some(oauth2::RefreshToken::new(format!(
+                "RT-{tag}-{}",
+                "x".repeat(100)
+            )));
+            s
+        };
+        let pending = a.prepare_session_write(&name()).unwrap();
+        a.commit_session(pending, &big("one")).unwrap();
+        b.store_session(&name(), &big("two")).unwrap();
+        a.store_session(&name(), &big("three")).unwrap();
+        let (s, _) = b.session_for_update(&name()).unwrap();
+        assert!(s
+            .unwrap()
+            .refresh_token
+            .unwrap()
+            .secret()
+            .starts_with("RT-three"));
+        a.forget(&name()).unwrap();
+        assert!(store.keys().is_empty(), "{:?}", store.keys());
+    }
+
+    #[test]
+    fn an_unreadable_session_is_reported_without_its_content() {
+        let (store, v) = vault(1000);
+        store
+            .set(
+                "session:work",
+                "1:{\"access_token\": 42, \"x\": \"SECRET\"}",
+            )
+            .unwrap();
+        let err = v.session(&name()).unwrap_err();
+        assert!(matches!(err, Error::CorruptSession { .. }), "{err}");
+        assert!(!err.to_string().contains("SECRET"), "{err}");
     }
 
     #[test]

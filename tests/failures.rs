@@ -218,3 +218,133 @@ fn profiles_export_and_import_round_trip_without_secrets() {
         .ok();
     assert_eq!(other.pixie(&["profile", "export"]).ok().stdout, export);
 }
+
+#[test]
+fn an_unreadable_stored_session_can_still_be_signed_out() {
+    let rig = Rig::new();
+    rig.add_profile("p");
+    let garbage = std::process::Command::new("secret-tool")
+        .args([
+            "store",
+            "--label=x",
+            "service",
+            &rig.service,
+            "username",
+            "session:p",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"1:{\"access_token\": 42, \"secret\": \"SENSITIVE\"}")?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(garbage.success());
+    let out = rig.pixie(&["token", "p"]);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unreadable") && !out.stderr.contains("SENSITIVE"),
+        "{}",
+        out.stderr
+    );
+    let status = rig.pixie(&["status", "p"]).ok().stdout;
+    assert!(status.contains("sign-in required"), "{status}");
+    let out = rig.pixie(&["logout", "p"]).ok();
+    assert!(
+        out.stderr.contains("unreadable; it was deleted"),
+        "{}",
+        out.stderr
+    );
+    assert!(rig.keychain("session:p").is_none());
+}
+
+#[test]
+fn imports_carry_no_browser_command_or_secret_unless_safe() {
+    let rig = Rig::new();
+    let doc = serde_json::json!({
+        "version": 1,
+        "profiles": [{
+            "name": "x", "issuer": rig.idp.issuer, "client_id": "pixie-confidential",
+            "client_secret_in_keychain": true, "browser": "touch /tmp/pwned"
+        }]
+    });
+    let file = rig.scratch.path().join("in.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = rig
+        .pixie(&["profile", "import", file.to_str().unwrap()])
+        .ok();
+    assert!(
+        out.stderr.contains("browser command was not imported"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("needs its client secret"),
+        "{}",
+        out.stderr
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&rig.pixie(&["profile", "show", "x"]).ok().stdout).unwrap();
+    assert!(shown.get("browser").is_none(), "{shown}");
+    assert!(shown.get("client_secret_in_keychain").is_none(), "{shown}");
+    rig.pixie(&[
+        "profile",
+        "import",
+        file.to_str().unwrap(),
+        "--replace",
+        "--allow-browser-command",
+    ])
+    .ok();
+    let shown: serde_json::Value =
+        serde_json::from_str(&rig.pixie(&["profile", "show", "x"]).ok().stdout).unwrap();
+    assert_eq!(shown["browser"], "touch /tmp/pwned");
+}
+
+#[test]
+fn pointing_a_profile_elsewhere_drops_its_client_secret() {
+    let rig = Rig::new();
+    let mut add = rig.command(&[
+        "profile",
+        "add",
+        "c",
+        "--issuer",
+        &rig.idp.issuer,
+        "--client-id",
+        "pixie-confidential",
+        "--client-secret-stdin",
+    ]);
+    add.stdin(std::process::Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"pixie-confidential-secret\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    // Same provider and client: the secret stays.
+    rig.pixie(&["profile", "edit", "c", "--scope", "openid"])
+        .ok();
+    assert!(rig.keychain("client-secret:c").is_some());
+    // Another provider: the secret is not sent there; it is deleted.
+    let out = rig
+        .pixie(&[
+            "profile",
+            "edit",
+            "c",
+            "--issuer",
+            "https://other.example.com",
+        ])
+        .ok();
+    assert!(
+        out.stderr.contains("client secret was deleted"),
+        "{}",
+        out.stderr
+    );
+    assert!(rig.keychain("client-secret:c").is_none());
+}

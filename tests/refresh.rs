@@ -126,7 +126,15 @@ fn provider_answering_garbage_is_a_clear_error_and_loses_nothing() {
     let rt = rig.stored_refresh_token("p");
     for mode in ["garbage", "error500"] {
         rig.idp.control(&format!("/mode?token={mode}"));
+        let before = rig.idp.stats()["token_requests"].as_u64().unwrap();
         let out = rig.pixie(&["token", "p"]);
+        // Sent once, never again: the provider may have used the refresh token already, and a
+        // replay would make it revoke the grant.
+        assert_eq!(
+            rig.idp.stats()["token_requests"].as_u64().unwrap(),
+            before + 1,
+            "{mode}"
+        );
         assert_eq!(out.code, 4, "{mode}: {}", out.stderr);
         assert!(
             out.stderr.contains("not a valid OAuth token response"),
@@ -139,6 +147,24 @@ fn provider_answering_garbage_is_a_clear_error_and_loses_nothing() {
     rig.idp.control("/mode?token=normal");
     rig.token("p");
     assert_eq!(rig.idp.refresh_count(), 1);
+}
+
+#[test]
+fn a_redirecting_token_endpoint_is_not_followed() {
+    let rig = Rig::new();
+    signed_in_with_due_token(&rig, "p");
+    let rt = rig.stored_refresh_token("p");
+    rig.idp.control("/mode?token=redirect");
+    let out = rig.pixie(&["token", "p"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(
+        rig.idp.stats()["stolen"],
+        0,
+        "the refresh token went nowhere else"
+    );
+    assert_eq!(rig.stored_refresh_token("p"), rt);
+    rig.idp.control("/mode?token=normal");
+    rig.token("p");
 }
 
 #[test]

@@ -292,6 +292,44 @@ fn confidential_client_secret_lives_in_the_keychain_only() {
 }
 
 #[test]
+fn client_secret_post_is_used_for_exchange_refresh_and_revocation() {
+    let rig = Rig::new();
+    let mut add = rig.command(&[
+        "profile",
+        "add",
+        "post",
+        "--issuer",
+        &rig.idp.issuer,
+        "--client-id",
+        "pixie-post",
+        "--client-auth",
+        "client_secret_post",
+        "--client-secret-stdin",
+    ]);
+    add.stdin(std::process::Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"pixie-post-secret\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    rig.login("post");
+    let before = rig.idp.refresh_count();
+    rig.pixie(&["token", "post", "--min-valid", "999999"]).ok();
+    assert_eq!(rig.idp.refresh_count(), before + 1);
+    let rt = rig.stored_refresh_token("post");
+    let out = rig.pixie(&["logout", "post"]).ok();
+    assert!(out.stderr.contains("provider revoked"), "{}", out.stderr);
+    let (code, body) = rig
+        .idp
+        .refresh_raw_with_secret("pixie-post", "pixie-post-secret", &rt);
+    assert_eq!(code, 400, "{body}");
+}
+
+#[test]
 fn login_wait_can_be_interrupted() {
     let rig = Rig::new();
     rig.add_profile("p");

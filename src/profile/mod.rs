@@ -7,8 +7,8 @@
 mod model;
 pub mod store;
 
-pub(crate) use model::issuer_string;
 pub use model::{
-    parse_endpoint, LoopbackHost, Profile, ProfileName, ProfileRecord, Provider, Redirect,
+    parse_endpoint, ClientAuth, LoopbackHost, Profile, ProfileName, ProfileRecord, Provider,
+    Redirect,
 };
 pub use store::{ProfileFile, ProfileStore, SCHEMA_VERSION};

@@ -47,7 +47,9 @@ impl fmt::Display for ProfileName {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Provider {
     /// Discovered from `{issuer}/.well-known/openid-configuration`, falling back to RFC 8414.
-    Issuer { issuer: Url },
+    /// Kept exactly as written: it is compared byte for byte with the provider's `issuer`/`iss`
+    /// (`https://tenant.example/` and `https://tenant.example` are different issuers).
+    Issuer { issuer: String },
     /// A plain OAuth 2.0 server with endpoints given explicitly.
     Endpoints {
         authorization: Url,
@@ -161,6 +163,35 @@ const RESERVED_PARAMS: &[&str] = &[
     "response_mode",
 ];
 
+/// How a confidential client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic (`client_secret_basic`), the default.
+    #[default]
+    Basic,
+    /// In the request body (`client_secret_post`), for clients registered that way.
+    Post,
+}
+
+impl ClientAuth {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "client_secret_basic" | "basic" => Ok(Self::Basic),
+            "client_secret_post" | "post" => Ok(Self::Post),
+            other => Err(Error::InvalidProfile(format!(
+                "unknown client authentication `{other}` (use client_secret_basic or client_secret_post)"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Basic => "client_secret_basic",
+            Self::Post => "client_secret_post",
+        }
+    }
+}
+
 /// A validated provider profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
@@ -169,6 +200,7 @@ pub struct Profile {
     pub client_id: String,
     /// Whether a client secret is kept in the keychain for this profile.
     pub client_secret_in_keychain: bool,
+    pub client_auth: ClientAuth,
     pub scopes: Vec<String>,
     pub params: BTreeMap<String, String>,
     pub redirect: Redirect,
@@ -182,7 +214,7 @@ impl Profile {
     }
 
     /// The issuer the profile names, if it names one.
-    pub fn issuer(&self) -> Option<&Url> {
+    pub fn issuer(&self) -> Option<&str> {
         match &self.provider {
             Provider::Issuer { issuer } => Some(issuer),
             Provider::Endpoints { .. } => None,
@@ -191,7 +223,7 @@ impl Profile {
 
     pub fn to_record(&self) -> ProfileRecord {
         let (issuer, authorization, token, revocation, userinfo) = match &self.provider {
-            Provider::Issuer { issuer } => (Some(issuer_string(issuer)), None, None, None, None),
+            Provider::Issuer { issuer } => (Some(issuer.clone()), None, None, None, None),
             Provider::Endpoints {
                 authorization,
                 token,
@@ -214,22 +246,13 @@ impl Profile {
             userinfo_endpoint: userinfo,
             client_id: self.client_id.clone(),
             client_secret_in_keychain: self.client_secret_in_keychain,
+            client_auth: (self.client_auth != ClientAuth::Basic)
+                .then(|| self.client_auth.as_str().to_owned()),
             scopes: self.scopes.clone(),
             params: self.params.clone(),
             redirect_uri: (self.redirect != Redirect::default()).then(|| self.redirect.to_string()),
             browser: self.browser.clone(),
         }
-    }
-}
-
-/// An issuer is compared byte for byte with the provider's `iss`, so keep it as written
-/// (the `url` crate would add a trailing `/` to a bare origin).
-pub(crate) fn issuer_string(url: &Url) -> String {
-    let s = url.as_str();
-    if url.path() == "/" && s.ends_with('/') {
-        s.trim_end_matches('/').to_owned()
-    } else {
-        s.to_owned()
     }
 }
 
@@ -252,6 +275,9 @@ pub struct ProfileRecord {
     pub client_id: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub client_secret_in_keychain: bool,
+    /// `client_secret_basic` (default) or `client_secret_post`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -310,13 +336,16 @@ impl TryFrom<ProfileRecord> for Profile {
         let token = opt("token endpoint", &r.token_endpoint)?;
         let revocation = opt("revocation endpoint", &r.revocation_endpoint)?;
         let userinfo = opt("userinfo endpoint", &r.userinfo_endpoint)?;
+        let issuer_text = r.issuer.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let issuer = opt("issuer", &r.issuer)?;
         let provider = match (issuer, authorization, token) {
             (Some(issuer), None, None) if revocation.is_none() && userinfo.is_none() => {
                 if issuer.query().is_some() {
                     return Err(invalid("the issuer URL must not have a query".into()));
                 }
-                Provider::Issuer { issuer }
+                Provider::Issuer {
+                    issuer: issuer_text.unwrap_or_default().to_owned(),
+                }
             }
             (None, Some(authorization), Some(token)) => Provider::Endpoints {
                 authorization,
@@ -372,11 +401,16 @@ impl TryFrom<ProfileRecord> for Profile {
             shell_words::split(b)
                 .map_err(|e| invalid(format!("browser command `{b}` cannot be parsed: {e}")))?;
         }
+        let client_auth = match r.client_auth.as_deref().filter(|s| !s.is_empty()) {
+            Some(a) => ClientAuth::parse(a)?,
+            None => ClientAuth::default(),
+        };
         Ok(Profile {
             name,
             provider,
             client_id,
             client_secret_in_keychain: r.client_secret_in_keychain,
+            client_auth,
             scopes,
             params: r.params,
             redirect,
@@ -479,6 +513,33 @@ mod tests {
         assert_eq!(r.issuer.as_deref(), Some("https://id.example.com"));
         assert_eq!(r.redirect_uri, None);
         assert_eq!(Profile::try_from(r).unwrap(), p);
+    }
+
+    #[test]
+    fn issuer_is_kept_exactly_as_written() {
+        for issuer in [
+            "https://tenant.example.com/",
+            "https://tenant.example.com",
+            "https://a.example/t/1",
+        ] {
+            let mut r = record();
+            r.issuer = Some(issuer.into());
+            let p = Profile::try_from(r).unwrap();
+            assert_eq!(p.issuer(), Some(issuer));
+            assert_eq!(p.to_record().issuer.as_deref(), Some(issuer));
+        }
+    }
+
+    #[test]
+    fn client_auth_is_validated() {
+        let mut r = record();
+        r.client_auth = Some("client_secret_post".into());
+        assert_eq!(
+            Profile::try_from(r.clone()).unwrap().client_auth,
+            ClientAuth::Post
+        );
+        r.client_auth = Some("private_key_jwt".into());
+        assert!(Profile::try_from(r).is_err());
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //   POST /ttl?access=SECONDS   AccessToken TTL for tokens issued from now on
 //   POST /down             stop accepting connections on the provider port (state kept)
 //   POST /up               listen again on the same port
-//   POST /mode?token=normal|garbage|error500   sabotage the token endpoint
+//   POST /mode?token=normal|garbage|error500|redirect   sabotage the token endpoint
+//                                               (redirect: 307 to /stolen here, counted in stats)
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -36,8 +37,8 @@ const HOST = '127.0.0.1';
 
 // ---- mutable test state ---------------------------------------------------
 let accessTtl = 3600;
-let tokenMode = 'normal'; // normal | garbage | error500
-const stats = { token_requests: 0, refresh: 0, authorization_code: 0 };
+let tokenMode = 'normal'; // normal | garbage | error500 | redirect
+const stats = { token_requests: 0, refresh: 0, authorization_code: 0, stolen: 0 };
 
 // ---- provider listener (created first so the issuer can carry the real port)
 const sockets = new Set();
@@ -83,6 +84,12 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     { ...nativeClient, client_id: 'pixie-demo', token_endpoint_auth_method: 'none' },
+    {
+      ...nativeClient,
+      client_id: 'pixie-post',
+      client_secret: 'pixie-post-secret',
+      token_endpoint_auth_method: 'client_secret_post',
+    },
   ],
   jwks: { keys: [signingKey] },
   cookies: { keys: ['pixie-test-cookie-key-1', 'pixie-test-cookie-key-2'] },
@@ -140,6 +147,16 @@ handler = (req, res) => {
   const path = req.url.split('?')[0];
   if (req.method === 'POST' && path === tokenPath) {
     stats.token_requests += 1;
+    if (tokenMode === 'redirect') {
+      // A 307 keeps method and body: a client that followed it would hand the refresh token
+      // (and client credentials) to another server. /stolen on the control port counts that.
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(307, { location: `http://${HOST}:${controlPort}/stolen` });
+        res.end();
+      });
+      return;
+    }
     if (tokenMode !== 'normal') {
       // Drain the body first so the client sees a clean response.
       req.resume();
@@ -168,6 +185,10 @@ const control = http.createServer(async (req, res) => {
     switch (key) {
       case 'GET /stats':
         return reply(200, stats);
+      case 'POST /stolen':
+      case 'GET /stolen':
+        stats.stolen += 1;
+        return reply(200, { access_token: 'stolen', token_type: 'Bearer' });
       case 'POST /reset-stats':
         for (const k of Object.keys(stats)) stats[k] = 0;
         break;
@@ -191,7 +212,7 @@ const control = http.createServer(async (req, res) => {
         break;
       case 'POST /mode': {
         const m = url.searchParams.get('token');
-        if (!['normal', 'garbage', 'error500'].includes(m)) return reply(400, { error: 'token must be normal|garbage|error500' });
+        if (!['normal', 'garbage', 'error500', 'redirect'].includes(m)) return reply(400, { error: 'token must be normal|garbage|error500|redirect' });
         tokenMode = m;
         break;
       }

@@ -119,6 +119,30 @@ impl Idp {
         )
     }
 
+    /// A raw refresh-token grant for a `client_secret_post` client.
+    pub fn refresh_raw_with_secret(
+        &self,
+        client_id: &str,
+        secret: &str,
+        refresh_token: &str,
+    ) -> (u16, String) {
+        let url = self.metadata()["token_endpoint"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        http(
+            "POST",
+            &url,
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ],
+        )
+    }
+
     /// RFC 7009 revocation at the provider, behind Pixie's back.
     pub fn revoke_raw(&self, client_id: &str, token: &str) {
         let url = self.metadata()["revocation_endpoint"]

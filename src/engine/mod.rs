@@ -1,30 +1,31 @@
 //! The engine facade the CLI and the desktop app drive: profiles, sign-in, fresh tokens,
 //! claims, status and sign-out. Keychain calls (blocking) run on tokio's blocking pool.
 
+mod login;
+mod profiles;
+
+pub use profiles::ImportReport;
+
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use oauth2::basic::BasicTokenType;
-use oauth2::{AccessToken, TokenResponse as _};
+use oauth2::AccessToken;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
-use crate::browser::{Browser, SystemBrowser};
-use crate::claims::{self, NonceCheck, VerifyContext};
+use crate::browser::Browser;
 use crate::clock::{Clock, SystemClock};
 use crate::discovery::{self, ProviderInfo};
 use crate::error::{chain, Error, Result};
-use crate::flow::{self, ClientConfig};
 use crate::home::PixieHome;
 use crate::lock;
-use crate::loopback::{Listener, Page};
 use crate::profile::{Profile, ProfileName, ProfileStore};
 use crate::refresh::{self, Flights};
 use crate::secret::SecretString;
-use crate::session::{IdTokenRecord, IssuedBy, Session, Verification};
-use crate::vault::{KeyringStore, SecretStore, Vault};
+use crate::session::{IdTokenRecord, Session, Verification};
+use crate::vault::{KeyringStore, PendingWrite, SecretStore, Vault};
 
 /// Default time a sign-in waits for the browser.
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -170,6 +171,8 @@ pub enum Revocation {
     Skipped,
     NotSupported,
     NothingToRevoke,
+    /// The stored session could not be read; it was deleted without revocation.
+    Unreadable,
     Failed(String),
 }
 
@@ -239,11 +242,39 @@ impl Engine {
         blocking(move || vault.session(&name)).await
     }
 
-    async fn store_session(&self, name: &ProfileName, session: Session) -> Result<()> {
+    async fn session_for_update(
+        &self,
+        name: &ProfileName,
+    ) -> Result<(Option<Session>, PendingWrite)> {
+        let (vault, name) = (self.vault.clone(), name.clone());
+        blocking(move || vault.session_for_update(&name)).await
+    }
+
+    /// Stores a session; the caller holds the profile's lock since `pending` was read. A
+    /// failed keychain write is tried again (twice) before giving up, because after a refresh
+    /// the provider has already retired the previous refresh token.
+    async fn commit_session(
+        &self,
+        name: &ProfileName,
+        pending: PendingWrite,
+        session: Session,
+    ) -> Result<()> {
         // Debug of a session is redacted: this line is part of what the leak test checks.
         tracing::trace!(profile = %name, ?session, "storing session");
-        let (vault, name) = (self.vault.clone(), name.clone());
-        blocking(move || vault.store_session(&name, &session)).await
+        let session = Arc::new(session);
+        let mut attempt = 0;
+        loop {
+            let (vault, p, s) = (self.vault.clone(), pending.clone(), session.clone());
+            match blocking(move || vault.commit_session(p, &s)).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 2 => {
+                    tracing::warn!(error = %e, "keychain write failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn client_secret(&self, profile: &Profile) -> Result<Option<SecretString>> {
@@ -260,285 +291,9 @@ impl Engine {
         })
     }
 
-    // ---- profiles ----
-
-    /// Adds a profile; its client secret goes to the keychain first, so a keychain failure
-    /// leaves no half-made profile.
-    pub fn add_profile(&self, mut profile: Profile, secret: Option<SecretString>) -> Result<()> {
-        if self.profiles.list()?.iter().any(|p| p.name == profile.name) {
-            return Err(Error::DuplicateProfile(profile.name.to_string()));
-        }
-        profile.client_secret_in_keychain = secret.is_some();
-        if let Some(s) = &secret {
-            self.vault.set_client_secret(&profile.name, s)?;
-        }
-        self.profiles.add(profile)
-    }
-
-    pub fn update_profile(&self, mut profile: Profile, secret: SecretChange) -> Result<()> {
-        match secret {
-            SecretChange::Keep => {}
-            SecretChange::Set(s) => {
-                self.vault.set_client_secret(&profile.name, &s)?;
-                profile.client_secret_in_keychain = true;
-            }
-            SecretChange::Remove => {
-                self.vault.delete_client_secret(&profile.name)?;
-                profile.client_secret_in_keychain = false;
-            }
-        }
-        self.profiles.replace(profile)
-    }
-
-    /// Removes a profile and everything the keychain holds for it (keychain first: if that
-    /// fails the profile stays, so nothing is orphaned).
-    pub fn remove_profile(&self, name: &str) -> Result<()> {
-        let profile = self.profiles.get(name)?;
-        self.vault.forget(&profile.name)?;
-        self.profiles.remove(&profile.name).map(|_| ())
-    }
-
-    pub async fn discover(&self, issuer: &Url) -> Result<ProviderInfo> {
+    /// Discovers a provider from its issuer identifier, exactly as the provider spells it.
+    pub async fn discover(&self, issuer: &str) -> Result<ProviderInfo> {
         discovery::discover(self.http()?, issuer).await
-    }
-
-    // ---- sign-in ----
-
-    pub async fn login(&self, name: &str, opts: LoginOptions) -> Result<LoginOutcome> {
-        let profile = self.profiles.get(name)?;
-        let emit = |e: LoginEvent| {
-            if let Some(sink) = &opts.events {
-                sink(&e);
-            }
-        };
-        // Learn the current session head while discovery and the browser run, so storing the
-        // new session after the callback is one keychain write.
-        let prefetch = {
-            let (vault, name) = (self.vault.clone(), profile.name.clone());
-            tokio::task::spawn_blocking(move || vault.prefetch_session_head(&name))
-        };
-        let http = self.http()?;
-        let provider = discovery::resolve(http, &profile).await?;
-        tracing::debug!(
-            source = ?provider.source,
-            token_endpoint = %provider.token_endpoint,
-            iss_parameter = provider.iss_parameter_supported,
-            "provider resolved"
-        );
-        prefetch
-            .await
-            .map_err(|e| Error::Internal(format!("background task failed: {e}")))??;
-        provider.check_pkce()?;
-        let secret = self.client_secret(&profile).await?;
-
-        // Bind first: the redirect URI must carry the port actually bound.
-        let state = flow::new_state();
-        let mut listener = Listener::bind(&profile.redirect, state.secret()).await?;
-        let client = flow::client(ClientConfig {
-            client_id: &profile.client_id,
-            client_secret: secret.as_ref(),
-            authorization_endpoint: Some(&provider.authorization_endpoint),
-            token_endpoint: &provider.token_endpoint,
-            revocation_endpoint: provider.revocation_endpoint.as_ref(),
-            redirect_uri: Some(listener.redirect_uri()),
-            secret_in_body: secret_in_body(&provider),
-        })?;
-        let request = flow::authorization_request(&client, &profile, state)?;
-        tracing::trace!(?request, "authorization request built");
-        let url = request.url.to_string();
-        let browser: Option<Arc<dyn Browser>> = match opts.browser {
-            BrowserChoice::System => Some(Arc::new(SystemBrowser {
-                profile_command: profile.browser.clone(),
-            })),
-            BrowserChoice::None => None,
-            BrowserChoice::Custom(b) => Some(b),
-        };
-        match browser.map(|b| b.open(&url)) {
-            Some(Ok(())) => emit(LoginEvent::BrowserOpened { url }),
-            Some(Err(e)) => emit(LoginEvent::OpenManually {
-                url,
-                reason: Some(e.to_string()),
-            }),
-            None => emit(LoginEvent::OpenManually { url, reason: None }),
-        }
-
-        let callback = listener.wait(opts.timeout, &opts.cancel).await;
-        let callback = match callback {
-            Ok(cb) => cb,
-            Err(e) => {
-                listener.close().await;
-                return Err(e);
-            }
-        };
-        emit(LoginEvent::CallbackReceived);
-        let received_at = callback.received_at;
-        // Same lock as refresh, so a refresh racing this sign-in can't overwrite it; taken while
-        // the code is being exchanged.
-        let lock = tokio::spawn(lock::lock(self.refresh_lock_path(&profile.name)));
-        let params = &callback.params;
-        let checked = if let Some(error) = &params.error {
-            let mut msg = error.clone();
-            if let Some(d) = &params.error_description {
-                msg.push_str(&format!(": {d}"));
-            }
-            Err(Error::AuthorizationDenied(msg))
-        } else if let Some(bad) = iss_mismatch(&provider, params.iss.as_deref()) {
-            Err(Error::BadCallback(bad))
-        } else {
-            params.code.clone().ok_or_else(|| {
-                Error::BadCallback("the answer carries no authorization code".into())
-            })
-        };
-        let result = match checked {
-            Ok(code) => {
-                self.finish_login(
-                    &profile,
-                    &provider,
-                    &client,
-                    request,
-                    code,
-                    secret.as_ref(),
-                    received_at,
-                    lock,
-                )
-                .await
-            }
-            Err(e) => Err(e),
-        };
-        callback.respond(match &result {
-            Ok(_) => Page::Success {
-                profile: profile.name.to_string(),
-            },
-            Err(e) => Page::Failure {
-                message: format!("{e}. Return to Pixie to try again."),
-            },
-        });
-        listener.close().await;
-        result
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn finish_login(
-        &self,
-        profile: &Profile,
-        provider: &ProviderInfo,
-        client: &flow::OAuthClient,
-        request: flow::AuthorizationRequest,
-        code: oauth2::AuthorizationCode,
-        secret: Option<&SecretString>,
-        received_at: Instant,
-        lock: tokio::task::JoinHandle<Result<lock::FileLock>>,
-    ) -> Result<LoginOutcome> {
-        let http = self.http()?;
-        tracing::debug!(endpoint = %provider.token_endpoint, "exchanging the authorization code");
-        let exchange_started = Instant::now();
-        let response = client
-            .exchange_code(code)
-            .set_pkce_verifier(request.pkce_verifier)
-            .request_async(http)
-            .await
-            .map_err(|e| {
-                flow::map_token_error("code exchange", provider.token_endpoint.as_str(), e)
-            })?;
-        let mut provider_time = exchange_started.elapsed();
-        tracing::trace!(?response, "token response");
-        let now = self.clock.now();
-        let id_token = match (&response.extra_fields().id_token, &request.nonce) {
-            (Some(jwt), nonce) => {
-                let started = Instant::now();
-                let needs_fetch = provider.jwks.is_none();
-                let record = claims::check_id_token(
-                    http,
-                    SecretString::from(jwt.clone()),
-                    VerifyContext {
-                        issuer: provider.issuer.as_deref(),
-                        client_id: &profile.client_id,
-                        client_secret: secret,
-                        jwks_uri: provider.jwks_uri.as_ref(),
-                        jwks: provider.jwks.clone(),
-                        nonce: match nonce {
-                            Some(n) => NonceCheck::Required(n),
-                            None => NonceCheck::IfPresent(None),
-                        },
-                        expected_subject: None,
-                        now,
-                    },
-                )
-                .await;
-                if needs_fetch {
-                    provider_time += started.elapsed();
-                }
-                Some(record)
-            }
-            (None, Some(_)) => {
-                tracing::warn!("asked for an ID token (scope openid) but the provider sent none");
-                None
-            }
-            (None, None) => None,
-        };
-        let session = Session {
-            access_token: response.access_token().clone(),
-            token_type: token_type_name(response.token_type()),
-            expires_at: response
-                .expires_in()
-                .and_then(|d| chrono::Duration::from_std(d).ok())
-                .map(|d| now + d),
-            refresh_token: response.refresh_token().cloned(),
-            scopes: response
-                .scopes()
-                .map(|s| s.iter().map(|s| s.to_string()).collect())
-                .unwrap_or_else(|| profile.scopes.clone()),
-            id_token,
-            issued_by: IssuedBy {
-                client_id: profile.client_id.clone(),
-                issuer: match &profile.provider {
-                    crate::profile::Provider::Issuer { .. } => provider.issuer.clone(),
-                    crate::profile::Provider::Endpoints { .. } => None,
-                },
-                token_endpoint: provider.token_endpoint.to_string(),
-                revocation_endpoint: provider.revocation_endpoint.as_ref().map(Url::to_string),
-                jwks_uri: provider.jwks_uri.as_ref().map(Url::to_string),
-            },
-            signed_in_at: now,
-            refreshed_at: None,
-        };
-        let outcome = |session: &Session| LoginOutcome {
-            profile: profile.name.to_string(),
-            subject: session.subject().map(str::to_owned),
-            expires_at: session.expires_at,
-            has_refresh_token: session.refresh_token.is_some(),
-            id_token_verified: session
-                .id_token
-                .as_ref()
-                .map(|r| r.verification.is_verified()),
-            id_token_problem: session
-                .id_token
-                .as_ref()
-                .and_then(|r| match &r.verification {
-                    Verification::Unverified { reason, .. } => Some(reason.clone()),
-                    Verification::Verified { .. } => None,
-                }),
-            timings: LoginTimings {
-                callback_to_stored: Duration::ZERO,
-                provider: provider_time,
-                keychain_write: Duration::ZERO,
-            },
-        };
-        let mut out = outcome(&session);
-        let _guard = lock
-            .await
-            .map_err(|e| Error::Internal(format!("lock task failed: {e}")))??;
-        let store_started = Instant::now();
-        self.store_session(&profile.name, session).await?;
-        out.timings.keychain_write = store_started.elapsed();
-        out.timings.callback_to_stored = received_at.elapsed();
-        tracing::debug!(
-            callback_to_stored_us = out.timings.callback_to_stored.as_micros() as u64,
-            provider_us = out.timings.provider.as_micros() as u64,
-            keychain_write_us = out.timings.keychain_write.as_micros() as u64,
-            "sign-in stored"
-        );
-        Ok(out)
     }
 
     // ---- tokens ----
@@ -565,10 +320,8 @@ impl Engine {
         let _in_process = flight.lock().await;
         let _cross_process = lock::lock(self.refresh_lock_path(&profile.name)).await?;
         // Someone else may have refreshed while we waited.
-        let session = self
-            .session(&profile.name)
-            .await?
-            .ok_or_else(not_signed_in)?;
+        let (session, pending) = self.session_for_update(&profile.name).await?;
+        let session = session.ok_or_else(not_signed_in)?;
         refresh::check_matches(&profile, &session)?;
         if session.is_fresh(self.clock.now(), min_valid) {
             return Ok(fresh(session, false));
@@ -583,7 +336,20 @@ impl Engine {
             move || clock.now(),
         )
         .await?;
-        self.store_session(&profile.name, renewed.clone()).await?;
+        let rotated = renewed.refresh_token.as_ref().map(|t| t.secret())
+            != session.refresh_token.as_ref().map(|t| t.secret());
+        if let Err(e) = self
+            .commit_session(&profile.name, pending, renewed.clone())
+            .await
+        {
+            return Err(if rotated {
+                Error::Keychain(format!(
+                    "the provider issued new tokens and retired the old refresh token, but the keychain would not store them ({e}); sign in again"
+                ))
+            } else {
+                e
+            });
+        }
         Ok(fresh(renewed, true))
     }
 
@@ -604,7 +370,11 @@ impl Engine {
 
     pub async fn status(&self, name: &str) -> Result<ProfileStatus> {
         let profile = self.profiles.get(name)?;
-        let session = self.session(&profile.name).await?;
+        let (session, unreadable) = match self.session(&profile.name).await {
+            Ok(s) => (s, None),
+            Err(e @ Error::CorruptSession { .. }) => (None, Some(e.to_string())),
+            Err(e) => return Err(e),
+        };
         let now = self.clock.now();
         let mut status = ProfileStatus {
             profile: name.to_owned(),
@@ -616,6 +386,10 @@ impl Engine {
             id_token_verified: None,
             scopes: Vec::new(),
         };
+        if let Some(reason) = unreadable {
+            status.state = SessionState::SignInRequired;
+            status.reason = Some(reason);
+        }
         let Some(s) = session else {
             return Ok(status);
         };
@@ -643,8 +417,15 @@ impl Engine {
     pub async fn logout(&self, name: &str, revoke: bool) -> Result<Revocation> {
         let profile = self.profiles.get(name)?;
         let _guard = lock::lock(self.refresh_lock_path(&profile.name)).await?;
-        let Some(session) = self.session(&profile.name).await? else {
-            return Ok(Revocation::NothingToRevoke);
+        let session = match self.session(&profile.name).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Ok(Revocation::NothingToRevoke),
+            Err(Error::CorruptSession { .. }) => {
+                let (vault, pname) = (self.vault.clone(), profile.name.clone());
+                blocking(move || vault.delete_session(&pname)).await?;
+                return Ok(Revocation::Unreadable);
+            }
+            Err(e) => return Err(e),
         };
         let outcome = match (
             revoke,
@@ -686,6 +467,10 @@ impl Engine {
         ];
         let mut req = http.post(endpoint).header("accept", "application/json");
         match secret {
+            Some(s) if session.issued_by.secret_in_body => {
+                form.push(("client_id", client_id));
+                form.push(("client_secret", s.expose_secret()));
+            }
             Some(s) => req = req.basic_auth(client_id, Some(s.expose_secret())),
             None => form.push(("client_id", client_id)),
         }
@@ -715,24 +500,5 @@ fn fresh(session: Session, refreshed: bool) -> FreshToken {
         expires_at: session.expires_at,
         scopes: session.scopes,
         refreshed,
-    }
-}
-
-fn secret_in_body(provider: &ProviderInfo) -> bool {
-    let m = &provider.token_endpoint_auth_methods;
-    m.iter().any(|a| a == "client_secret_post") && !m.iter().any(|a| a == "client_secret_basic")
-}
-
-/// RFC 9207: when the provider sends `iss` (or promises to), it must be the issuer we talk to.
-fn iss_mismatch(provider: &ProviderInfo, iss: Option<&str>) -> Option<String> {
-    let expected = provider.issuer.as_deref()?;
-    match iss {
-        Some(got) if got != expected => Some(format!(
-            "it names issuer `{got}` but this sign-in is with `{expected}` (possible mix-up attack)"
-        )),
-        None if provider.iss_parameter_supported => {
-            Some("the provider promises an `iss` parameter but the answer has none".into())
-        }
-        _ => None,
     }
 }

@@ -1,0 +1,351 @@
+//! Sign-in: discovery, the loopback listener, the browser, the code exchange, ID-token checks and
+//! storing the session.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oauth2::TokenResponse as _;
+use url::Url;
+
+use super::{blocking, token_type_name, BrowserChoice, Engine, LoginEvent, LoginOptions};
+use super::{LoginOutcome, LoginTimings};
+use crate::browser::{Browser, SystemBrowser};
+use crate::claims::{self, NonceCheck, VerifyContext};
+use crate::discovery::{self, ProviderInfo};
+use crate::error::{Error, Result};
+use crate::flow::{self, ClientConfig};
+use crate::lock::{self, FileLock};
+use crate::loopback::{CallbackParams, Listener, Page};
+use crate::profile::{ClientAuth, Profile, Provider};
+use crate::secret::SecretString;
+use crate::session::{IssuedBy, Session, Verification};
+use crate::vault::PendingWrite;
+
+type LockAndWrite = tokio::task::JoinHandle<Result<(FileLock, PendingWrite)>>;
+
+impl Engine {
+    pub async fn login(&self, name: &str, opts: LoginOptions) -> Result<LoginOutcome> {
+        let profile = self.profiles.get(name)?;
+        let emit = |e: LoginEvent| {
+            if let Some(sink) = &opts.events {
+                sink(&e);
+            }
+        };
+        // Check the keychain while discovery runs: better to fail now than after the person
+        // has signed in at the provider.
+        let probe = {
+            let (vault, name) = (self.vault.clone(), profile.name.clone());
+            tokio::task::spawn_blocking(move || vault.prepare_session_write(&name).map(drop))
+        };
+        let http = self.http()?;
+        let provider = discovery::resolve(http, &profile).await?;
+        tracing::debug!(
+            source = ?provider.source,
+            token_endpoint = %provider.token_endpoint,
+            iss_parameter = provider.iss_parameter_supported,
+            "provider resolved"
+        );
+        probe
+            .await
+            .map_err(|e| Error::Internal(format!("background task failed: {e}")))??;
+        provider.check_pkce()?;
+        let secret = self.client_secret(&profile).await?;
+
+        // Bind first: the redirect URI must carry the port actually bound.
+        let state = flow::new_state();
+        let mut listener = Listener::bind(&profile.redirect, state.secret()).await?;
+        let client = flow::client(ClientConfig {
+            client_id: &profile.client_id,
+            client_secret: secret.as_ref(),
+            authorization_endpoint: Some(&provider.authorization_endpoint),
+            token_endpoint: &provider.token_endpoint,
+            revocation_endpoint: provider.revocation_endpoint.as_ref(),
+            redirect_uri: Some(listener.redirect_uri()),
+            secret_in_body: profile.client_auth == ClientAuth::Post,
+        })?;
+        let request = flow::authorization_request(&client, &profile, state)?;
+        tracing::trace!(?request, "authorization request built");
+        let url = request.url.to_string();
+        let browser: Option<Arc<dyn Browser>> = match opts.browser {
+            BrowserChoice::System => Some(Arc::new(SystemBrowser {
+                profile_command: profile.browser.clone(),
+            })),
+            BrowserChoice::None => None,
+            BrowserChoice::Custom(b) => Some(b),
+        };
+        match browser.map(|b| b.open(&url)) {
+            Some(Ok(())) => emit(LoginEvent::BrowserOpened { url }),
+            Some(Err(e)) => emit(LoginEvent::OpenManually {
+                url,
+                reason: Some(e.to_string()),
+            }),
+            None => emit(LoginEvent::OpenManually { url, reason: None }),
+        }
+
+        let callback = match listener.wait(opts.timeout, &opts.cancel).await {
+            Ok(cb) => cb,
+            Err(e) => {
+                listener.close().await;
+                return Err(e);
+            }
+        };
+        emit(LoginEvent::CallbackReceived);
+        let received_at = callback.received_at;
+        // Same lock as refresh, so a refresh racing this sign-in can't overwrite it. Taken, and
+        // the entry it replaces read, while the code is being exchanged.
+        let lock_and_write: LockAndWrite = {
+            let (vault, pname) = (self.vault.clone(), profile.name.clone());
+            let path = self.refresh_lock_path(&profile.name);
+            tokio::spawn(async move {
+                let guard = lock::lock(path).await?;
+                let pending = blocking(move || vault.prepare_session_write(&pname)).await?;
+                Ok((guard, pending))
+            })
+        };
+        let result = match check_callback(&provider, &callback.params) {
+            Ok(code) => {
+                self.finish_login(
+                    &profile,
+                    &provider,
+                    &client,
+                    request,
+                    code,
+                    secret.as_ref(),
+                    received_at,
+                    lock_and_write,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        callback.respond(match &result {
+            Ok(_) => Page::Success {
+                profile: profile.name.to_string(),
+            },
+            Err(e) => Page::Failure {
+                message: format!("{e}. Return to Pixie to try again."),
+            },
+        });
+        listener.close().await;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_login(
+        &self,
+        profile: &Profile,
+        provider: &ProviderInfo,
+        client: &flow::OAuthClient,
+        request: flow::AuthorizationRequest,
+        code: oauth2::AuthorizationCode,
+        secret: Option<&SecretString>,
+        received_at: Instant,
+        lock_and_write: LockAndWrite,
+    ) -> Result<LoginOutcome> {
+        let http = self.http()?;
+        tracing::debug!(endpoint = %provider.token_endpoint, "exchanging the authorization code");
+        let exchange_started = Instant::now();
+        let response = client
+            .exchange_code(code)
+            .set_pkce_verifier(request.pkce_verifier)
+            .request_async(http)
+            .await
+            .map_err(|e| {
+                flow::map_token_error("code exchange", provider.token_endpoint.as_str(), e)
+            })?;
+        let mut provider_time = exchange_started.elapsed();
+        tracing::trace!(?response, "token response");
+        let now = self.clock.now();
+        let id_token = match (&response.extra_fields().id_token, &request.nonce) {
+            (Some(jwt), nonce) => {
+                let started = Instant::now();
+                let needs_fetch = provider.jwks.is_none();
+                let checked = claims::check_id_token(
+                    http,
+                    SecretString::from(jwt.clone()),
+                    VerifyContext {
+                        issuer: provider.issuer.as_deref(),
+                        client_id: &profile.client_id,
+                        client_secret: secret,
+                        jwks_uri: provider.jwks_uri.as_ref(),
+                        jwks: provider.jwks.clone(),
+                        nonce: match nonce {
+                            Some(n) => NonceCheck::Required(n),
+                            None => NonceCheck::IfPresent(None),
+                        },
+                        expected_subject: None,
+                        algs: &provider.id_token_signing_algs,
+                        now,
+                    },
+                )
+                .await;
+                if needs_fetch {
+                    provider_time += started.elapsed();
+                }
+                if let Some(reason) = checked.rejected {
+                    return Err(Error::IdTokenRejected(reason));
+                }
+                Some(checked.record)
+            }
+            (None, Some(_)) => {
+                tracing::warn!("asked for an ID token (scope openid) but the provider sent none");
+                None
+            }
+            (None, None) => None,
+        };
+        let session = Session {
+            access_token: response.access_token().clone(),
+            token_type: token_type_name(response.token_type()),
+            expires_at: response
+                .expires_in()
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .map(|d| now + d),
+            refresh_token: response.refresh_token().cloned(),
+            scopes: response
+                .scopes()
+                .map(|s| s.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_else(|| profile.scopes.clone()),
+            id_token,
+            issued_by: IssuedBy {
+                client_id: profile.client_id.clone(),
+                issuer: match &profile.provider {
+                    Provider::Issuer { .. } => provider.issuer.clone(),
+                    Provider::Endpoints { .. } => None,
+                },
+                token_endpoint: provider.token_endpoint.to_string(),
+                revocation_endpoint: provider.revocation_endpoint.as_ref().map(Url::to_string),
+                jwks_uri: provider.jwks_uri.as_ref().map(Url::to_string),
+                secret_in_body: profile.client_auth == ClientAuth::Post,
+                id_token_algs: provider.id_token_signing_algs.clone(),
+            },
+            signed_in_at: now,
+            refreshed_at: None,
+        };
+        let mut out = LoginOutcome {
+            profile: profile.name.to_string(),
+            subject: session.subject().map(str::to_owned),
+            expires_at: session.expires_at,
+            has_refresh_token: session.refresh_token.is_some(),
+            id_token_verified: session
+                .id_token
+                .as_ref()
+                .map(|r| r.verification.is_verified()),
+            id_token_problem: session
+                .id_token
+                .as_ref()
+                .and_then(|r| match &r.verification {
+                    Verification::Unverified { reason, .. } => Some(reason.clone()),
+                    Verification::Verified { .. } => None,
+                }),
+            timings: LoginTimings {
+                callback_to_stored: Duration::ZERO,
+                provider: provider_time,
+                keychain_write: Duration::ZERO,
+            },
+        };
+        let (_guard, pending) = lock_and_write
+            .await
+            .map_err(|e| Error::Internal(format!("lock task failed: {e}")))??;
+        let store_started = Instant::now();
+        self.commit_session(&profile.name, pending, session).await?;
+        out.timings.keychain_write = store_started.elapsed();
+        out.timings.callback_to_stored = received_at.elapsed();
+        tracing::debug!(
+            callback_to_stored_us = out.timings.callback_to_stored.as_micros() as u64,
+            provider_us = out.timings.provider.as_micros() as u64,
+            keychain_write_us = out.timings.keychain_write.as_micros() as u64,
+            "sign-in stored"
+        );
+        Ok(out)
+    }
+}
+
+/// Validates the callback (RFC 9207 `iss` first, also on error answers) and returns the code.
+fn check_callback(
+    provider: &ProviderInfo,
+    params: &CallbackParams,
+) -> Result<oauth2::AuthorizationCode> {
+    if let Some(expected) = provider.issuer.as_deref() {
+        match params.iss.as_deref() {
+            Some(got) if got != expected => {
+                return Err(Error::BadCallback(format!(
+                    "it names issuer `{got}` but this sign-in is with `{expected}` (possible mix-up attack)"
+                )))
+            }
+            None if provider.iss_parameter_supported => {
+                return Err(Error::BadCallback(
+                    "the provider promises an `iss` parameter but the answer has none".into(),
+                ))
+            }
+            _ => {}
+        }
+    }
+    if let Some(error) = &params.error {
+        let mut msg = error.clone();
+        if let Some(d) = &params.error_description {
+            msg.push_str(&format!(": {d}"));
+        }
+        return Err(Error::AuthorizationDenied(msg));
+    }
+    params
+        .code
+        .clone()
+        .ok_or_else(|| Error::BadCallback("the answer carries no authorization code".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::MetadataSource;
+
+    fn provider(iss_supported: bool) -> ProviderInfo {
+        let u = |s: &str| Url::parse(s).unwrap();
+        ProviderInfo {
+            source: MetadataSource::OpenidConfiguration,
+            issuer: Some("https://id.example".into()),
+            authorization_endpoint: u("https://id.example/auth"),
+            token_endpoint: u("https://id.example/token"),
+            revocation_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            jwks: None,
+            scopes_supported: vec![],
+            code_challenge_methods_supported: None,
+            iss_parameter_supported: iss_supported,
+            token_endpoint_auth_methods: vec![],
+            id_token_signing_algs: vec![],
+        }
+    }
+
+    fn params(code: Option<&str>, error: Option<&str>, iss: Option<&str>) -> CallbackParams {
+        CallbackParams {
+            code: code.map(|c| oauth2::AuthorizationCode::new(c.into())),
+            error: error.map(str::to_owned),
+            error_description: None,
+            iss: iss.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn iss_is_checked_before_anything_else() {
+        let p = provider(true);
+        assert!(check_callback(&p, &params(Some("c"), None, Some("https://id.example"))).is_ok());
+        let wrong = check_callback(&p, &params(Some("c"), None, Some("https://evil"))).unwrap_err();
+        assert!(wrong.to_string().contains("mix-up"));
+        let missing = check_callback(&p, &params(Some("c"), None, None)).unwrap_err();
+        assert!(missing.to_string().contains("promises an `iss`"));
+        // A forged error page from another issuer is a mix-up too, not a denial.
+        let forged = check_callback(
+            &p,
+            &params(None, Some("access_denied"), Some("https://evil")),
+        );
+        assert!(matches!(forged, Err(Error::BadCallback(_))));
+        let denied = check_callback(
+            &p,
+            &params(None, Some("access_denied"), Some("https://id.example")),
+        );
+        assert!(matches!(denied, Err(Error::AuthorizationDenied(_))));
+        // Providers that don't send `iss` and don't promise it are fine without it.
+        assert!(check_callback(&provider(false), &params(Some("c"), None, None)).is_ok());
+    }
+}

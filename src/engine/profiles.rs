@@ -1,0 +1,171 @@
+//! Profile management. Keychain and profile-file work runs on the blocking pool; a profile and
+//! its client secret change together or not at all.
+
+use super::{blocking, Engine, SecretChange};
+use crate::error::{Error, Result};
+use crate::lock;
+use crate::profile::Profile;
+use crate::secret::SecretString;
+
+/// What an import did beyond adding profiles.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ImportReport {
+    pub imported: usize,
+    /// Profiles whose `browser` command was dropped (commands run on sign-in, so an imported
+    /// file may not bring one unless explicitly allowed).
+    pub browser_dropped: Vec<String>,
+    /// Profiles that need their client secret set (secrets are never exported).
+    pub secret_needed: Vec<String>,
+}
+
+/// Whether two versions of a profile talk to the same provider as the same client.
+fn same_client(a: &Profile, b: &Profile) -> bool {
+    a.provider == b.provider && a.client_id == b.client_id
+}
+
+impl Engine {
+    /// Adds a profile and, for a confidential client, its secret. The duplicate check, the
+    /// keychain write and the file write happen under the profile-file lock.
+    pub async fn add_profile(
+        &self,
+        mut profile: Profile,
+        secret: Option<SecretString>,
+    ) -> Result<()> {
+        let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
+        blocking(move || {
+            let name = profile.name.clone();
+            let mut secret_written = false;
+            let result = profiles.update(|list| {
+                if list.iter().any(|p| p.name == profile.name) {
+                    return Err(Error::DuplicateProfile(profile.name.to_string()));
+                }
+                profile.client_secret_in_keychain = secret.is_some();
+                if let Some(s) = &secret {
+                    vault.set_client_secret(&profile.name, s)?;
+                    secret_written = true;
+                }
+                list.push(profile);
+                Ok(())
+            });
+            if result.is_err() && secret_written {
+                let _ = vault.delete_client_secret(&name);
+            }
+            result
+        })
+        .await
+    }
+
+    /// Replaces a profile. When its provider or client id changes, a kept client secret is
+    /// deleted rather than sent to the new endpoint; returns whether that happened.
+    pub async fn update_profile(&self, mut profile: Profile, secret: SecretChange) -> Result<bool> {
+        let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
+        blocking(move || {
+            profiles.update(|list| {
+                let slot = list
+                    .iter_mut()
+                    .find(|p| p.name == profile.name)
+                    .ok_or_else(|| Error::UnknownProfile(profile.name.to_string()))?;
+                let mut dropped = false;
+                match secret {
+                    SecretChange::Set(s) => {
+                        vault.set_client_secret(&profile.name, &s)?;
+                        profile.client_secret_in_keychain = true;
+                    }
+                    SecretChange::Remove => {
+                        vault.delete_client_secret(&profile.name)?;
+                        profile.client_secret_in_keychain = false;
+                    }
+                    SecretChange::Keep
+                        if slot.client_secret_in_keychain && !same_client(slot, &profile) =>
+                    {
+                        vault.delete_client_secret(&profile.name)?;
+                        profile.client_secret_in_keychain = false;
+                        dropped = true;
+                    }
+                    SecretChange::Keep => {
+                        profile.client_secret_in_keychain = slot.client_secret_in_keychain;
+                    }
+                }
+                *slot = profile;
+                Ok(dropped)
+            })
+        })
+        .await
+    }
+
+    /// Removes a profile and everything the keychain holds for it. Keychain first, under the
+    /// profile's refresh lock: if that fails the profile stays, so nothing is orphaned, and no
+    /// refresh can write a session back afterwards.
+    pub async fn remove_profile(&self, name: &str) -> Result<()> {
+        let profile = self.profiles.get(name)?;
+        let _guard = lock::lock(self.refresh_lock_path(&profile.name)).await?;
+        let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
+        blocking(move || {
+            vault.forget(&profile.name)?;
+            profiles.remove(&profile.name).map(|_| ())
+        })
+        .await
+    }
+
+    /// Imports profiles (all or nothing). An import carries no secrets, so a profile keeps a
+    /// client secret only when it replaces one for the same provider and client; browser
+    /// commands are dropped unless `allow_browser`.
+    pub async fn import_profiles(
+        &self,
+        incoming: Vec<Profile>,
+        replace: bool,
+        allow_browser: bool,
+    ) -> Result<ImportReport> {
+        let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
+        blocking(move || {
+            profiles.update(|list| {
+                let mut report = ImportReport::default();
+                for (i, p) in incoming.iter().enumerate() {
+                    if incoming[..i].iter().any(|q| q.name == p.name) {
+                        return Err(Error::InvalidProfile(format!(
+                            "`{}` appears twice in the import",
+                            p.name
+                        )));
+                    }
+                    if !replace && list.iter().any(|e| e.name == p.name) {
+                        return Err(Error::DuplicateProfile(format!(
+                            "{} (use --replace to overwrite)",
+                            p.name
+                        )));
+                    }
+                }
+                for mut p in incoming {
+                    if p.browser.is_some() && !allow_browser {
+                        p.browser = None;
+                        report.browser_dropped.push(p.name.to_string());
+                    }
+                    let wants_secret = p.client_secret_in_keychain;
+                    match list.iter_mut().find(|e| e.name == p.name) {
+                        Some(existing) => {
+                            let keep =
+                                existing.client_secret_in_keychain && same_client(existing, &p);
+                            if existing.client_secret_in_keychain && !keep {
+                                vault.delete_client_secret(&p.name)?;
+                            }
+                            p.client_secret_in_keychain = keep;
+                            if wants_secret && !keep {
+                                report.secret_needed.push(p.name.to_string());
+                            }
+                            *existing = p;
+                        }
+                        None => {
+                            p.client_secret_in_keychain = false;
+                            if wants_secret {
+                                report.secret_needed.push(p.name.to_string());
+                            }
+                            list.push(p);
+                        }
+                    }
+                    report.imported += 1;
+                }
+                Ok(report)
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,80 @@
+//! The engine as a library (as the desktop app will use it): concurrent `token` calls within one
+//! process share a single refresh.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pixie::browser::Browser;
+use pixie::engine::{BrowserChoice, EngineConfig, LoginOptions};
+use pixie::home::PixieHome;
+use pixie::vault::KeyringStore;
+use pixie::Engine;
+use support::Rig;
+
+struct ScriptedBrowser;
+
+impl Browser for ScriptedBrowser {
+    fn open(&self, url: &str) -> pixie::Result<()> {
+        let cmd = format!("node {}", support::idp_dir().join("browser.mjs").display());
+        pixie::browser::run_command(&cmd, url).map_err(pixie::Error::Browser)
+    }
+}
+
+#[test]
+fn concurrent_token_calls_in_one_process_share_one_refresh() {
+    // The rig's provider helpers block, so the runtime is entered only for engine calls.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let rig = Rig::new();
+    rig.add_profile("p");
+    let engine = Arc::new(Engine::new(EngineConfig {
+        home: PixieHome::at(rig.home.path().to_path_buf()),
+        store: Arc::new(KeyringStore::new(&rig.service)),
+        clock: Arc::new(pixie::clock::SystemClock),
+    }));
+    rig.idp.control("/ttl?access=5");
+    let outcome = rt
+        .block_on(engine.login(
+            "p",
+            LoginOptions {
+                browser: BrowserChoice::Custom(Arc::new(ScriptedBrowser)),
+                timeout: Duration::from_secs(30),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    assert_eq!(outcome.subject.as_deref(), Some("alice"));
+    assert_eq!(outcome.id_token_verified, Some(true));
+    rig.idp.control("/ttl?access=3600");
+
+    let results = rt.block_on(async {
+        let calls: Vec<_> = (0..10)
+            .map(|_| {
+                let e = engine.clone();
+                tokio::spawn(async move { e.token("p", Duration::from_secs(60)).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for c in calls {
+            out.push(c.await.unwrap().unwrap());
+        }
+        out
+    });
+    let mut tokens = std::collections::BTreeSet::new();
+    let mut refreshed = 0;
+    for t in results {
+        refreshed += usize::from(t.refreshed);
+        tokens.insert(t.access_token.secret().clone());
+    }
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(
+        refreshed, 1,
+        "one caller refreshed, the others waited for it"
+    );
+    assert_eq!(rig.idp.refresh_count(), 1);
+}
