@@ -22,13 +22,13 @@ Exit codes:
   4  provider unreachable or answering with an error
   5  keychain unavailable (absent, locked, access refused)
   6  profile file unreadable or corrupt
-  7  sign-in did not complete (denied, timed out, cancelled)
+  7  sign-in did not complete (denied, timed out, cancelled, answer or ID token rejected)
 
 Environment:
-  PIXIE_HOME             directory for profiles.toml and lock files (default: the platform config dir)
+  PIXIE_HOME             where profiles.toml and locks live (default: platform config dir)
   PIXIE_KEYRING_SERVICE  keychain service name (default: pixie)
-  PIXIE_LOG              log level for Pixie: error, warn, info, debug, trace (default: warn)
-  BROWSER                browser command(s) for sign-in, `:`-separated; `%s` is replaced by the URL";
+  PIXIE_LOG              Pixie's log level: error, warn, info, debug, trace (default: warn)
+  BROWSER                browser command(s), `:`-separated; `%s` is replaced by the URL";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -105,6 +105,7 @@ pub enum TokenFormat {
 pub enum ProfileCommand {
     /// Add a profile.
     Add {
+        /// A short name for the profile, used on the command line (letters, digits, - _ .).
         name: String,
         #[command(flatten)]
         fields: ProfileFields,
@@ -173,6 +174,7 @@ pub struct ProfileFields {
     /// Userinfo endpoint, for explicit endpoints.
     #[arg(long, value_name = "URL")]
     userinfo_url: Option<String>,
+    /// The client id registered at the provider (required when adding).
     #[arg(long, value_name = "ID")]
     client_id: Option<String>,
     /// Scopes, space-separated; may be repeated (default with --issuer: "openid offline_access").

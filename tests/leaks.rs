@@ -57,6 +57,12 @@ fn no_token_reaches_a_log_or_a_file() {
     let out = rig.run(&["login", "pub", "--timeout", "30"], &trace).ok();
     logs += &out.stderr;
     collect(&rig, "pub", &mut secrets);
+    let code = rig.step("callback").unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(code.len() > 20);
+    secrets.push(code);
     rig.idp.control("/ttl?access=3600");
     for args in [
         &["token", "pub"][..],

@@ -17,7 +17,7 @@
 //     slow       sleep 1 s before the final callback
 //   PIXIE_TEST_BROWSER_LOG  file to append one JSON line per step to:
 //     {"step":"authorize","url"} {"step":"favicon","status"} {"step":"forged","status","body"}
-//     {"step":"wrong-iss","status","body"} {"step":"callback","status","body"} {"step":"error","message"}
+//     {"step":"wrong-iss","status","body"} {"step":"callback","status","body","code"} {"step":"error","message"}
 // Errors go to stderr and exit 1.
 
 import { appendFileSync } from 'node:fs';
@@ -133,7 +133,8 @@ async function main() {
       }
       if (SCENARIO.has('slow')) await sleep(1000);
       const r = await request(url);
-      log({ step: 'callback', status: r.status, body: r.text });
+      // The code is single-use and already spent; it is logged so the leak test can look for it.
+      log({ step: 'callback', status: r.status, body: r.text, code: url.searchParams.get('code') });
       return;
     }
 
