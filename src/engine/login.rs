@@ -91,19 +91,19 @@ impl Engine {
         };
         emit(LoginEvent::CallbackReceived);
         let received_at = callback.received_at;
-        // Same lock as refresh, so a refresh racing this sign-in can't overwrite it. Taken, and
-        // the entry it replaces read, while the code is being exchanged.
-        let lock_and_write: LockAndWrite = {
-            let (vault, pname) = (self.vault.clone(), profile.name.clone());
-            let path = self.refresh_lock_path(&profile.name);
-            tokio::spawn(async move {
-                let guard = lock::lock(path).await?;
-                let pending = blocking(move || vault.prepare_session_write(&pname)).await?;
-                Ok((guard, pending))
-            })
-        };
         let result = match check_callback(&provider, &callback.params) {
             Ok(code) => {
+                // Same lock as refresh, so a refresh racing this sign-in can't overwrite it.
+                // Taken, and the entry it replaces read, while the code is being exchanged.
+                let lock_and_write: LockAndWrite = {
+                    let (vault, pname) = (self.vault.clone(), profile.name.clone());
+                    let path = self.refresh_lock_path(&profile.name);
+                    tokio::spawn(async move {
+                        let guard = lock::lock(path).await?;
+                        let pending = blocking(move || vault.prepare_session_write(&pname)).await?;
+                        Ok((guard, pending))
+                    })
+                };
                 self.finish_login(
                     &profile,
                     &provider,
