@@ -235,7 +235,8 @@ fn describe(e: ClaimsVerificationError) -> Problem {
         ClaimsVerificationError::SignatureVerification(s) => {
             Problem::Failed(format!("signature check failed: {s}"))
         }
-        ClaimsVerificationError::Unsupported(m) => Problem::CannotCheck(m),
+        // Everything else, `Unsupported` included, comes from the token's own content (its
+        // header's `crit`, `typ`, `cty`, an encryption `alg`): the token is refused, not excused.
         other => Problem::Failed(other.to_string()),
     }
 }
@@ -456,6 +457,24 @@ mod tests {
             let c = check_with(jwt(), Some(jwks("k1")), &uri, none, &["HS256".to_owned()]).await;
             assert!(c.rejected.is_none(), "cannot check: HS256 without a secret");
             assert!(!c.record.verification.is_verified());
+        }
+
+        #[tokio::test]
+        async fn a_header_the_library_refuses_is_a_failure_not_an_excuse() {
+            let (uri, _) = jwks_server("k1").await;
+            let good = token("k1", "pixie", 300, None);
+            let parts: Vec<&str> = good.expose_secret().split('.').collect();
+            for header in [
+                r#"{"alg":"RS256","kid":"k1","crit":["x"]}"#,
+                r#"{"alg":"RS256","kid":"k1","typ":"foo"}"#,
+                r#"{"alg":"RS256","kid":"k1","cty":"foo"}"#,
+            ] {
+                let h = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header);
+                let jwt = SecretString::from(format!("{h}.{}.{}", parts[1], parts[2]));
+                let none = NonceCheck::IfPresent(None);
+                let c = check_with(jwt, Some(jwks("k1")), &uri, none, &["RS256".to_owned()]).await;
+                assert!(c.rejected.is_some(), "{header}");
+            }
         }
 
         #[tokio::test]

@@ -70,6 +70,9 @@ pub enum Error {
     #[error("keychain error: {0}")]
     Keychain(String),
 
+    #[error("the keychain entry `{key}` is damaged: {reason}")]
+    CorruptEntry { key: String, reason: String },
+
     #[error("the session stored for `{profile}` is unreadable ({reason}); sign out (`pixie logout {profile}`) and sign in again")]
     CorruptSession { profile: String, reason: String },
 
@@ -125,7 +128,9 @@ impl Error {
             CorruptProfileFile { .. } | UnsupportedSchema { .. } | FileIo { .. } => {
                 ErrorKind::ProfileFile
             }
-            KeychainUnavailable(_) | Keychain(_) | CorruptSession { .. } => ErrorKind::Keychain,
+            KeychainUnavailable(_) | Keychain(_) | CorruptSession { .. } | CorruptEntry { .. } => {
+                ErrorKind::Keychain
+            }
             SignInRequired { .. } => ErrorKind::SignInRequired,
             ProviderUnreachable(_) | ProviderError(_) | Discovery { .. } => ErrorKind::Provider,
             AuthorizationDenied(_)

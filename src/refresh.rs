@@ -110,32 +110,37 @@ pub async fn refresh_session(
         Some(jwt) => {
             let original = session.id_token.as_ref();
             let original_nonce = original.and_then(|r| r.claims.get("nonce")?.as_str());
-            Some(
-                claims::check_id_token(
-                    http,
-                    SecretString::from(jwt.clone()),
-                    VerifyContext {
-                        issuer: session.issued_by.issuer.as_deref(),
-                        client_id: &session.issued_by.client_id,
-                        client_secret,
-                        jwks_uri: session
-                            .issued_by
-                            .jwks_uri
-                            .as_deref()
-                            .and_then(|u| url::Url::parse(u).ok())
-                            .as_ref(),
-                        jwks: None,
-                        nonce: NonceCheck::IfPresent(original_nonce),
-                        expected_subject: session.subject(),
-                        algs: &session.issued_by.id_token_algs,
-                        now: at,
-                    },
-                )
-                .await
-                // The refresh already rotated the tokens: a token that fails its checks is
-                // recorded as unverified rather than dropped.
-                .record,
+            let checked = claims::check_id_token(
+                http,
+                SecretString::from(jwt.clone()),
+                VerifyContext {
+                    issuer: session.issued_by.issuer.as_deref(),
+                    client_id: &session.issued_by.client_id,
+                    client_secret,
+                    jwks_uri: session
+                        .issued_by
+                        .jwks_uri
+                        .as_deref()
+                        .and_then(|u| url::Url::parse(u).ok())
+                        .as_ref(),
+                    jwks: None,
+                    nonce: NonceCheck::IfPresent(original_nonce),
+                    expected_subject: session.subject(),
+                    algs: &session.issued_by.id_token_algs,
+                    now: at,
+                },
             )
+            .await;
+            match checked.rejected {
+                // The refresh already rotated the tokens, so they are stored; but a new ID token
+                // that fails its checks (another subject, a bad signature) must not replace the
+                // identity established at sign-in.
+                Some(reason) => {
+                    tracing::warn!(%reason, "ID token from the refresh failed its checks; keeping the sign-in's");
+                    session.id_token.clone()
+                }
+                None => Some(checked.record),
+            }
         }
         None => session.id_token.clone(),
     };

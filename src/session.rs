@@ -32,6 +32,9 @@ pub struct IssuedBy {
     pub token_endpoint: String,
     pub revocation_endpoint: Option<String>,
     pub jwks_uri: Option<String>,
+    /// The client authenticated with a secret when these tokens were issued.
+    #[serde(default)]
+    pub used_secret: bool,
     /// The client secret goes in the request body (`client_secret_post`), not Basic auth.
     #[serde(default)]
     pub secret_in_body: bool,
@@ -113,6 +116,7 @@ pub(crate) mod tests_support {
                 token_endpoint: "https://id.example.com/token".into(),
                 revocation_endpoint: None,
                 jwks_uri: None,
+                used_secret: false,
                 secret_in_body: false,
                 id_token_algs: vec![],
             },

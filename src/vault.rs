@@ -221,7 +221,13 @@ impl Vault {
         profile: &ProfileName,
     ) -> Result<(Option<Session>, PendingWrite)> {
         let key = Self::session_key(profile);
-        let (raw, old) = self.read(&key)?;
+        let (raw, old) = self.read(&key).map_err(|e| match e {
+            Error::CorruptEntry { reason, .. } => Error::CorruptSession {
+                profile: profile.to_string(),
+                reason,
+            },
+            other => other,
+        })?;
         let pending = PendingWrite { key, old };
         let Some(raw) = raw else {
             return Ok((None, pending));
@@ -307,16 +313,18 @@ impl Vault {
         if let Some(v) = text.strip_prefix(INLINE) {
             return Ok((Some(SecretString::from(v)), head));
         }
-        let (generation, count) = parse_manifest(text).ok_or_else(|| {
-            Error::Keychain(format!("the keychain entry `{key}` is not one Pixie wrote"))
+        let (generation, count) = parse_manifest(text).ok_or_else(|| Error::CorruptEntry {
+            key: key.to_owned(),
+            reason: "it is not an entry Pixie wrote".into(),
         })?;
         let mut value = String::new();
         for i in 0..count {
             let part = self
                 .store
                 .get(&Self::chunk_key(key, generation, i))?
-                .ok_or_else(|| {
-                    Error::Keychain(format!("part {i} of the keychain entry `{key}` is missing"))
+                .ok_or_else(|| Error::CorruptEntry {
+                    key: key.to_owned(),
+                    reason: format!("part {i} of it is missing"),
                 })?;
             value.push_str(part.expose_secret());
         }
@@ -485,6 +493,18 @@ mod tests {
             .starts_with("RT-three"));
         a.forget(&name()).unwrap();
         assert!(store.keys().is_empty(), "{:?}", store.keys());
+    }
+
+    #[test]
+    fn a_session_with_missing_chunks_is_corrupt_and_can_be_deleted() {
+        let (store, v) = vault(1000);
+        store.set("session:work", "1c:deadbeef:2").unwrap();
+        assert!(matches!(
+            v.session(&name()),
+            Err(Error::CorruptSession { .. })
+        ));
+        v.delete_session(&name()).unwrap();
+        assert!(store.keys().is_empty());
     }
 
     #[test]

@@ -78,3 +78,57 @@ fn concurrent_token_calls_in_one_process_share_one_refresh() {
     );
     assert_eq!(rig.idp.refresh_count(), 1);
 }
+
+/// Removes the profile (as another Pixie process would) before letting the browser answer.
+struct RemovingBrowser {
+    home: std::path::PathBuf,
+    service: String,
+}
+
+impl Browser for RemovingBrowser {
+    fn open(&self, url: &str) -> pixie::Result<()> {
+        let status = std::process::Command::new(support::PIXIE)
+            .args(["profile", "remove", "p"])
+            .env("PIXIE_HOME", &self.home)
+            .env("PIXIE_KEYRING_SERVICE", &self.service)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        ScriptedBrowser.open(url)
+    }
+}
+
+#[test]
+fn a_profile_removed_during_sign_in_gets_no_session() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rig = Rig::new();
+    rig.add_profile("p");
+    let engine = Engine::new(EngineConfig {
+        home: PixieHome::at(rig.home.path().to_path_buf()),
+        store: Arc::new(KeyringStore::new(&rig.service)),
+        clock: Arc::new(pixie::clock::SystemClock),
+    });
+    let err = rt
+        .block_on(engine.login(
+            "p",
+            LoginOptions {
+                browser: BrowserChoice::Custom(Arc::new(RemovingBrowser {
+                    home: rig.home.path().to_path_buf(),
+                    service: rig.service.clone(),
+                })),
+                timeout: Duration::from_secs(30),
+                ..Default::default()
+            },
+        ))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("removed or changed during sign-in"),
+        "{err}"
+    );
+    assert!(rig.keychain("session:p").is_none());
+}

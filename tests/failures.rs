@@ -219,47 +219,56 @@ fn profiles_export_and_import_round_trip_without_secrets() {
     assert_eq!(other.pixie(&["profile", "export"]).ok().stdout, export);
 }
 
-#[test]
-fn an_unreadable_stored_session_can_still_be_signed_out() {
-    let rig = Rig::new();
-    rig.add_profile("p");
-    let garbage = std::process::Command::new("secret-tool")
+fn store_raw(rig: &Rig, account: &str, value: &[u8]) {
+    let status = std::process::Command::new("secret-tool")
         .args([
             "store",
             "--label=x",
             "service",
             &rig.service,
             "username",
-            "session:p",
+            account,
         ])
         .stdin(std::process::Stdio::piped())
         .spawn()
         .and_then(|mut c| {
             use std::io::Write;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(b"1:{\"access_token\": 42, \"secret\": \"SENSITIVE\"}")?;
+            c.stdin.take().unwrap().write_all(value)?;
             c.wait()
         })
         .unwrap();
-    assert!(garbage.success());
-    let out = rig.pixie(&["token", "p"]);
-    assert_eq!(out.code, 5, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("unreadable") && !out.stderr.contains("SENSITIVE"),
-        "{}",
-        out.stderr
-    );
-    let status = rig.pixie(&["status", "p"]).ok().stdout;
-    assert!(status.contains("sign-in required"), "{status}");
-    let out = rig.pixie(&["logout", "p"]).ok();
-    assert!(
-        out.stderr.contains("unreadable; it was deleted"),
-        "{}",
-        out.stderr
-    );
-    assert!(rig.keychain("session:p").is_none());
+    assert!(status.success());
+}
+
+#[test]
+fn an_unreadable_stored_session_can_still_be_signed_out() {
+    let rig = Rig::new();
+    rig.add_profile("p");
+    rig.add_profile("q");
+    for damaged in [
+        &b"1:{\"access_token\": 42, \"secret\": \"SENSITIVE\"}"[..],
+        b"1c:deadbeef:2",
+        b"something else",
+    ] {
+        store_raw(&rig, "session:p", damaged);
+        let out = rig.pixie(&["token", "p"]);
+        assert_eq!(out.code, 5, "{}", out.stderr);
+        assert!(out.stderr.contains("unreadable"), "{}", out.stderr);
+        assert!(!out.stderr.contains("SENSITIVE"), "{}", out.stderr);
+        // One damaged profile does not break the overview of the others.
+        let status = rig.pixie(&["status"]).ok().stdout;
+        assert!(
+            status.contains("sign-in required") && status.contains("q "),
+            "{status}"
+        );
+        let out = rig.pixie(&["logout", "p"]).ok();
+        assert!(
+            out.stderr.contains("unreadable; it was deleted"),
+            "{}",
+            out.stderr
+        );
+        assert!(rig.keychain("session:p").is_none());
+    }
 }
 
 #[test]
@@ -347,4 +356,62 @@ fn pointing_a_profile_elsewhere_drops_its_client_secret() {
         out.stderr
     );
     assert!(rig.keychain("client-secret:c").is_none());
+}
+
+#[test]
+fn sign_out_after_pointing_the_profile_elsewhere_sends_no_secret_to_the_old_provider() {
+    let rig = Rig::new();
+    let add = |args: &[&str], secret: &[u8]| {
+        let mut c = rig.command(args);
+        c.stdin(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(secret).unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    add(
+        &[
+            "profile",
+            "add",
+            "c",
+            "--issuer",
+            &rig.idp.issuer,
+            "--client-id",
+            "pixie-confidential",
+            "--client-secret-stdin",
+        ],
+        b"pixie-confidential-secret\n",
+    );
+    rig.login("c");
+    let rt = rig.stored_refresh_token("c");
+    add(
+        &[
+            "profile",
+            "edit",
+            "c",
+            "--issuer",
+            "https://other.example.com",
+            "--client-secret-stdin",
+        ],
+        b"another-providers-secret\n",
+    );
+    let out = rig.pixie(&["logout", "c"]).ok();
+    assert!(
+        out.stderr.contains("old client secret is gone"),
+        "{}",
+        out.stderr
+    );
+    assert!(rig.session("c").is_none());
+    // Nothing was revoked with the wrong credentials: the grant is still there at the provider.
+    let url = rig.idp.metadata()["token_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, body) = support::http_basic(
+        &url,
+        "pixie-confidential",
+        "pixie-confidential-secret",
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+    );
+    assert_eq!(code, 200, "{body}");
 }

@@ -215,6 +215,7 @@ impl Engine {
                 token_endpoint: provider.token_endpoint.to_string(),
                 revocation_endpoint: provider.revocation_endpoint.as_ref().map(Url::to_string),
                 jwks_uri: provider.jwks_uri.as_ref().map(Url::to_string),
+                used_secret: secret.is_some(),
                 secret_in_body: profile.client_auth == ClientAuth::Post,
                 id_token_algs: provider.id_token_signing_algs.clone(),
             },
@@ -246,6 +247,17 @@ impl Engine {
         let (_guard, pending) = lock_and_write
             .await
             .map_err(|e| Error::Internal(format!("lock task failed: {e}")))??;
+        // The profile may have been removed or pointed elsewhere while the browser was open.
+        match self.profiles.get(profile.name.as_str()) {
+            Ok(now) if now.provider == profile.provider && now.client_id == profile.client_id => {}
+            Ok(_) | Err(Error::UnknownProfile(_)) => {
+                return Err(Error::InvalidProfile(format!(
+                    "profile `{}` was removed or changed during sign-in; nothing was stored",
+                    profile.name
+                )))
+            }
+            Err(e) => return Err(e),
+        }
         let store_started = Instant::now();
         self.commit_session(&profile.name, pending, session).await?;
         out.timings.keychain_write = store_started.elapsed();

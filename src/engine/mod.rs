@@ -436,10 +436,23 @@ impl Engine {
             (true, None, _) => Revocation::NothingToRevoke,
             (true, Some(_), None) => Revocation::NotSupported,
             (true, Some(rt), Some(endpoint)) => {
-                let secret = self.client_secret(&profile).await?;
-                match self.revoke(&session, rt, endpoint, secret.as_ref()).await {
-                    Ok(()) => Revocation::Revoked,
-                    Err(e) => Revocation::Failed(e),
+                // The profile's secret belongs to its current provider and client: it is only
+                // sent if the session came from those too.
+                let same_client = refresh::check_matches(&profile, &session).is_ok();
+                if !same_client && session.issued_by.used_secret {
+                    Revocation::Failed(
+                        "the profile now points at another provider or client, so its old client secret is gone".into(),
+                    )
+                } else {
+                    let secret = if same_client {
+                        self.client_secret(&profile).await?
+                    } else {
+                        None
+                    };
+                    match self.revoke(&session, rt, endpoint, secret.as_ref()).await {
+                        Ok(()) => Revocation::Revoked,
+                        Err(e) => Revocation::Failed(e),
+                    }
                 }
             }
         };

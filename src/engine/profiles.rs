@@ -4,8 +4,9 @@
 use super::{blocking, Engine, SecretChange};
 use crate::error::{Error, Result};
 use crate::lock;
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileName};
 use crate::secret::SecretString;
+use crate::vault::Vault;
 
 /// What an import did beyond adding profiles.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -56,39 +57,47 @@ impl Engine {
     }
 
     /// Replaces a profile. When its provider or client id changes, a kept client secret is
-    /// deleted rather than sent to the new endpoint; returns whether that happened.
+    /// deleted rather than sent to the new endpoint; returns whether that happened. Runs under
+    /// the profile's refresh lock, and puts the keychain back if the file cannot be written.
     pub async fn update_profile(&self, mut profile: Profile, secret: SecretChange) -> Result<bool> {
+        let _guard = lock::lock(self.refresh_lock_path(&profile.name)).await?;
         let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
         blocking(move || {
-            profiles.update(|list| {
+            let name = profile.name.clone();
+            let mut undo = Undo::default();
+            let result = profiles.update(|list| {
                 let slot = list
                     .iter_mut()
                     .find(|p| p.name == profile.name)
                     .ok_or_else(|| Error::UnknownProfile(profile.name.to_string()))?;
                 let mut dropped = false;
+                let had_secret = slot.client_secret_in_keychain;
                 match secret {
                     SecretChange::Set(s) => {
-                        vault.set_client_secret(&profile.name, &s)?;
+                        undo.remember(&vault, &name, had_secret)?;
+                        vault.set_client_secret(&name, &s)?;
                         profile.client_secret_in_keychain = true;
                     }
                     SecretChange::Remove => {
-                        vault.delete_client_secret(&profile.name)?;
+                        undo.remember(&vault, &name, had_secret)?;
+                        vault.delete_client_secret(&name)?;
                         profile.client_secret_in_keychain = false;
                     }
-                    SecretChange::Keep
-                        if slot.client_secret_in_keychain && !same_client(slot, &profile) =>
-                    {
-                        vault.delete_client_secret(&profile.name)?;
+                    SecretChange::Keep if had_secret && !same_client(slot, &profile) => {
+                        undo.remember(&vault, &name, had_secret)?;
+                        vault.delete_client_secret(&name)?;
                         profile.client_secret_in_keychain = false;
                         dropped = true;
                     }
-                    SecretChange::Keep => {
-                        profile.client_secret_in_keychain = slot.client_secret_in_keychain;
-                    }
+                    SecretChange::Keep => profile.client_secret_in_keychain = had_secret,
                 }
                 *slot = profile;
                 Ok(dropped)
-            })
+            });
+            if result.is_err() {
+                undo.restore(&vault);
+            }
+            result
         })
         .await
     }
@@ -116,9 +125,18 @@ impl Engine {
         replace: bool,
         allow_browser: bool,
     ) -> Result<ImportReport> {
+        // The refresh locks of every profile touched, in name order (as everywhere else).
+        let mut names: Vec<_> = incoming.iter().map(|p| p.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        let mut guards = Vec::with_capacity(names.len());
+        for name in &names {
+            guards.push(lock::lock(self.refresh_lock_path(name)).await?);
+        }
         let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
         blocking(move || {
-            profiles.update(|list| {
+            let mut undo = Undo::default();
+            let result = profiles.update(|list| {
                 let mut report = ImportReport::default();
                 for (i, p) in incoming.iter().enumerate() {
                     if incoming[..i].iter().any(|q| q.name == p.name) {
@@ -145,6 +163,7 @@ impl Engine {
                             let keep =
                                 existing.client_secret_in_keychain && same_client(existing, &p);
                             if existing.client_secret_in_keychain && !keep {
+                                undo.remember(&vault, &p.name, true)?;
                                 vault.delete_client_secret(&p.name)?;
                             }
                             p.client_secret_in_keychain = keep;
@@ -164,8 +183,42 @@ impl Engine {
                     report.imported += 1;
                 }
                 Ok(report)
-            })
+            });
+            if result.is_err() {
+                undo.restore(&vault);
+            }
+            result
         })
         .await
+    }
+}
+
+/// Client secrets as they were before a change, to put back if the profile file can't follow.
+#[derive(Default)]
+struct Undo {
+    previous: Vec<(ProfileName, Option<SecretString>)>,
+}
+
+impl Undo {
+    fn remember(&mut self, vault: &Vault, name: &ProfileName, had_secret: bool) -> Result<()> {
+        let old = if had_secret {
+            vault.client_secret(name)?
+        } else {
+            None
+        };
+        self.previous.push((name.clone(), old));
+        Ok(())
+    }
+
+    fn restore(self, vault: &Vault) {
+        for (name, old) in self.previous.into_iter().rev() {
+            let restored = match old {
+                Some(secret) => vault.set_client_secret(&name, &secret),
+                None => vault.delete_client_secret(&name),
+            };
+            if let Err(e) = restored {
+                tracing::warn!(profile = %name, error = %e, "could not restore a client secret");
+            }
+        }
     }
 }

@@ -187,6 +187,25 @@ pub fn http(method: &str, url: &str, bearer: Option<&str>, form: &[(&str, &str)]
     })
 }
 
+/// A form POST with HTTP Basic client authentication.
+pub fn http_basic(url: &str, user: &str, password: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(url)
+            .basic_auth(user, Some(password))
+            .form(form)
+            .send()
+            .await
+            .expect("http request");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap_or_default())
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct Out {
     pub code: i32,
