@@ -24,24 +24,8 @@ fn absent_keychain_is_a_clear_error_before_the_browser_opens() {
     assert_eq!(out.code, 5, "{}", out.stderr);
 
     // A profile whose secret cannot be stored is not created.
-    let mut add = rig.command(&[
-        "profile",
-        "add",
-        "conf",
-        "--issuer",
-        &rig.idp.issuer,
-        "--client-id",
-        "pixie-confidential",
-        "--client-secret-stdin",
-    ]);
-    add.env(no_bus[0].0, no_bus[0].1)
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = add.spawn().unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"s3cret\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(5));
+    let out = rig.add_confidential("conf", "pixie-confidential", "s3cret", &[], &no_bus);
+    assert_eq!(out.code, 5, "{}", out.stderr);
     let list = rig.pixie(&["profile", "list"]).ok().stdout;
     assert!(!list.contains("conf"), "{list}");
     let file = std::fs::read_to_string(rig.home.path().join("profiles.toml")).unwrap();
@@ -316,26 +300,14 @@ fn imports_carry_no_browser_command_or_secret_unless_safe() {
 #[test]
 fn pointing_a_profile_elsewhere_drops_its_client_secret() {
     let rig = Rig::new();
-    let mut add = rig.command(&[
-        "profile",
-        "add",
+    rig.add_confidential(
         "c",
-        "--issuer",
-        &rig.idp.issuer,
-        "--client-id",
         "pixie-confidential",
-        "--client-secret-stdin",
-    ]);
-    add.stdin(std::process::Stdio::piped());
-    let mut child = add.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"pixie-confidential-secret\n")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+        "pixie-confidential-secret",
+        &[],
+        &[],
+    )
+    .ok();
     // Same provider and client: the secret stays.
     rig.pixie(&["profile", "edit", "c", "--scope", "openid"])
         .ok();
@@ -361,40 +333,26 @@ fn pointing_a_profile_elsewhere_drops_its_client_secret() {
 #[test]
 fn sign_out_after_pointing_the_profile_elsewhere_sends_no_secret_to_the_old_provider() {
     let rig = Rig::new();
-    let add = |args: &[&str], secret: &[u8]| {
-        let mut c = rig.command(args);
-        c.stdin(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(secret).unwrap();
-        assert!(child.wait().unwrap().success());
-    };
-    add(
-        &[
-            "profile",
-            "add",
-            "c",
-            "--issuer",
-            &rig.idp.issuer,
-            "--client-id",
-            "pixie-confidential",
-            "--client-secret-stdin",
-        ],
-        b"pixie-confidential-secret\n",
-    );
+    rig.add_confidential(
+        "c",
+        "pixie-confidential",
+        "pixie-confidential-secret",
+        &[],
+        &[],
+    )
+    .ok();
     rig.login("c");
     let rt = rig.stored_refresh_token("c");
-    add(
-        &[
-            "profile",
-            "edit",
-            "c",
-            "--issuer",
-            "https://other.example.com",
-            "--client-secret-stdin",
-        ],
-        b"another-providers-secret\n",
-    );
+    let edit = [
+        "profile",
+        "edit",
+        "c",
+        "--issuer",
+        "https://other.example.com",
+        "--client-secret-stdin",
+    ];
+    rig.pixie_with_stdin(&edit, &[], b"another-providers-secret\n")
+        .ok();
     let out = rig.pixie(&["logout", "c"]).ok();
     assert!(
         out.stderr.contains("old client secret is gone"),

@@ -79,30 +79,15 @@ fn no_token_reaches_a_log_or_a_file() {
     collect(&rig, "pub", &mut secrets);
 
     // A confidential client, whose secret is stored through stdin.
-    let mut add = rig.command(&[
-        "profile",
-        "add",
+    let out = rig.add_confidential(
         "conf",
-        "--issuer",
-        &rig.idp.issuer,
-        "--client-id",
         "pixie-confidential",
-        "--client-secret-stdin",
-    ]);
-    add.env("PIXIE_LOG", "trace")
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = add.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"pixie-confidential-secret\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    logs += &String::from_utf8_lossy(&out.stderr);
+        "pixie-confidential-secret",
+        &[],
+        &trace,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    logs += &out.stderr;
     secrets.push("pixie-confidential-secret".into());
     let out = rig.run(&["login", "conf", "--timeout", "30"], &trace).ok();
     logs += &out.stderr;

@@ -191,7 +191,7 @@ fn logout_revokes_at_the_provider_and_empties_the_keychain() {
     let out = rig.pixie(&["logout", "p"]).ok();
     assert!(out.stderr.contains("revoked"), "{}", out.stderr);
     assert!(rig.session("p").is_none());
-    let (code, body) = rig.idp.refresh_raw("pixie-test", &rt);
+    let (code, body) = rig.idp.refresh_raw("pixie-test", None, &rt);
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("invalid_grant"), "{body}");
     let out = rig.pixie(&["token", "p"]);
@@ -202,7 +202,7 @@ fn logout_revokes_at_the_provider_and_empties_the_keychain() {
     let rt = rig.stored_refresh_token("p");
     rig.pixie(&["logout", "p", "--no-revoke"]).ok();
     assert!(rig.session("p").is_none());
-    assert_eq!(rig.idp.refresh_raw("pixie-test", &rt).0, 200);
+    assert_eq!(rig.idp.refresh_raw("pixie-test", None, &rt).0, 200);
 }
 
 #[test]

@@ -247,28 +247,14 @@ fn fixed_port_in_use_is_a_clear_error() {
 #[test]
 fn confidential_client_secret_lives_in_the_keychain_only() {
     let rig = Rig::new();
-    let mut add = rig.command(&[
-        "profile",
-        "add",
+    rig.add_confidential(
         "conf",
-        "--issuer",
-        &rig.idp.issuer,
-        "--client-id",
         "pixie-confidential",
-        "--client-secret-stdin",
-    ]);
-    add.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = add.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"pixie-confidential-secret\n")
-        .unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
+        "pixie-confidential-secret",
+        &[],
+        &[],
+    )
+    .ok();
     assert_eq!(
         rig.keychain("client-secret:conf").as_deref(),
         Some("1:pixie-confidential-secret")
@@ -294,28 +280,14 @@ fn confidential_client_secret_lives_in_the_keychain_only() {
 #[test]
 fn client_secret_post_is_used_for_exchange_refresh_and_revocation() {
     let rig = Rig::new();
-    let mut add = rig.command(&[
-        "profile",
-        "add",
+    rig.add_confidential(
         "post",
-        "--issuer",
-        &rig.idp.issuer,
-        "--client-id",
         "pixie-post",
-        "--client-auth",
-        "client_secret_post",
-        "--client-secret-stdin",
-    ]);
-    add.stdin(std::process::Stdio::piped());
-    let mut child = add.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"pixie-post-secret\n")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+        "pixie-post-secret",
+        &["--client-auth", "client_secret_post"],
+        &[],
+    )
+    .ok();
     rig.login("post");
     let before = rig.idp.refresh_count();
     rig.pixie(&["token", "post", "--min-valid", "999999"]).ok();
@@ -325,7 +297,7 @@ fn client_secret_post_is_used_for_exchange_refresh_and_revocation() {
     assert!(out.stderr.contains("provider revoked"), "{}", out.stderr);
     let (code, body) = rig
         .idp
-        .refresh_raw_with_secret("pixie-post", "pixie-post-secret", &rt);
+        .refresh_raw("pixie-post", Some("pixie-post-secret"), &rt);
     assert_eq!(code, 400, "{body}");
 }
 

@@ -237,6 +237,15 @@ impl Engine {
         self.home.locks_dir().join(format!("{name}.lock"))
     }
 
+    /// The profile and its session, or "sign-in required".
+    async fn signed_in(&self, name: &str) -> Result<(Profile, Session)> {
+        let profile = self.profiles.get(name)?;
+        let session = self.session(&profile.name).await?;
+        session
+            .map(|s| (profile, s))
+            .ok_or_else(|| not_signed_in(name))
+    }
+
     async fn session(&self, name: &ProfileName) -> Result<Option<Session>> {
         let (vault, name) = (self.vault.clone(), name.clone());
         blocking(move || vault.session(&name)).await
@@ -301,12 +310,7 @@ impl Engine {
     /// A fresh access token: the cached one while it has more than `min_valid` left, else one
     /// obtained by refreshing (single-flight within and across processes).
     pub async fn token(&self, name: &str, min_valid: Duration) -> Result<FreshToken> {
-        let profile = self.profiles.get(name)?;
-        let not_signed_in = || Error::sign_in_required(name, "not signed in (run `pixie login`)");
-        let session = self
-            .session(&profile.name)
-            .await?
-            .ok_or_else(not_signed_in)?;
+        let (profile, session) = self.signed_in(name).await?;
         refresh::check_matches(&profile, &session)?;
         if session.is_fresh(self.clock.now(), min_valid) {
             tracing::trace!(profile = name, "cached access token is fresh");
@@ -321,7 +325,7 @@ impl Engine {
         let _cross_process = lock::lock(self.refresh_lock_path(&profile.name)).await?;
         // Someone else may have refreshed while we waited.
         let (session, pending) = self.session_for_update(&profile.name).await?;
-        let session = session.ok_or_else(not_signed_in)?;
+        let session = session.ok_or_else(|| not_signed_in(name))?;
         refresh::check_matches(&profile, &session)?;
         if session.is_fresh(self.clock.now(), min_valid) {
             return Ok(fresh(session, false));
@@ -354,12 +358,7 @@ impl Engine {
     }
 
     pub async fn claims(&self, name: &str) -> Result<Option<ClaimsView>> {
-        let profile = self.profiles.get(name)?;
-        let not_signed_in = || Error::sign_in_required(name, "not signed in (run `pixie login`)");
-        let session = self
-            .session(&profile.name)
-            .await?
-            .ok_or_else(not_signed_in)?;
+        let (_, session) = self.signed_in(name).await?;
         Ok(session.id_token.map(|r: IdTokenRecord| ClaimsView {
             profile: name.to_owned(),
             verified: r.verification.is_verified(),
@@ -504,6 +503,10 @@ impl Engine {
             .unwrap_or_default();
         Err(format!("HTTP {status}{code}"))
     }
+}
+
+fn not_signed_in(name: &str) -> Error {
+    Error::sign_in_required(name, "not signed in (run `pixie login`)")
 }
 
 fn fresh(session: Session, refreshed: bool) -> FreshToken {

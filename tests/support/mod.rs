@@ -101,46 +101,24 @@ impl Idp {
         http("GET", &url, Some(token), &[])
     }
 
-    /// A raw refresh-token grant, as another client would send it.
-    pub fn refresh_raw(&self, client_id: &str, refresh_token: &str) -> (u16, String) {
-        let url = self.metadata()["token_endpoint"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        http(
-            "POST",
-            &url,
-            None,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-                ("client_id", client_id),
-            ],
-        )
-    }
-
-    /// A raw refresh-token grant for a `client_secret_post` client.
-    pub fn refresh_raw_with_secret(
+    /// A raw refresh-token grant, as another client would send it (the secret in the body).
+    pub fn refresh_raw(
         &self,
         client_id: &str,
-        secret: &str,
+        secret: Option<&str>,
         refresh_token: &str,
     ) -> (u16, String) {
         let url = self.metadata()["token_endpoint"]
             .as_str()
             .unwrap()
             .to_owned();
-        http(
-            "POST",
-            &url,
-            None,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-                ("client_id", client_id),
-                ("client_secret", secret),
-            ],
-        )
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+        ];
+        form.extend(secret.map(|s| ("client_secret", s)));
+        http("POST", &url, None, &form)
     }
 
     /// RFC 7009 revocation at the provider, behind Pixie's back.
@@ -168,39 +146,39 @@ impl Drop for Idp {
 
 /// A tiny blocking HTTP helper for talking to the provider from tests.
 pub fn http(method: &str, url: &str, bearer: Option<&str>, form: &[(&str, &str)]) -> (u16, String) {
+    request(
+        method,
+        url,
+        |r| match bearer {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        },
+        form,
+    )
+}
+
+/// A form POST with HTTP Basic client authentication.
+pub fn http_basic(url: &str, user: &str, password: &str, form: &[(&str, &str)]) -> (u16, String) {
+    request("POST", url, |r| r.basic_auth(user, Some(password)), form)
+}
+
+fn request(
+    method: &str,
+    url: &str,
+    auth: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    form: &[(&str, &str)],
+) -> (u16, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
         let client = reqwest::Client::new();
-        let mut req = match method {
+        let req = match method {
             "POST" => client.post(url).form(form),
             _ => client.get(url),
         };
-        if let Some(t) = bearer {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.expect("http request");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.unwrap_or_default())
-    })
-}
-
-/// A form POST with HTTP Basic client authentication.
-pub fn http_basic(url: &str, user: &str, password: &str, form: &[(&str, &str)]) -> (u16, String) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let resp = reqwest::Client::new()
-            .post(url)
-            .basic_auth(user, Some(password))
-            .form(form)
-            .send()
-            .await
-            .expect("http request");
+        let resp = auth(req).send().await.expect("http request");
         let status = resp.status().as_u16();
         (status, resp.text().await.unwrap_or_default())
     })
@@ -290,6 +268,23 @@ impl Rig {
         self.run(args, &[])
     }
 
+    /// Runs `pixie` with `input` on its stdin (e.g. for `--client-secret-stdin`).
+    pub fn pixie_with_stdin(&self, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Out {
+        use std::io::Write;
+        let mut c = self.command(args);
+        c.envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("run pixie");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = Out::from(child.wait_with_output().unwrap());
+        let mut t = self.transcript.lock().unwrap();
+        t.push_str(&out.stdout);
+        t.push_str(&out.stderr);
+        out
+    }
+
     /// A profile for the provider's public test client.
     pub fn add_profile(&self, name: &str) {
         self.pixie(&[
@@ -306,6 +301,29 @@ impl Rig {
             "profile email",
         ])
         .ok();
+    }
+
+    /// A profile for a confidential client, its secret given on stdin.
+    pub fn add_confidential(
+        &self,
+        name: &str,
+        client_id: &str,
+        secret: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Out {
+        let mut args = vec![
+            "profile",
+            "add",
+            name,
+            "--issuer",
+            &self.idp.issuer,
+            "--client-id",
+            client_id,
+            "--client-secret-stdin",
+        ];
+        args.extend_from_slice(extra);
+        self.pixie_with_stdin(&args, env, format!("{secret}\n").as_bytes())
     }
 
     pub fn login(&self, name: &str) -> Out {
