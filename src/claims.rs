@@ -241,6 +241,57 @@ fn describe(e: ClaimsVerificationError) -> Problem {
     }
 }
 
+/// Signing helpers for unit tests (ID tokens signed with a key made for tests only).
+#[cfg(test)]
+pub(crate) mod test_keys {
+    use super::*;
+    use openidconnect::core::{CoreIdTokenClaims, CoreRsaPrivateSigningKey};
+    use openidconnect::{
+        Audience, EmptyAdditionalClaims, JsonWebKeyId, PrivateSigningKey, StandardClaims,
+        SubjectIdentifier,
+    };
+
+    // A key made for these tests only (openssl genrsa 2048).
+    const PEM: &str = include_str!("testdata/test-only-rsa-key.pem");
+    pub const ISSUER: &str = "https://id.example.test";
+
+    fn key(kid: &str) -> CoreRsaPrivateSigningKey {
+        CoreRsaPrivateSigningKey::from_pem(PEM, Some(JsonWebKeyId::new(kid.into()))).unwrap()
+    }
+
+    pub fn jwks(kid: &str) -> CoreJsonWebKeySet {
+        CoreJsonWebKeySet::new(vec![key(kid).as_verification_key()])
+    }
+
+    pub fn signed_token(
+        kid: &str,
+        aud: &str,
+        sub: &str,
+        exp_in: i64,
+        nonce: Option<&str>,
+    ) -> SecretString {
+        let now = Utc::now();
+        let claims = CoreIdTokenClaims::new(
+            IssuerUrl::new(ISSUER.into()).unwrap(),
+            vec![Audience::new(aud.into())],
+            now + chrono::Duration::seconds(exp_in),
+            now - chrono::Duration::seconds(5),
+            StandardClaims::new(SubjectIdentifier::new(sub.into())),
+            EmptyAdditionalClaims {},
+        )
+        .set_nonce(nonce.map(|n| Nonce::new(n.into())));
+        let jwt = CoreIdToken::new(
+            claims,
+            &key(kid),
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            None,
+            None,
+        )
+        .unwrap();
+        SecretString::from(jwt.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,46 +330,11 @@ mod tests {
 
     mod signed {
         use super::*;
-        use openidconnect::core::{
-            CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey,
-        };
-        use openidconnect::{
-            Audience, EmptyAdditionalClaims, JsonWebKeyId, PrivateSigningKey, StandardClaims,
-            SubjectIdentifier,
-        };
 
-        // A key made for these tests only (openssl genrsa 2048).
-        const PEM: &str = include_str!("testdata/test-only-rsa-key.pem");
-        const ISSUER: &str = "https://id.example.test";
-
-        fn key(kid: &str) -> CoreRsaPrivateSigningKey {
-            CoreRsaPrivateSigningKey::from_pem(PEM, Some(JsonWebKeyId::new(kid.into()))).unwrap()
-        }
-
-        fn jwks(kid: &str) -> CoreJsonWebKeySet {
-            CoreJsonWebKeySet::new(vec![key(kid).as_verification_key()])
-        }
+        use crate::claims::test_keys::{jwks, signed_token, ISSUER};
 
         fn token(kid: &str, aud: &str, exp_in: i64, nonce: Option<&str>) -> SecretString {
-            let now = Utc::now();
-            let claims = CoreIdTokenClaims::new(
-                IssuerUrl::new(ISSUER.into()).unwrap(),
-                vec![Audience::new(aud.into())],
-                now + chrono::Duration::seconds(exp_in),
-                now - chrono::Duration::seconds(5),
-                StandardClaims::new(SubjectIdentifier::new("alice".into())),
-                EmptyAdditionalClaims {},
-            )
-            .set_nonce(nonce.map(|n| Nonce::new(n.into())));
-            let jwt = CoreIdToken::new(
-                claims,
-                &key(kid),
-                CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-                None,
-                None,
-            )
-            .unwrap();
-            SecretString::from(jwt.to_string())
+            signed_token(kid, aud, "alice", exp_in, nonce)
         }
 
         /// Serves a JWKS holding the key under `kid`, counting fetches.

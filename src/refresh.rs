@@ -167,3 +167,183 @@ pub async fn refresh_session(
         refreshed_at: Some(at),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::claims::test_keys::{jwks, signed_token, ISSUER};
+    use crate::profile::ProfileRecord;
+    use crate::secret::ExposeSecret;
+    use crate::session::{IdTokenRecord, IssuedBy, Verification};
+
+    /// A fake token endpoint (unit tests only) answering every request with `reply`, and a JWKS.
+    async fn provider(
+        reply: impl Fn() -> (u16, String) + Send + Sync + 'static,
+    ) -> (String, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let reply = Arc::new(reply);
+        let keys = serde_json::to_string(&jwks("k1")).unwrap();
+        let app = axum::Router::new()
+            .route(
+                "/token",
+                axum::routing::post(move || {
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let (status, body) = reply();
+                    async move {
+                        (
+                            axum::http::StatusCode::from_u16(status).unwrap(),
+                            [("content-type", "application/json")],
+                            body,
+                        )
+                    }
+                }),
+            )
+            .route(
+                "/jwks",
+                axum::routing::get(move || {
+                    let keys = keys.clone();
+                    async move { ([("content-type", "application/json")], keys) }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (base, hits)
+    }
+
+    fn profile() -> Profile {
+        Profile::try_from(ProfileRecord {
+            name: "p".into(),
+            issuer: Some(ISSUER.into()),
+            client_id: "pixie".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn session(base: &str) -> Session {
+        let now = chrono::Utc::now();
+        Session {
+            access_token: oauth2::AccessToken::new("old-at".into()),
+            token_type: "Bearer".into(),
+            expires_at: Some(now),
+            refresh_token: Some(oauth2::RefreshToken::new("old-rt".into())),
+            scopes: vec!["openid".into()],
+            id_token: Some(IdTokenRecord {
+                jwt: SecretString::from("x.y.z"),
+                claims: serde_json::json!({"sub": "alice", "nonce": "n-1"}),
+                verification: Verification::Verified { checked_at: now },
+            }),
+            issued_by: IssuedBy {
+                client_id: "pixie".into(),
+                issuer: Some(ISSUER.into()),
+                token_endpoint: format!("{base}/token"),
+                revocation_endpoint: None,
+                jwks_uri: Some(format!("{base}/jwks")),
+                used_secret: false,
+                secret_in_body: false,
+                id_token_algs: vec!["RS256".into()],
+            },
+            signed_in_at: now,
+            refreshed_at: None,
+        }
+    }
+
+    fn ok_body(refresh_token: Option<&str>, id_token: Option<SecretString>) -> String {
+        let mut v = serde_json::json!({"access_token": "new-at", "token_type": "Bearer", "expires_in": 300});
+        if let Some(rt) = refresh_token {
+            v["refresh_token"] = rt.into();
+        }
+        if let Some(t) = id_token {
+            v["id_token"] = t.expose_secret().into();
+        }
+        v.to_string()
+    }
+
+    async fn refresh(base: &str) -> Result<Session> {
+        let http = crate::http::client().unwrap();
+        refresh_session(&http, &profile(), None, &session(base), chrono::Utc::now).await
+    }
+
+    #[tokio::test]
+    async fn a_response_without_a_refresh_token_keeps_the_old_one() {
+        let (base, _) = provider(|| (200, ok_body(None, None))).await;
+        let s = refresh(&base).await.unwrap();
+        assert_eq!(s.access_token.secret(), "new-at");
+        assert_eq!(s.refresh_token.unwrap().secret(), "old-rt");
+        assert!(s.refreshed_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_rotated_refresh_token_replaces_the_old_one() {
+        let (base, _) = provider(|| (200, ok_body(Some("new-rt"), None))).await;
+        assert_eq!(
+            refresh(&base)
+                .await
+                .unwrap()
+                .refresh_token
+                .unwrap()
+                .secret(),
+            "new-rt"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refreshed_id_token_for_another_subject_does_not_replace_the_identity() {
+        let (base, _) = provider(|| {
+            let t = signed_token("k1", "pixie", "mallory", 300, None);
+            (200, ok_body(Some("new-rt"), Some(t)))
+        })
+        .await;
+        let s = refresh(&base).await.unwrap();
+        assert_eq!(
+            s.refresh_token.as_ref().unwrap().secret(),
+            "new-rt",
+            "tokens are stored"
+        );
+        assert_eq!(s.subject(), Some("alice"));
+        // The same subject is accepted and verified.
+        let (base, _) = provider(|| {
+            let t = signed_token("k1", "pixie", "alice", 300, None);
+            (200, ok_body(None, Some(t)))
+        })
+        .await;
+        let s = refresh(&base).await.unwrap();
+        assert!(s.id_token.unwrap().verification.is_verified());
+    }
+
+    #[tokio::test]
+    async fn invalid_grant_means_sign_in_required() {
+        let (base, _) = provider(|| (400, r#"{"error":"invalid_grant"}"#.into())).await;
+        let err = refresh(&base).await.unwrap_err();
+        assert!(matches!(err, Error::SignInRequired { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_answer_is_not_retried() {
+        let (base, hits) = provider(|| (502, "<html>bad gateway</html>".into())).await;
+        let err = refresh(&base).await.unwrap_err();
+        assert!(matches!(err, Error::ProviderError(_)), "{err}");
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            1,
+            "sent once: the token may be used up"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_retried_then_reported_unreachable() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let started = std::time::Instant::now();
+        let err = refresh(&base).await.unwrap_err();
+        assert!(matches!(err, Error::ProviderUnreachable(_)), "{err}");
+        let backoff: std::time::Duration = RETRY_BACKOFF.iter().sum();
+        assert!(started.elapsed() >= backoff, "retried with backoff");
+    }
+}
