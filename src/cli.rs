@@ -82,6 +82,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Sign out: revoke the refresh token at the provider, then delete it from the keychain.
     Logout {
         name: String,
@@ -301,8 +306,14 @@ fn apply_fields(r: &mut ProfileRecord, f: ProfileFields) {
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Cli::command(), "pixie", &mut std::io::stdout());
+        return Ok(());
+    }
     let engine = Engine::from_env()?;
     match cli.command {
+        Command::Completions { .. } => Ok(()),
         Command::Profile(cmd) => profile_command(&engine, cmd).await,
         Command::Discover { issuer } => {
             let info = engine.discover(issuer.trim()).await?;

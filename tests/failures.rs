@@ -126,6 +126,8 @@ fn corrupt_profile_file_is_reported_and_left_untouched() {
 #[test]
 fn usage_and_lookup_errors_have_their_exit_codes() {
     let rig = Rig::new();
+    let completions = rig.pixie(&["completions", "bash"]).ok().stdout;
+    assert!(completions.contains("pixie"), "{completions}");
     assert_eq!(rig.pixie(&["token"]).code, 2);
     assert_eq!(rig.pixie(&["frobnicate"]).code, 2);
     let out = rig.pixie(&["token", "nope"]);
