@@ -244,6 +244,10 @@ impl Engine {
                 keychain_write: Duration::ZERO,
             },
         };
+        tracing::trace!(
+            elapsed_us = received_at.elapsed().as_micros() as u64,
+            "session built"
+        );
         let (_guard, pending) = lock_and_write
             .await
             .map_err(|e| Error::Internal(format!("lock task failed: {e}")))??;
@@ -258,6 +262,10 @@ impl Engine {
             }
             Err(e) => return Err(e),
         }
+        tracing::trace!(
+            elapsed_us = received_at.elapsed().as_micros() as u64,
+            "lock held, profile re-checked"
+        );
         let store_started = Instant::now();
         self.commit_session(&profile.name, pending, session).await?;
         out.timings.keychain_write = store_started.elapsed();
