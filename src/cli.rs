@@ -443,19 +443,10 @@ async fn login(engine: &Engine, name: &str, no_browser: bool, timeout: u64) -> R
 }
 
 async fn status(engine: &Engine, name: Option<String>, json: bool) -> Result<()> {
-    let names: Vec<String> = match name {
-        Some(n) => vec![n],
-        None => engine
-            .profiles()
-            .list()?
-            .into_iter()
-            .map(|p| p.name.to_string())
-            .collect(),
+    let all = match name {
+        Some(n) => vec![engine.status(&n).await?],
+        None => engine.statuses().await?,
     };
-    let mut all = Vec::new();
-    for n in &names {
-        all.push(engine.status(n).await?);
-    }
     if json {
         return json_out(&all);
     }

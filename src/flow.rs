@@ -8,8 +8,8 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthType, AuthUrl, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, ErrorResponse, ExtraTokenFields, HttpClientError, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, RevocationUrl, Scope, StandardRevocableToken,
+    EndpointSet, ExtraTokenFields, HttpClientError, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RequestTokenError, RevocationUrl, Scope, StandardRevocableToken,
     StandardTokenResponse, TokenUrl,
 };
 use openidconnect::Nonce;
@@ -159,11 +159,6 @@ pub fn is_transient(e: &TokenError) -> bool {
 
 pub fn is_invalid_grant(e: &TokenError) -> bool {
     matches!(e, RequestTokenError::ServerResponse(r) if *r.error() == BasicErrorResponseType::InvalidGrant)
-}
-
-/// A person-readable description of an OAuth error response.
-pub fn describe_error_response<T: ErrorResponse + std::fmt::Display>(r: &T) -> String {
-    r.to_string()
 }
 
 /// Maps a token-endpoint failure. `what` names the request ("code exchange", "refresh").

@@ -262,6 +262,7 @@ impl Vault {
         self.write(&pending.key, &json, pending.old)
     }
 
+    #[cfg(test)]
     pub fn store_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
         let pending = self.prepare_session_write(profile)?;
         self.commit_session(pending, session)

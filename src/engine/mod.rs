@@ -212,16 +212,8 @@ impl Engine {
         Ok(Self::new(EngineConfig::from_env()?))
     }
 
-    pub fn home(&self) -> &PixieHome {
-        &self.home
-    }
-
     pub fn profiles(&self) -> &ProfileStore {
         &self.profiles
-    }
-
-    pub fn vault(&self) -> &Vault {
-        &self.vault
     }
 
     /// Built on first use: the cached-token path never pays for TLS setup.
@@ -368,7 +360,20 @@ impl Engine {
     }
 
     pub async fn status(&self, name: &str) -> Result<ProfileStatus> {
-        let profile = self.profiles.get(name)?;
+        self.status_of(self.profiles.get(name)?).await
+    }
+
+    /// Every profile's status, in file order (one read of the profile file).
+    pub async fn statuses(&self) -> Result<Vec<ProfileStatus>> {
+        let mut all = Vec::new();
+        for profile in self.profiles.list()? {
+            all.push(self.status_of(profile).await?);
+        }
+        Ok(all)
+    }
+
+    async fn status_of(&self, profile: Profile) -> Result<ProfileStatus> {
+        let name = profile.name.as_str();
         let (session, unreadable) = match self.session(&profile.name).await {
             Ok(s) => (s, None),
             Err(e @ Error::CorruptSession { .. }) => (None, Some(e.to_string())),

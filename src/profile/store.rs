@@ -62,28 +62,6 @@ impl ProfileStore {
             .ok_or_else(|| Error::UnknownProfile(name.to_owned()))
     }
 
-    pub fn add(&self, profile: Profile) -> Result<()> {
-        self.update(|profiles| {
-            if profiles.iter().any(|p| p.name == profile.name) {
-                return Err(Error::DuplicateProfile(profile.name.to_string()));
-            }
-            profiles.push(profile);
-            Ok(())
-        })
-    }
-
-    /// Replaces the profile of the same name.
-    pub fn replace(&self, profile: Profile) -> Result<()> {
-        self.update(|profiles| {
-            let slot = profiles
-                .iter_mut()
-                .find(|p| p.name == profile.name)
-                .ok_or_else(|| Error::UnknownProfile(profile.name.to_string()))?;
-            *slot = profile;
-            Ok(())
-        })
-    }
-
     pub fn remove(&self, name: &ProfileName) -> Result<Profile> {
         self.update(|profiles| {
             let idx = profiles
@@ -99,6 +77,12 @@ impl ProfileStore {
         let _guard = lock::lock_blocking(&self.lock_path)?;
         let mut profiles = self.read()?;
         let out = f(&mut profiles)?;
+        // Never write a file that would not read back.
+        for (i, p) in profiles.iter().enumerate() {
+            if profiles[..i].iter().any(|q| q.name == p.name) {
+                return Err(Error::DuplicateProfile(p.name.to_string()));
+            }
+        }
         self.write(&profiles)?;
         Ok(out)
     }
@@ -207,20 +191,32 @@ mod tests {
         (dir, store)
     }
 
+    fn add(s: &ProfileStore, p: Profile) -> Result<()> {
+        s.update(|list| {
+            list.push(p);
+            Ok(())
+        })
+    }
+
     #[test]
-    fn add_get_replace_remove() {
+    fn update_get_remove() {
         let (_d, s) = store();
         assert!(s.list().unwrap().is_empty());
-        s.add(profile("a")).unwrap();
-        s.add(profile("b")).unwrap();
+        add(&s, profile("a")).unwrap();
+        add(&s, profile("b")).unwrap();
+        s.update(|list| {
+            list[1].client_id = "other".into();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(s.get("b").unwrap().client_id, "other");
+        // A list with a name twice is refused, and nothing is written.
+        let before = std::fs::read(s.path()).unwrap();
         assert!(matches!(
-            s.add(profile("a")),
+            add(&s, profile("a")),
             Err(Error::DuplicateProfile(_))
         ));
-        let mut b = s.get("b").unwrap();
-        b.client_id = "other".into();
-        s.replace(b).unwrap();
-        assert_eq!(s.get("b").unwrap().client_id, "other");
+        assert_eq!(std::fs::read(s.path()).unwrap(), before);
         s.remove(&ProfileName::new("a").unwrap()).unwrap();
         let names: Vec<_> = s
             .list()
@@ -235,7 +231,7 @@ mod tests {
     #[test]
     fn file_is_versioned_toml() {
         let (_d, s) = store();
-        s.add(profile("a")).unwrap();
+        add(&s, profile("a")).unwrap();
         let text = std::fs::read_to_string(s.path()).unwrap();
         assert!(text.contains("version = 1"), "{text}");
         assert!(text.contains("[[profiles]]"), "{text}");
@@ -249,7 +245,7 @@ mod tests {
         let err = s.list().unwrap_err();
         assert!(matches!(err, Error::CorruptProfileFile { .. }), "{err}");
         assert!(err.to_string().contains("line"), "{err}");
-        assert!(s.add(profile("a")).is_err());
+        assert!(add(&s, profile("a")).is_err());
         assert_eq!(std::fs::read(s.path()).unwrap(), garbage);
         assert_eq!(
             std::fs::read(s.path().with_extension("toml.corrupt")).unwrap(),
@@ -281,7 +277,7 @@ mod tests {
     #[test]
     fn failed_update_writes_nothing() {
         let (_d, s) = store();
-        s.add(profile("a")).unwrap();
+        add(&s, profile("a")).unwrap();
         let before = std::fs::read(s.path()).unwrap();
         let r: Result<()> = s.update(|ps| {
             ps.clear();
