@@ -231,21 +231,20 @@ fn from_oidc(m: OidcMetadata) -> Result<ProviderInfo> {
             .unwrap_or(false),
         token_endpoint_auth_methods: m
             .token_endpoint_auth_methods_supported()
-            .map(|v| {
-                v.iter()
-                    .filter_map(|a| serde_json::to_value(a).ok())
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|v| wire_names(v))
             .unwrap_or_default(),
-        id_token_signing_algs: m
-            .id_token_signing_alg_values_supported()
-            .iter()
-            .filter_map(|a| serde_json::to_value(a).ok())
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
+        id_token_signing_algs: wire_names(m.id_token_signing_alg_values_supported()),
         issuer: Some(issuer),
     })
+}
+
+/// The names `openidconnect`'s typed values have in the metadata document (e.g. `RS256`).
+fn wire_names<T: Serialize>(values: &[T]) -> Vec<String> {
+    values
+        .iter()
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// RFC 8414 §3: the well-known segment goes between the host and the issuer's path.

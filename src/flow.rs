@@ -2,10 +2,12 @@
 //! request, exchanging the code, refreshing and revoking, and turning `oauth2`'s errors into
 //! messages that never include a response body (its `Parse` variant carries the raw body).
 
+use chrono::{DateTime, Utc};
 use oauth2::basic::{
     BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
     BasicTokenIntrospectionResponse, BasicTokenType,
 };
+use oauth2::TokenResponse as _;
 use oauth2::{
     AuthType, AuthUrl, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, ExtraTokenFields, HttpClientError, PkceCodeChallenge, PkceCodeVerifier,
@@ -147,6 +149,30 @@ pub fn authorization_request(
         nonce,
         pkce_verifier,
     })
+}
+
+/// The token type as it goes in an `Authorization` header.
+pub fn token_type_name(response: &TokenResponse) -> String {
+    match response.token_type() {
+        BasicTokenType::Bearer => "Bearer".into(),
+        other => other.as_ref().to_owned(),
+    }
+}
+
+/// When the access token expires, counted from `now` (`None`: the provider did not say).
+pub fn expires_at(response: &TokenResponse, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    response
+        .expires_in()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .map(|d| now + d)
+}
+
+/// The scopes granted: the provider's `scope`, else (RFC 6749 §5.1) the ones asked for.
+pub fn granted_scopes(response: &TokenResponse, asked: &[String]) -> Vec<String> {
+    response
+        .scopes()
+        .map(|s| s.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_else(|| asked.to_vec())
 }
 
 /// Whether a failed token request may be sent again: only when the connection could not be made,

@@ -148,19 +148,13 @@ pub async fn refresh_session(
     tracing::debug!(profile = name, rotated, "refreshed");
     Ok(Session {
         access_token: response.access_token().clone(),
-        token_type: crate::engine::token_type_name(response.token_type()),
-        expires_at: response
-            .expires_in()
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-            .map(|d| at + d),
+        token_type: flow::token_type_name(&response),
+        expires_at: flow::expires_at(&response, at),
         refresh_token: response
             .refresh_token()
             .cloned()
             .or_else(|| session.refresh_token.clone()),
-        scopes: response
-            .scopes()
-            .map(|s| s.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_else(|| session.scopes.clone()),
+        scopes: flow::granted_scopes(&response, &session.scopes),
         id_token,
         issued_by: session.issued_by.clone(),
         signed_in_at: session.signed_in_at,

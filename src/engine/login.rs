@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use oauth2::TokenResponse as _;
 use url::Url;
 
-use super::{blocking, token_type_name, BrowserChoice, Engine, LoginEvent, LoginOptions};
+use super::{blocking, BrowserChoice, Engine, LoginEvent, LoginOptions};
 use super::{LoginOutcome, LoginTimings};
 use crate::browser::{Browser, SystemBrowser};
 use crate::claims::{self, NonceCheck, VerifyContext};
@@ -195,16 +195,10 @@ impl Engine {
         };
         let session = Session {
             access_token: response.access_token().clone(),
-            token_type: token_type_name(response.token_type()),
-            expires_at: response
-                .expires_in()
-                .and_then(|d| chrono::Duration::from_std(d).ok())
-                .map(|d| now + d),
+            token_type: flow::token_type_name(&response),
+            expires_at: flow::expires_at(&response, now),
             refresh_token: response.refresh_token().cloned(),
-            scopes: response
-                .scopes()
-                .map(|s| s.iter().map(|s| s.to_string()).collect())
-                .unwrap_or_else(|| profile.scopes.clone()),
+            scopes: flow::granted_scopes(&response, &profile.scopes),
             id_token,
             issued_by: IssuedBy {
                 client_id: profile.client_id.clone(),

@@ -10,7 +10,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use oauth2::basic::BasicTokenType;
 use oauth2::AccessToken;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -181,13 +180,6 @@ pub enum SecretChange {
     Keep,
     Set(SecretString),
     Remove,
-}
-
-pub(crate) fn token_type_name(t: &BasicTokenType) -> String {
-    match t {
-        BasicTokenType::Bearer => "Bearer".into(),
-        other => other.as_ref().to_owned(),
-    }
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
