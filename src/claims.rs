@@ -56,14 +56,25 @@ enum Problem {
 
 /// Decodes a JWT's payload without checking anything (for display only).
 pub fn decode_unverified(jwt: &str) -> Option<serde_json::Value> {
+    decode_jwt_unverified(jwt).map(|(_, claims)| claims)
+}
+
+/// A compact JWS's header and payload, decoded without checking anything (for display only).
+/// `None` for anything else (an opaque token, a JWE).
+pub fn decode_jwt_unverified(jwt: &str) -> Option<(serde_json::Value, serde_json::Value)> {
     let mut parts = jwt.split('.');
-    let (_header, payload) = (parts.next()?, parts.next()?);
-    parts.next()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.is_object().then_some(value)
+    let (header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let object = |part: &str| -> Option<serde_json::Value> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part.trim_end_matches('='))
+            .ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        value.is_object().then_some(value)
+    };
+    Some((object(header)?, object(payload)?))
 }
 
 /// The outcome of checking an ID token.
@@ -304,6 +315,27 @@ mod tests {
         assert_eq!(v["sub"], "alice");
         assert!(decode_unverified("not-a-jwt").is_none());
         assert!(decode_unverified("a.b").is_none());
+    }
+
+    #[test]
+    fn an_opaque_or_encrypted_access_token_is_not_decoded() {
+        let part = |j: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(j);
+        let jws = format!(
+            "{}.{}.sig",
+            part(r#"{"alg":"RS256"}"#),
+            part(r#"{"aud":"api"}"#)
+        );
+        let (h, c) = decode_jwt_unverified(&jws).unwrap();
+        assert_eq!(
+            (h["alg"].as_str(), c["aud"].as_str()),
+            (Some("RS256"), Some("api"))
+        );
+        assert!(decode_jwt_unverified("Zm9vYmFyYmF6cXV4").is_none());
+        assert!(
+            decode_jwt_unverified(&format!("{jws}.x.y")).is_none(),
+            "a JWE has five parts"
+        );
+        assert!(decode_jwt_unverified(&format!("{}.{}.s", part("[]"), part("{}"))).is_none());
     }
 
     #[tokio::test]

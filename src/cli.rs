@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use pixie::engine::{
     BrowserChoice, LoginEvent, LoginOptions, Revocation, SecretChange, SessionState,
 };
-use pixie::profile::{ProfileFile, ProfileRecord, SCHEMA_VERSION};
+use pixie::profile::{ProfileFile, ProfileRecord};
 use pixie::secret::SecretString;
 use pixie::{Engine, Error, ErrorKind, Profile, Result};
 
@@ -588,20 +588,7 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
                 std::fs::read_to_string(&file)
                     .map_err(|e| Error::InvalidProfile(format!("cannot read {file}: {e}")))?
             };
-            let doc: ProfileFile = serde_json::from_str(&text).map_err(|e| {
-                Error::InvalidProfile(format!("{file} is not a Pixie profile export: {e}"))
-            })?;
-            if doc.version > SCHEMA_VERSION {
-                return Err(Error::InvalidProfile(format!(
-                    "{file} has schema version {}, newer than this Pixie ({SCHEMA_VERSION})",
-                    doc.version
-                )));
-            }
-            let incoming = doc
-                .profiles
-                .into_iter()
-                .map(Profile::try_from)
-                .collect::<Result<Vec<_>>>()?;
+            let incoming = ProfileFile::parse_export(&text, &file)?;
             let report = engine
                 .import_profiles(incoming, replace, allow_browser_command)
                 .await?;

@@ -4,6 +4,7 @@
 //! Nothing here knows about Tauri: the desktop app and the `pixie` CLI are thin fronts over
 //! [`Engine`].
 
+pub mod autorefresh;
 pub mod browser;
 pub mod claims;
 pub mod clock;

@@ -148,6 +148,8 @@ pub struct ProfileStatus {
     pub state: SessionState,
     pub reason: Option<String>,
     pub subject: Option<String>,
+    /// When the current access token was obtained (sign-in or last refresh).
+    pub issued_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub has_refresh_token: bool,
     pub id_token_verified: Option<bool>,
@@ -161,6 +163,30 @@ pub struct ClaimsView {
     pub verified: bool,
     pub verification: Verification,
     pub claims: serde_json::Value,
+}
+
+/// What the access token says about itself, for display. Never the token.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AccessTokenView {
+    /// A JWT: its header and claims, decoded without verification (only its audience, the
+    /// resource server, can verify it).
+    Jwt {
+        header: serde_json::Value,
+        claims: serde_json::Value,
+    },
+    /// Not a JWT: only the resource server knows what it means.
+    Opaque,
+}
+
+/// Everything the claims view shows for a signed-in profile.
+#[derive(Clone, Debug, Serialize)]
+pub struct Inspection {
+    pub id_token: Option<ClaimsView>,
+    pub access_token: AccessTokenView,
+    pub token_type: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -351,6 +377,28 @@ impl Engine {
         }))
     }
 
+    /// The ID token's claims and verification plus what the access token shows of itself. Reads
+    /// the keychain only: nothing is refreshed.
+    pub async fn inspect(&self, name: &str) -> Result<Inspection> {
+        let (_, session) = self.signed_in(name).await?;
+        let access_token = crate::claims::decode_jwt_unverified(session.access_token.secret())
+            .map_or(AccessTokenView::Opaque, |(header, claims)| {
+                AccessTokenView::Jwt { header, claims }
+            });
+        Ok(Inspection {
+            id_token: session.id_token.map(|r| ClaimsView {
+                profile: name.to_owned(),
+                verified: r.verification.is_verified(),
+                verification: r.verification,
+                claims: r.claims,
+            }),
+            access_token,
+            token_type: session.token_type,
+            scopes: session.scopes,
+            expires_at: session.expires_at,
+        })
+    }
+
     pub async fn status(&self, name: &str) -> Result<ProfileStatus> {
         self.status_of(self.profiles.get(name)?).await
     }
@@ -377,6 +425,7 @@ impl Engine {
             state: SessionState::SignedOut,
             reason: None,
             subject: None,
+            issued_at: None,
             expires_at: None,
             has_refresh_token: false,
             id_token_verified: None,
@@ -391,6 +440,7 @@ impl Engine {
         };
         status.subject = s.subject().map(str::to_owned);
         status.expires_at = s.expires_at;
+        status.issued_at = Some(s.refreshed_at.unwrap_or(s.signed_in_at));
         status.has_refresh_token = s.refresh_token.is_some();
         status.id_token_verified = s.id_token.as_ref().map(|r| r.verification.is_verified());
         status.scopes = s.scopes.clone();

@@ -1,0 +1,75 @@
+//! Errors as the webview sees them: `{code, message, fields}` ([`IpcError`]). The engine's
+//! messages are already written for people and never carry a token.
+
+use pixie::{Error, ErrorKind};
+
+use crate::ipc::{ErrorCode, FieldError, FormField, IpcError};
+
+pub type CmdResult<T> = Result<T, IpcError>;
+
+impl IpcError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn field(field: FormField, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            code: ErrorCode::Invalid,
+            message: message.clone(),
+            fields: vec![FieldError { field, message }],
+        }
+    }
+
+    pub fn fields(fields: Vec<FieldError>) -> Self {
+        let message = match fields.as_slice() {
+            [one] => one.message.clone(),
+            _ => "some fields need attention".into(),
+        };
+        Self {
+            code: ErrorCode::Invalid,
+            message,
+            fields,
+        }
+    }
+}
+
+impl From<Error> for IpcError {
+    fn from(e: Error) -> Self {
+        let code = match (&e, e.kind()) {
+            (Error::Cancelled, _) => ErrorCode::Cancelled,
+            (_, ErrorKind::Invalid) => ErrorCode::Invalid,
+            (_, ErrorKind::ProfileFile) => ErrorCode::ProfileFile,
+            (_, ErrorKind::SignInRequired) => ErrorCode::SignInRequired,
+            (_, ErrorKind::Provider) => ErrorCode::Provider,
+            (_, ErrorKind::Keychain) => ErrorCode::Keychain,
+            (_, ErrorKind::SignInIncomplete) => ErrorCode::SignInIncomplete,
+            (_, ErrorKind::Local) => ErrorCode::Local,
+        };
+        IpcError::new(code, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_keep_their_class_and_message() {
+        let e: IpcError = Error::Cancelled.into();
+        assert_eq!(e.code, ErrorCode::Cancelled);
+        let e: IpcError = Error::KeychainUnavailable("no Secret Service".into()).into();
+        assert_eq!(e.code, ErrorCode::Keychain);
+        assert_eq!(e.message, "keychain unavailable: no Secret Service");
+        let json = serde_json::to_value(IpcError::field(FormField::Issuer, "not a URL")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "invalid", "message": "not a URL",
+                "fields": [{"field": "issuer", "message": "not a URL"}]})
+        );
+    }
+}

@@ -1,0 +1,363 @@
+//! The IPC contract with the webview: every type a command takes or returns and every event
+//! payload. This file is the single source of truth; `ui/src/lib/ipc/bindings.ts` is generated
+//! from it (`PIXIE_UPDATE_BINDINGS=1 cargo test -p pixie-desktop bindings`) and a test fails when
+//! the committed copy is stale.
+//!
+//! No type here holds a token. A client secret only travels inward, from the editor.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Milliseconds since the Unix epoch (what `Date` takes).
+pub type EpochMs = i64;
+
+/// Event names, so Rust and TypeScript agree on them.
+pub mod events {
+    /// One profile's view changed. Payload: [`super::ProfileView`].
+    pub const PROFILE: &str = "pixie://profile";
+    /// The list changed (added, removed, imported, or changed from the tray). Payload:
+    /// [`super::ProfileView`] array.
+    pub const PROFILES: &str = "pixie://profiles";
+    /// A short message for the person (e.g. a copy from the tray). Payload: [`super::Notice`].
+    pub const NOTICE: &str = "pixie://notice";
+}
+
+/// What the UI can switch on. Mirrors the engine's error kinds plus the app's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A form field or argument is wrong (see `fields`).
+    Invalid,
+    ProfileFile,
+    SignInRequired,
+    Provider,
+    Keychain,
+    SignInIncomplete,
+    /// The person cancelled (not worth an error banner).
+    Cancelled,
+    /// Something is already running for this profile (e.g. a sign-in).
+    Busy,
+    Local,
+}
+
+/// Every command's error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Per-field messages for the profile editor, keyed by [`ProfileForm`] field name.
+    pub fields: Vec<FieldError>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct FieldError {
+    pub field: FormField,
+    pub message: String,
+}
+
+/// The profile editor's fields, by the name the form uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FormField {
+    Name,
+    Issuer,
+    AuthorizationEndpoint,
+    TokenEndpoint,
+    RevocationEndpoint,
+    UserinfoEndpoint,
+    ClientId,
+    ClientSecret,
+    Scopes,
+    Params,
+    RedirectUri,
+    Browser,
+}
+
+/// A profile as the list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProfileView {
+    pub name: String,
+    /// Issuer URL, or the authorization endpoint's host for a plain OAuth server.
+    pub provider: String,
+    pub client_id: String,
+    pub state: ProfileState,
+    /// Why the profile is in `sign_in_required` or `error`, or what a waiting sign-in needs.
+    pub reason: Option<String>,
+    /// The ID token's `sub`.
+    pub subject: Option<String>,
+    #[ts(type = "number | null")]
+    pub expires_at: Option<EpochMs>,
+    pub has_refresh_token: bool,
+    /// `null` when there is no ID token.
+    pub id_token_verified: Option<bool>,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileState {
+    SignedOut,
+    /// A sign-in runs: the browser was opened (or must be, see `reason`).
+    Waiting,
+    SignedIn,
+    Refreshing,
+    SignInRequired,
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Endpoints discovered from the issuer (OpenID Connect Discovery / RFC 8414).
+    Issuer,
+    /// A plain OAuth 2.0 server with explicit endpoints.
+    Endpoints,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+/// What to do with the client secret when saving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "action", content = "value", rename_all = "snake_case")]
+pub enum SecretInput {
+    Keep,
+    Set(String),
+    Remove,
+}
+
+/// The profile editor's content. Empty strings mean "not set".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProfileForm {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub client_id: String,
+    pub client_auth: ClientAuthMethod,
+    /// Output only: whether the keychain holds a client secret for this profile.
+    pub has_client_secret: bool,
+    /// Space-separated.
+    pub scopes: String,
+    pub params: Vec<Param>,
+    pub redirect_uri: String,
+    pub browser: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Param {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SaveRequest {
+    /// The profile being edited; `null` to add a new one. Names cannot change on edit.
+    pub original: Option<String>,
+    pub form: ProfileForm,
+    pub secret: SecretInput,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SaveResult {
+    pub profiles: Vec<ProfileView>,
+    /// The client secret was deleted because the provider or client id changed.
+    pub secret_dropped: bool,
+}
+
+/// What discovery found, for the editor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DiscoveryView {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub scopes_supported: Vec<String>,
+    pub pkce_s256: bool,
+    pub token_endpoint_auth_methods: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CopyResult {
+    #[ts(type = "number | null")]
+    pub expires_at: Option<EpochMs>,
+    /// Seconds until the clipboard is cleared (if it still holds the token); `null`: never.
+    pub clears_in_secs: Option<u32>,
+    pub refreshed: bool,
+}
+
+/// The claims view. Claims are JSON objects; no token is included.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct ClaimsPayload {
+    pub profile: String,
+    pub id_token: Option<IdTokenClaims>,
+    pub access_token: AccessTokenClaims,
+    pub token_type: String,
+    pub scopes: Vec<String>,
+    #[ts(type = "number | null")]
+    pub expires_at: Option<EpochMs>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct IdTokenClaims {
+    pub verified: bool,
+    /// Why it is not verified.
+    pub problem: Option<String>,
+    #[ts(type = "number")]
+    pub checked_at: EpochMs,
+    #[ts(type = "Record<string, unknown>")]
+    pub claims: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AccessTokenClaims {
+    Jwt {
+        #[ts(type = "Record<string, unknown>")]
+        header: serde_json::Value,
+        #[ts(type = "Record<string, unknown>")]
+        claims: serde_json::Value,
+    },
+    Opaque,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SignOutResult {
+    pub profile: ProfileView,
+    /// How revocation at the provider went, in words.
+    pub revocation: String,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ImportResult {
+    pub profiles: Vec<ProfileView>,
+    pub imported: u32,
+    pub browser_dropped: Vec<String>,
+    pub secret_needed: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Settings {
+    /// Clear the clipboard this many seconds after a copy (if it still holds the token); 0: never.
+    pub clipboard_clear_secs: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            clipboard_clear_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    Info,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub message: String,
+    pub profile: Option<String>,
+}
+
+/// Sent once by the UI after its first paint of the list (the cold-start benchmark reads it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct ReadyReport {
+    pub profiles: u32,
+    /// Time the list took to render, in ms.
+    pub render_ms: f64,
+}
+
+/// The generated TypeScript: one file with every type above.
+pub fn typescript() -> String {
+    let decls = [
+        ErrorCode::decl(),
+        IpcError::decl(),
+        FieldError::decl(),
+        FormField::decl(),
+        ProfileView::decl(),
+        ProfileState::decl(),
+        ProviderKind::decl(),
+        ClientAuthMethod::decl(),
+        SecretInput::decl(),
+        ProfileForm::decl(),
+        Param::decl(),
+        SaveRequest::decl(),
+        SaveResult::decl(),
+        DiscoveryView::decl(),
+        CopyResult::decl(),
+        ClaimsPayload::decl(),
+        IdTokenClaims::decl(),
+        AccessTokenClaims::decl(),
+        SignOutResult::decl(),
+        ImportResult::decl(),
+        Settings::decl(),
+        NoticeKind::decl(),
+        Notice::decl(),
+        ReadyReport::decl(),
+    ];
+    let mut out = String::from(
+        "// Generated from src-tauri/src/ipc.rs by ts-rs. Do not edit this file manually:\n\
+         // run `PIXIE_UPDATE_BINDINGS=1 cargo test -p pixie-desktop bindings`.\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.push_str(&format!(
+        "export const EVENTS = {{ profile: {:?}, profiles: {:?}, notice: {:?} }} as const;\n",
+        events::PROFILE,
+        events::PROFILES,
+        events::NOTICE
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings_are_fresh() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/ipc/bindings.ts");
+        let want = typescript();
+        if std::env::var_os("PIXIE_UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is stale: run `PIXIE_UPDATE_BINDINGS=1 cargo test -p pixie-desktop bindings` and commit it",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn errors_cross_as_code_and_message() {
+        let e = IpcError {
+            code: ErrorCode::SignInRequired,
+            message: "sign in again".into(),
+            fields: vec![],
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"code":"sign_in_required","message":"sign in again","fields":[]}"#
+        );
+    }
+}

@@ -1,0 +1,307 @@
+//! Conversions between the engine's types and the IPC's: profile ↔ editor form (with per-field
+//! checks), status ↔ list row.
+
+use std::collections::BTreeMap;
+
+use pixie::engine::{ProfileStatus, SessionState};
+use pixie::profile::{parse_endpoint, ClientAuth, Profile, ProfileName, ProfileRecord, Provider};
+use pixie::profile::Redirect;
+
+use crate::error::CmdResult;
+use crate::ipc::{
+    ClientAuthMethod, FieldError, FormField, IpcError, ProfileForm, ProfileState, ProfileView,
+    ProviderKind,
+};
+
+/// What the app knows beyond the keychain: a sign-in or refresh running, or its last failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Activity {
+    Waiting { note: Option<String> },
+    Refreshing,
+    SignInRequired(String),
+    Failed(String),
+}
+
+pub fn profile_view(
+    profile: &Profile,
+    status: Option<&ProfileStatus>,
+    activity: Option<&Activity>,
+) -> ProfileView {
+    let mut view = ProfileView {
+        name: profile.name.to_string(),
+        provider: match &profile.provider {
+            Provider::Issuer { issuer } => issuer.clone(),
+            Provider::Endpoints { authorization, .. } => authorization
+                .host_str()
+                .map_or_else(|| authorization.to_string(), str::to_owned),
+        },
+        client_id: profile.client_id.clone(),
+        state: ProfileState::SignedOut,
+        reason: None,
+        subject: None,
+        expires_at: None,
+        has_refresh_token: false,
+        id_token_verified: None,
+        scopes: Vec::new(),
+    };
+    if let Some(s) = status {
+        view.state = match s.state {
+            SessionState::SignedOut => ProfileState::SignedOut,
+            // Due means "the next use refreshes": still signed in as far as a person is concerned.
+            SessionState::SignedIn | SessionState::RefreshDue => ProfileState::SignedIn,
+            SessionState::SignInRequired => ProfileState::SignInRequired,
+        };
+        view.reason = s.reason.clone();
+        view.subject = s.subject.clone();
+        view.expires_at = s.expires_at.map(|t| t.timestamp_millis());
+        view.has_refresh_token = s.has_refresh_token;
+        view.id_token_verified = s.id_token_verified;
+        view.scopes = s.scopes.clone();
+    }
+    match activity {
+        None => {}
+        Some(Activity::Waiting { note }) => {
+            view.state = ProfileState::Waiting;
+            view.reason = note.clone();
+        }
+        Some(Activity::Refreshing) => view.state = ProfileState::Refreshing,
+        Some(Activity::SignInRequired(reason)) => {
+            view.state = ProfileState::SignInRequired;
+            view.reason = Some(reason.clone());
+        }
+        Some(Activity::Failed(message)) => {
+            view.state = ProfileState::Error;
+            view.reason = Some(message.clone());
+        }
+    }
+    view
+}
+
+pub fn profile_form(p: &Profile) -> ProfileForm {
+    let r = p.to_record();
+    let text = |o: Option<String>| o.unwrap_or_default();
+    ProfileForm {
+        name: r.name,
+        kind: match p.provider {
+            Provider::Issuer { .. } => ProviderKind::Issuer,
+            Provider::Endpoints { .. } => ProviderKind::Endpoints,
+        },
+        issuer: text(r.issuer),
+        authorization_endpoint: text(r.authorization_endpoint),
+        token_endpoint: text(r.token_endpoint),
+        revocation_endpoint: text(r.revocation_endpoint),
+        userinfo_endpoint: text(r.userinfo_endpoint),
+        client_id: r.client_id,
+        client_auth: match p.client_auth {
+            ClientAuth::Basic => ClientAuthMethod::ClientSecretBasic,
+            ClientAuth::Post => ClientAuthMethod::ClientSecretPost,
+        },
+        has_client_secret: p.client_secret_in_keychain,
+        scopes: r.scopes.join(" "),
+        params: r
+            .params
+            .into_iter()
+            .map(|(key, value)| crate::ipc::Param { key, value })
+            .collect(),
+        redirect_uri: text(r.redirect_uri),
+        browser: text(r.browser),
+    }
+}
+
+/// Checks every field on its own (so each message lands next to its field), then the whole.
+pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
+    let mut errors = Vec::new();
+    let mut fail = |field, message: String| errors.push(FieldError { field, message });
+    let nonempty = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
+
+    if let Err(e) = ProfileName::new(form.name.trim()) {
+        fail(FormField::Name, e.to_string());
+    }
+    let mut url = |field: FormField, label: &str, value: &str, required: bool| {
+        if value.trim().is_empty() {
+            if required {
+                fail(field, format!("the {label} is required"));
+            }
+        } else if let Err(e) = parse_endpoint(label, value) {
+            fail(field, e.to_string());
+        }
+    };
+    match form.kind {
+        ProviderKind::Issuer => url(FormField::Issuer, "issuer", &form.issuer, true),
+        ProviderKind::Endpoints => {
+            url(
+                FormField::AuthorizationEndpoint,
+                "authorization endpoint",
+                &form.authorization_endpoint,
+                true,
+            );
+            url(FormField::TokenEndpoint, "token endpoint", &form.token_endpoint, true);
+            url(
+                FormField::RevocationEndpoint,
+                "revocation endpoint",
+                &form.revocation_endpoint,
+                false,
+            );
+            url(
+                FormField::UserinfoEndpoint,
+                "userinfo endpoint",
+                &form.userinfo_endpoint,
+                false,
+            );
+        }
+    }
+    if form.client_id.trim().is_empty() {
+        fail(FormField::ClientId, "the client id is required".into());
+    }
+    if let Some(uri) = nonempty(&form.redirect_uri) {
+        if let Err(e) = Redirect::parse(&uri) {
+            fail(FormField::RedirectUri, e.to_string());
+        }
+    }
+    let mut params = BTreeMap::new();
+    for p in &form.params {
+        let key = p.key.trim();
+        if key.is_empty() && p.value.trim().is_empty() {
+            continue;
+        }
+        if params.insert(key.to_owned(), p.value.clone()).is_some() {
+            fail(FormField::Params, format!("parameter `{key}` is given twice"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(IpcError::fields(errors));
+    }
+
+    let (issuer, endpoints) = match form.kind {
+        ProviderKind::Issuer => (nonempty(&form.issuer), [None, None, None, None]),
+        ProviderKind::Endpoints => (
+            None,
+            [
+                nonempty(&form.authorization_endpoint),
+                nonempty(&form.token_endpoint),
+                nonempty(&form.revocation_endpoint),
+                nonempty(&form.userinfo_endpoint),
+            ],
+        ),
+    };
+    let [authorization_endpoint, token_endpoint, revocation_endpoint, userinfo_endpoint] =
+        endpoints;
+    let record = ProfileRecord {
+        name: form.name.trim().to_owned(),
+        issuer,
+        authorization_endpoint,
+        token_endpoint,
+        revocation_endpoint,
+        userinfo_endpoint,
+        client_id: form.client_id.trim().to_owned(),
+        client_secret_in_keychain: false,
+        client_auth: match form.client_auth {
+            ClientAuthMethod::ClientSecretBasic => None,
+            ClientAuthMethod::ClientSecretPost => Some("client_secret_post".into()),
+        },
+        scopes: vec![form.scopes.clone()],
+        params,
+        redirect_uri: nonempty(&form.redirect_uri),
+        browser: nonempty(&form.browser),
+    };
+    Profile::try_from(record).map_err(|e| {
+        // The remaining checks name what they found wrong; place the message by that.
+        let message = e.to_string();
+        let field = if message.contains("scope") {
+            Some(FormField::Scopes)
+        } else if message.contains("parameter") {
+            Some(FormField::Params)
+        } else if message.contains("browser") {
+            Some(FormField::Browser)
+        } else {
+            None
+        };
+        match field {
+            Some(f) => IpcError::field(f, message),
+            None => e.into(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::{ErrorCode, Param};
+
+    fn form() -> ProfileForm {
+        ProfileForm {
+            name: "work".into(),
+            kind: ProviderKind::Issuer,
+            issuer: "https://login.example.com".into(),
+            authorization_endpoint: String::new(),
+            token_endpoint: String::new(),
+            revocation_endpoint: String::new(),
+            userinfo_endpoint: String::new(),
+            client_id: "app".into(),
+            client_auth: ClientAuthMethod::ClientSecretBasic,
+            has_client_secret: false,
+            scopes: "openid  offline_access".into(),
+            params: vec![Param {
+                key: "audience".into(),
+                value: "api".into(),
+            }],
+            redirect_uri: String::new(),
+            browser: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_form_round_trips_through_a_profile() {
+        let p = form_to_profile(&form()).unwrap();
+        assert_eq!(p.scopes, ["openid", "offline_access"]);
+        let back = profile_form(&p);
+        assert_eq!(back.scopes, "openid offline_access");
+        assert_eq!(back.params, form().params);
+        assert_eq!(back.issuer, "https://login.example.com");
+    }
+
+    #[test]
+    fn every_bad_field_gets_its_own_message() {
+        let mut f = form();
+        f.name = "no spaces".into();
+        f.issuer = "http://login.example.com".into();
+        f.client_id = " ".into();
+        f.redirect_uri = "http://example.com/cb".into();
+        let e = form_to_profile(&f).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Invalid);
+        let fields: Vec<_> = e.fields.iter().map(|f| f.field).collect();
+        assert_eq!(
+            fields,
+            [
+                FormField::Name,
+                FormField::Issuer,
+                FormField::ClientId,
+                FormField::RedirectUri
+            ]
+        );
+        assert!(e.fields[1].message.contains("https"), "{:?}", e.fields[1]);
+    }
+
+    #[test]
+    fn endpoints_kind_needs_both_endpoints_and_ignores_the_issuer() {
+        let mut f = form();
+        f.kind = ProviderKind::Endpoints;
+        f.authorization_endpoint = "https://as.example/authorize".into();
+        let e = form_to_profile(&f).unwrap_err();
+        assert_eq!(e.fields[0].field, FormField::TokenEndpoint);
+        f.token_endpoint = "https://as.example/token".into();
+        let p = form_to_profile(&f).unwrap();
+        assert!(p.issuer().is_none());
+    }
+
+    #[test]
+    fn reserved_parameters_are_refused_next_to_the_parameters() {
+        let mut f = form();
+        f.params.push(Param {
+            key: "state".into(),
+            value: "x".into(),
+        });
+        let e = form_to_profile(&f).unwrap_err();
+        assert_eq!(e.fields[0].field, FormField::Params);
+    }
+}
