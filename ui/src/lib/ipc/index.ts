@@ -1,0 +1,141 @@
+// The only module that talks to the Rust side: every `invoke` and `listen` lives here.
+// Types come from `bindings.ts`, which is generated from `src-tauri/src/ipc.rs`.
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import {
+  EVENTS,
+  type ClaimsPayload,
+  type CopyResult,
+  type DiscoveryView,
+  type ErrorCode,
+  type ImportResult,
+  type IpcError,
+  type Notice,
+  type ProfileForm,
+  type ProfileView,
+  type ReadyReport,
+  type SaveRequest,
+  type SaveResult,
+  type Settings,
+  type SignOutResult,
+} from './bindings';
+
+export type * from './bindings';
+export { EVENTS } from './bindings';
+
+/** One entry of the IPC tap an end-to-end test may install (see README). */
+export interface TapEntry {
+  kind: 'result' | 'error' | 'event';
+  name: string;
+  payload: unknown;
+}
+
+declare global {
+  interface Window {
+    __PIXIE_IPC_TAP__?: unknown;
+  }
+}
+
+// Read once, at module load: a test installs the array before the app starts.
+const tap: TapEntry[] | null =
+  typeof window !== 'undefined' && Array.isArray(window.__PIXIE_IPC_TAP__)
+    ? (window.__PIXIE_IPC_TAP__ as TapEntry[])
+    : null;
+
+function record(kind: TapEntry['kind'], name: string, payload: unknown): void {
+  if (tap) tap.push({ kind, name, payload });
+}
+
+const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'invalid',
+  'profile_file',
+  'sign_in_required',
+  'provider',
+  'keychain',
+  'sign_in_incomplete',
+  'cancelled',
+  'busy',
+  'local',
+]);
+
+/** Turn whatever a command rejected with into an `IpcError`. */
+export function toIpcError(e: unknown): IpcError {
+  if (typeof e === 'object' && e !== null) {
+    const o = e as Record<string, unknown>;
+    if (typeof o.code === 'string' && ERROR_CODES.has(o.code) && typeof o.message === 'string') {
+      const fields = Array.isArray(o.fields) ? (o.fields as IpcError['fields']) : [];
+      return { code: o.code as ErrorCode, message: o.message, fields };
+    }
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: 'local', message, fields: [] };
+}
+
+/** True when `e` looks like an `IpcError` already normalised by this module. */
+export function isIpcError(e: unknown): e is IpcError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as IpcError).code === 'string' &&
+    typeof (e as IpcError).message === 'string' &&
+    Array.isArray((e as IpcError).fields)
+  );
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    const result = await invoke<T>(cmd, args);
+    record('result', cmd, result);
+    return result;
+  } catch (e) {
+    record('error', cmd, e);
+    throw toIpcError(e);
+  }
+}
+
+export const listProfiles = (): Promise<ProfileView[]> => call('list_profiles');
+export const getProfile = (name: string): Promise<ProfileForm> => call('get_profile', { name });
+export const saveProfile = (request: SaveRequest): Promise<SaveResult> =>
+  call('save_profile', { request });
+export const deleteProfile = (name: string): Promise<ProfileView[]> =>
+  call('delete_profile', { name });
+export const discover = (issuer: string): Promise<DiscoveryView> => call('discover', { issuer });
+export const signIn = (name: string): Promise<ProfileView> => call('sign_in', { name });
+export const cancelSignIn = (name: string): Promise<void> => call('cancel_sign_in', { name });
+export const reopenBrowser = (name: string): Promise<void> => call('reopen_browser', { name });
+export const copyToken = (name: string): Promise<CopyResult> => call('copy_token', { name });
+export const claims = (name: string): Promise<ClaimsPayload> => call('claims', { name });
+export const signOut = (name: string): Promise<SignOutResult> => call('sign_out', { name });
+export const exportProfiles = (): Promise<string | null> => call('export_profiles');
+export const importProfiles = (): Promise<ImportResult | null> => call('import_profiles');
+export const getSettings = (): Promise<Settings> => call('get_settings');
+export const setSettings = (settings: Settings): Promise<Settings> =>
+  call('set_settings', { settings });
+export const uiReady = (report: ReadyReport): Promise<void> => call('ui_ready', { report });
+
+export interface Handlers {
+  profile: (p: ProfileView) => void;
+  profiles: (list: ProfileView[]) => void;
+  notice: (n: Notice) => void;
+}
+
+/** Subscribe to the backend's events. Resolves to one function that removes all three. */
+export async function subscribe(handlers: Handlers): Promise<() => void> {
+  const on = <T>(name: string, f: (payload: T) => void): Promise<UnlistenFn> =>
+    listen<T>(name, (event) => {
+      record('event', name, event.payload);
+      f(event.payload);
+    });
+  const unlisteners = await Promise.all([
+    on<ProfileView>(EVENTS.profile, handlers.profile),
+    on<ProfileView[]>(EVENTS.profiles, handlers.profiles),
+    on<Notice>(EVENTS.notice, handlers.notice),
+  ]);
+  return () => {
+    for (const u of unlisteners) {
+      // The unlisten call is async in Tauri 2; a failure here changes nothing for the UI.
+      Promise.resolve(u() as unknown).catch(() => undefined);
+    }
+  };
+}
