@@ -1,11 +1,100 @@
+//! Pixie's desktop app: a thin Tauri front over the engine that the `pixie` CLI uses too (same
+//! profile file, keychain and refresh locks, so the two never fight over a refresh token).
+//!
+//! - [`commands`]: the webview's commands; [`ipc`]: their types (generated to TypeScript).
+//! - [`actions`]: sign in / copy, shared by commands and the tray.
+//! - [`state`]: the service in Tauri's managed state; [`views`]: engine ↔ IPC conversions.
+//! - [`refresher`]: silent refresh wiring; [`clipboard`], [`browser`], [`tray`], [`settings`].
+
+pub mod actions;
+pub mod browser;
+pub mod clipboard;
+pub mod commands;
+pub mod error;
 pub mod ipc;
+pub mod refresher;
+pub mod settings;
+pub mod state;
+pub mod tray;
+pub mod views;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use pixie::engine::EngineConfig;
+use pixie::Engine;
+use tauri::{WebviewUrl, WebviewWindowBuilder};
+
+use crate::settings::SettingsFile;
+use crate::state::Pixie;
+
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// When the process started (for the cold-start benchmark).
+pub fn started() -> Instant {
+    *STARTED.get_or_init(Instant::now)
+}
 
 pub fn run() {
-    tauri::Builder::default()
+    started();
+    pixie::logging::init("info");
+    let config = match EngineConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("pixie-desktop: {e}");
+            std::process::exit(1);
+        }
+    };
+    let settings = SettingsFile::new(config.home.root().join("desktop.json"));
+    let engine = Arc::new(Engine::new(config));
+
+    let result = tauri::Builder::default()
+        // First, so a second launch only brings the running window to the front.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            actions::focus_main(app);
+        }))
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
-        .run(tauri::generate_context!())
-        .expect("error while running Pixie");
+        .manage(Pixie::new(engine, settings))
+        .invoke_handler(tauri::generate_handler![
+            commands::list_profiles,
+            commands::get_profile,
+            commands::save_profile,
+            commands::delete_profile,
+            commands::discover,
+            commands::sign_in,
+            commands::cancel_sign_in,
+            commands::reopen_browser,
+            commands::copy_token,
+            commands::claims,
+            commands::sign_out,
+            commands::export_profiles,
+            commands::import_profiles,
+            commands::get_settings,
+            commands::set_settings,
+            commands::ui_ready,
+        ])
+        .setup(|app| {
+            let mut window = WebviewWindowBuilder::new(app, "main", WebviewUrl::default())
+                .title("Pixie")
+                .inner_size(960.0, 680.0)
+                .min_inner_size(800.0, 600.0);
+            if std::env::var_os("PIXIE_IPC_TAP").is_some() {
+                // Tests read what reached the webview through the IPC (results and events).
+                window = window.initialization_script("window.__PIXIE_IPC_TAP__ = [];");
+            }
+            window.build()?;
+            if let Err(e) = tray::create(app.handle()) {
+                tracing::info!(error = %e, "no tray icon on this desktop");
+            }
+            refresher::start(app.handle());
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("pixie-desktop: {e}");
+        std::process::exit(1);
+    }
 }

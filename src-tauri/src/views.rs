@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use pixie::engine::{ProfileStatus, SessionState};
-use pixie::profile::{parse_endpoint, ClientAuth, Profile, ProfileName, ProfileRecord, Provider};
 use pixie::profile::Redirect;
+use pixie::profile::{parse_endpoint, ClientAuth, Profile, ProfileName, ProfileRecord, Provider};
 
 use crate::error::CmdResult;
 use crate::ipc::{
@@ -16,8 +16,12 @@ use crate::ipc::{
 /// What the app knows beyond the keychain: a sign-in or refresh running, or its last failure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Activity {
-    Waiting { note: Option<String> },
+    Waiting {
+        note: Option<String>,
+    },
     Refreshing,
+    /// A silent refresh failed in a way that may pass; the session is still there.
+    Retrying(String),
     SignInRequired(String),
     Failed(String),
 }
@@ -65,6 +69,7 @@ pub fn profile_view(
             view.reason = note.clone();
         }
         Some(Activity::Refreshing) => view.state = ProfileState::Refreshing,
+        Some(Activity::Retrying(note)) => view.reason = Some(note.clone()),
         Some(Activity::SignInRequired(reason)) => {
             view.state = ProfileState::SignInRequired;
             view.reason = Some(reason.clone());
@@ -135,7 +140,12 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
                 &form.authorization_endpoint,
                 true,
             );
-            url(FormField::TokenEndpoint, "token endpoint", &form.token_endpoint, true);
+            url(
+                FormField::TokenEndpoint,
+                "token endpoint",
+                &form.token_endpoint,
+                true,
+            );
             url(
                 FormField::RevocationEndpoint,
                 "revocation endpoint",
@@ -165,7 +175,10 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
             continue;
         }
         if params.insert(key.to_owned(), p.value.clone()).is_some() {
-            fail(FormField::Params, format!("parameter `{key}` is given twice"));
+            fail(
+                FormField::Params,
+                format!("parameter `{key}` is given twice"),
+            );
         }
     }
     if !errors.is_empty() {

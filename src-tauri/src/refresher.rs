@@ -1,0 +1,53 @@
+//! Wires the engine's silent-refresh scheduler to the window: row states, and a desktop
+//! notification when a profile needs the person to sign in again.
+
+use std::sync::Arc;
+
+use pixie::autorefresh::{AutoRefresh, Policy, RefreshEvent};
+use tauri::{AppHandle, Manager};
+
+use crate::state::{emit_profile, Pixie};
+use crate::views::Activity;
+
+pub fn start(app: &AppHandle) {
+    let state = app.state::<Pixie>();
+    let handle = app.clone();
+    let sink = Arc::new(move |event: RefreshEvent| {
+        let app = handle.clone();
+        tauri::async_runtime::spawn(async move { on_event(&app, event).await });
+    });
+    let auto = AutoRefresh::spawn(state.engine.clone(), Policy::default(), sink);
+    let _ = state.auto_refresh.set(auto);
+}
+
+async fn on_event(app: &AppHandle, event: RefreshEvent) {
+    let state = app.state::<Pixie>();
+    let name = match &event {
+        RefreshEvent::Refreshing { profile }
+        | RefreshEvent::Refreshed { profile }
+        | RefreshEvent::SignInRequired { profile, .. }
+        | RefreshEvent::Retrying { profile, .. } => profile.clone(),
+    };
+    // A sign-in in progress owns the row's state.
+    if crate::state::lock(&state.sign_ins).contains_key(&name) {
+        return;
+    }
+    match event {
+        RefreshEvent::Refreshing { .. } => state.set_activity(&name, Some(Activity::Refreshing)),
+        RefreshEvent::Refreshed { .. } => state.set_activity(&name, None),
+        RefreshEvent::SignInRequired { reason, .. } => {
+            state.set_activity(&name, Some(Activity::SignInRequired(reason.clone())));
+            crate::actions::notify(app, &format!("Pixie: sign in to {name} again"), &reason);
+        }
+        RefreshEvent::Retrying {
+            error, retry_in, ..
+        } => state.set_activity(
+            &name,
+            Some(Activity::Retrying(format!(
+                "refresh failed ({error}); trying again in {} s",
+                retry_in.as_secs()
+            ))),
+        ),
+    }
+    emit_profile(app, &name).await;
+}

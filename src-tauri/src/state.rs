@@ -1,0 +1,126 @@
+//! The service held in Tauri's managed state: the engine plus what only a running app knows
+//! (sign-ins in progress, a refresh running or failed, settings).
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use pixie::autorefresh::AutoRefresh;
+use pixie::browser::Browser;
+use pixie::engine::ProfileStatus;
+use pixie::Engine;
+use tauri::{AppHandle, Emitter, Manager};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::CmdResult;
+use crate::ipc::{events, ProfileView, Settings};
+use crate::settings::SettingsFile;
+use crate::views::{profile_view, Activity};
+
+/// A sign-in in progress.
+pub struct SignIn {
+    pub cancel: CancellationToken,
+    /// The authorization URL once built (stays in Rust; "open the link again" reuses it).
+    pub url: Arc<Mutex<Option<String>>>,
+    pub browser: Arc<dyn Browser>,
+}
+
+pub struct Pixie {
+    pub engine: Arc<Engine>,
+    pub settings_file: SettingsFile,
+    pub settings: Mutex<Settings>,
+    activities: Mutex<HashMap<String, Activity>>,
+    pub sign_ins: Mutex<HashMap<String, SignIn>>,
+    pub auto_refresh: OnceLock<AutoRefresh>,
+    /// Bumped by every copy, so an older copy's timer never clears a newer token.
+    pub clipboard_generation: AtomicU64,
+}
+
+/// Poisoning only means another thread panicked mid-update of plain maps; keep going.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Pixie {
+    pub fn new(engine: Arc<Engine>, settings_file: SettingsFile) -> Self {
+        let settings = settings_file.load();
+        Self {
+            engine,
+            settings_file,
+            settings: Mutex::new(settings),
+            activities: Mutex::default(),
+            sign_ins: Mutex::default(),
+            auto_refresh: OnceLock::new(),
+            clipboard_generation: AtomicU64::new(0),
+        }
+    }
+
+    pub fn set_activity(&self, name: &str, activity: Option<Activity>) {
+        let mut all = lock(&self.activities);
+        match activity {
+            Some(a) => all.insert(name.to_owned(), a),
+            None => all.remove(name),
+        };
+    }
+
+    pub fn activity(&self, name: &str) -> Option<Activity> {
+        lock(&self.activities).get(name).cloned()
+    }
+
+    /// Look at the sessions again now (after a sign-in, sign-out or profile change).
+    pub fn wake_refresher(&self) {
+        if let Some(a) = self.auto_refresh.get() {
+            a.wake();
+        }
+    }
+
+    pub async fn view(&self, name: &str) -> CmdResult<ProfileView> {
+        let profile = self.engine.profiles().get(name)?;
+        let (status, problem) = match self.engine.status(name).await {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(Activity::Failed(e.to_string()))),
+        };
+        let activity = self.activity(name).or(problem);
+        Ok(profile_view(&profile, status.as_ref(), activity.as_ref()))
+    }
+
+    /// Every profile's row. A keychain that cannot be read shows on each row, not as a failure
+    /// of the whole list: the profiles can still be edited.
+    pub async fn views(&self) -> CmdResult<Vec<ProfileView>> {
+        let profiles = self.engine.profiles().list()?;
+        let (statuses, problem): (Vec<ProfileStatus>, _) = match self.engine.statuses().await {
+            Ok(s) => (s, None),
+            Err(e) => (Vec::new(), Some(Activity::Failed(e.to_string()))),
+        };
+        let activities = lock(&self.activities).clone();
+        Ok(profiles
+            .iter()
+            .map(|p| {
+                let name = p.name.as_str();
+                let status = statuses.iter().find(|s| s.profile == name);
+                let activity = activities.get(name).or(problem.as_ref());
+                profile_view(p, status, activity)
+            })
+            .collect())
+    }
+}
+
+/// Sends one profile's current row to the webview.
+pub async fn emit_profile(app: &AppHandle, name: &str) {
+    let state = app.state::<Pixie>();
+    match state.view(name).await {
+        Ok(view) => {
+            let _ = app.emit(events::PROFILE, view);
+        }
+        // Removed meanwhile: the whole list is what changed.
+        Err(_) => emit_profiles(app).await,
+    }
+}
+
+pub async fn emit_profiles(app: &AppHandle) {
+    let state = app.state::<Pixie>();
+    if let Ok(views) = state.views().await {
+        crate::tray::update(app, &views);
+        let _ = app.emit(events::PROFILES, views);
+    }
+}
