@@ -1,13 +1,10 @@
 import '@testing-library/jest-dom/vitest';
-import { randomFillSync } from 'node:crypto';
 import { afterEach } from 'vitest';
 import { clearMocks } from '@tauri-apps/api/mocks';
 
-// The Tauri mocks number callbacks with crypto.getRandomValues.
-if (!('crypto' in window) || typeof window.crypto.getRandomValues !== 'function') {
-  Object.defineProperty(window, 'crypto', {
-    value: { getRandomValues: <T extends ArrayBufferView>(b: T): T => randomFillSync(b) },
-  });
+// The Tauri mocks number callbacks with crypto.getRandomValues (Node's Web Crypto provides it).
+if (typeof window.crypto?.getRandomValues !== 'function') {
+  throw new Error('crypto.getRandomValues is missing from the test environment');
 }
 
 afterEach(() => {

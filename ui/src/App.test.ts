@@ -1,0 +1,322 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import App from './App.svelte';
+import { profiles } from './lib/profiles.svelte';
+import { notices } from './lib/notices.svelte';
+import { resetReady } from './lib/ready';
+import { claimsPayload, ipcError, view } from './test/fixtures';
+import { deferred, emitNotice, emitProfile, emitProfiles, fakeBackend } from './test/backend';
+import type { ProfileView } from './lib/ipc';
+
+beforeEach(() => {
+  profiles.replace([]);
+  profiles.selected = null;
+  notices.clear();
+  resetReady();
+});
+
+function row(name: string): HTMLElement {
+  const el = document.querySelector<HTMLElement>(`[data-testid="profile-row"][data-profile="${name}"]`);
+  if (!el) throw new Error(`no row ${name}`);
+  return el;
+}
+
+async function start(list: ProfileView[], handlers: Parameters<typeof fakeBackend>[0] = {}) {
+  const calls = fakeBackend({ list_profiles: () => list, ...handlers });
+  render(App);
+  if (list.length > 0) await screen.findAllByTestId('profile-row');
+  else await screen.findByText(/No profiles yet/);
+  return calls;
+}
+
+describe('profile list', () => {
+  it('shows the empty state', async () => {
+    await start([]);
+    expect(screen.getByText(/No profiles yet/)).toBeInTheDocument();
+    const empty = screen.getByText(/No profiles yet/);
+    expect(within(empty).getByRole('button', { name: 'Add profile' })).toBeInTheDocument();
+  });
+
+  it('shows each state with the actions that apply', async () => {
+    const now = Date.now();
+    await start([
+      view('out'),
+      view('wait', { state: 'waiting', reason: 'Open this link by hand: http://127.0.0.1:5000/start' }),
+      view('in', {
+        state: 'signed_in',
+        expires_at: now + 299_500,
+        subject: 'alice',
+        id_token_verified: true,
+        has_refresh_token: true,
+      }),
+      view('ref', { state: 'refreshing', expires_at: now + 10_000 }),
+      view('req', { state: 'sign_in_required', reason: 'The refresh token was revoked.' }),
+      view('err', { state: 'error', reason: 'Provider unreachable' }),
+    ]);
+
+    expect(row('out').dataset.state).toBe('signed_out');
+    const out = within(row('out'));
+    expect(out.getByTestId('sign-in')).toBeInTheDocument();
+    expect(out.queryByTestId('copy-token')).toBeNull();
+    expect(out.queryByTestId('countdown')).toBeNull();
+    for (const id of ['edit', 'duplicate', 'delete']) expect(out.getByTestId(id)).toBeInTheDocument();
+
+    const wait = within(row('wait'));
+    expect(wait.getByTestId('reason')).toHaveTextContent('Open this link by hand');
+    expect(wait.getByTestId('cancel-sign-in')).toBeInTheDocument();
+    expect(wait.getByTestId('reopen-browser')).toHaveTextContent('Open the link again');
+    expect(wait.queryByTestId('sign-in')).toBeNull();
+
+    const signedIn = within(row('in'));
+    expect(signedIn.getByTestId('countdown').textContent).toMatch(/^expires in [45]:\d\d$/);
+    expect(signedIn.getByTestId('subject')).toHaveTextContent('alice');
+    expect(signedIn.getByText('verified')).toBeInTheDocument();
+    for (const id of ['copy-token', 'claims', 'sign-out']) expect(signedIn.getByTestId(id)).toBeInTheDocument();
+    expect(signedIn.queryByTestId('sign-in')).toBeNull();
+
+    expect(within(row('ref')).getByTestId('countdown')).toHaveTextContent('refreshing');
+
+    const req = within(row('req'));
+    expect(req.getByTestId('reason')).toHaveTextContent('The refresh token was revoked.');
+    expect(req.getByTestId('sign-in')).toBeInTheDocument();
+    expect(within(row('err')).getByTestId('reason')).toHaveTextContent('Provider unreachable');
+    expect(within(row('err')).getByTestId('sign-in')).toBeInTheDocument();
+  });
+
+  it('reports ui_ready once with the count and a render time', async () => {
+    const calls = await start([view('a'), view('b')]);
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'ui_ready')).toHaveLength(1));
+    const report = calls.find((c) => c.cmd === 'ui_ready')?.args.report as { profiles: number; render_ms: number };
+    expect(report.profiles).toBe(2);
+    expect(report.render_ms).toBeGreaterThanOrEqual(0);
+    await emitProfiles([view('a')]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls.filter((c) => c.cmd === 'ui_ready')).toHaveLength(1);
+  });
+
+  it('applies profile, profiles and notice events', async () => {
+    await start([view('a'), view('b')]);
+    await emitProfile(view('b', { state: 'error', reason: 'boom' }));
+    await waitFor(() => expect(row('b').dataset.state).toBe('error'));
+    await emitProfile(view('c'));
+    await waitFor(() => expect(screen.getAllByTestId('profile-row')).toHaveLength(3));
+    await emitProfiles([view('z')]);
+    await waitFor(() => expect(screen.getAllByTestId('profile-row')).toHaveLength(1));
+    await emitNotice({ kind: 'info', message: 'Copied from the tray.', profile: 'z' });
+    const n = await screen.findByText('Copied from the tray.');
+    expect(n.closest('[data-testid="notice"]')).toHaveAttribute('data-kind', 'info');
+  });
+
+  it('renders 1,000 profiles', async () => {
+    const many = Array.from({ length: 1000 }, (_, i) =>
+      view(`p${i}`, i % 2 ? { state: 'signed_in', expires_at: Date.now() + i * 1000 } : {}),
+    );
+    await start(many);
+    expect(screen.getAllByTestId('profile-row')).toHaveLength(1000);
+  });
+});
+
+describe('sign-in', () => {
+  it('shows the waiting state from an event, then the result', async () => {
+    const pending = deferred<ProfileView>();
+    const calls = await start([view('work')], {
+      sign_in: () => pending.promise,
+      cancel_sign_in: () => null,
+      reopen_browser: () => null,
+    });
+    await fireEvent.click(within(row('work')).getByTestId('sign-in'));
+    expect(calls.some((c) => c.cmd === 'sign_in' && c.args.name === 'work')).toBe(true);
+
+    await emitProfile(view('work', { state: 'waiting', reason: 'Open http://127.0.0.1:4000/ by hand.' }));
+    await waitFor(() => expect(row('work').dataset.state).toBe('waiting'));
+    expect(within(row('work')).getByTestId('reason')).toHaveTextContent('by hand');
+
+    await fireEvent.click(within(row('work')).getByTestId('reopen-browser'));
+    expect(calls.some((c) => c.cmd === 'reopen_browser' && c.args.name === 'work')).toBe(true);
+
+    pending.resolve(view('work', { state: 'signed_in', expires_at: Date.now() + 3_600_000, subject: 'bob' }));
+    await waitFor(() => expect(row('work').dataset.state).toBe('signed_in'));
+    expect(within(row('work')).getByTestId('countdown')).toHaveTextContent(/expires in (59:\d\d|1 h)/);
+  });
+
+  it('does not show an error when the sign-in is cancelled', async () => {
+    const pending = deferred<ProfileView>();
+    const calls = await start([view('work')], {
+      sign_in: () => pending.promise,
+      cancel_sign_in: () => {
+        pending.reject(ipcError('cancelled', 'Sign-in cancelled'));
+        return null;
+      },
+    });
+    await fireEvent.click(within(row('work')).getByTestId('sign-in'));
+    await emitProfile(view('work', { state: 'waiting' }));
+    await waitFor(() => expect(row('work').dataset.state).toBe('waiting'));
+    await fireEvent.click(within(row('work')).getByTestId('cancel-sign-in'));
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'cancel_sign_in')).toBe(true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('shows a failed sign-in as an error notice', async () => {
+    await start([view('work')], { sign_in: () => Promise.reject(ipcError('provider', 'invalid_client')) });
+    await fireEvent.click(within(row('work')).getByTestId('sign-in'));
+    const n = await screen.findByText('invalid_client');
+    expect(n.closest('[data-testid="notice"]')).toHaveAttribute('data-kind', 'error');
+  });
+});
+
+describe('copy token', () => {
+  it('shows the notice with the clearing delay', async () => {
+    const calls = await start([view('work', { state: 'signed_in', expires_at: Date.now() + 60_000 })], {
+      copy_token: () => ({ expires_at: Date.now() + 60_000, clears_in_secs: 30, refreshed: false }),
+    });
+    await fireEvent.click(within(row('work')).getByTestId('copy-token'));
+    const n = await screen.findByText('Token copied. Clipboard clears in 30 s.');
+    expect(n.closest('[data-testid="notice"]')).toHaveAttribute('data-kind', 'info');
+    expect(calls.find((c) => c.cmd === 'copy_token')?.args).toEqual({ name: 'work' });
+  });
+
+  it('says only "Token copied." when the clipboard is not cleared', async () => {
+    await start([view('work', { state: 'signed_in' })], {
+      copy_token: () => ({ expires_at: null, clears_in_secs: null, refreshed: false }),
+    });
+    await fireEvent.click(within(row('work')).getByTestId('copy-token'));
+    expect(await screen.findByText('Token copied.')).toBeInTheDocument();
+  });
+
+  it('copies the selected profile with Ctrl+Shift+C and moves the selection with the arrows', async () => {
+    const calls = await start(
+      [view('a', { state: 'signed_in' }), view('b', { state: 'signed_in' }), view('c')],
+      { copy_token: () => ({ expires_at: null, clears_in_secs: 5, refreshed: false }) },
+    );
+    expect(row('a')).toHaveAttribute('aria-current', 'true');
+    await fireEvent.keyDown(window, { key: 'ArrowDown' });
+    await waitFor(() => expect(row('b')).toHaveAttribute('aria-current', 'true'));
+    await waitFor(() => expect(document.activeElement).toBe(row('b')));
+    await fireEvent.keyDown(document.activeElement ?? window, { key: 'C', code: 'KeyC', ctrlKey: true, shiftKey: true });
+    await screen.findByText('Token copied. Clipboard clears in 5 s.');
+    expect(calls.filter((c) => c.cmd === 'copy_token').map((c) => c.args.name)).toEqual(['b']);
+
+    await fireEvent.keyDown(window, { key: 'ArrowDown' });
+    await fireEvent.keyDown(window, { key: 'ArrowDown' });
+    await waitFor(() => expect(row('c')).toHaveAttribute('aria-current', 'true'));
+    await fireEvent.keyDown(window, { key: 'ArrowUp' });
+    await waitFor(() => expect(row('b')).toHaveAttribute('aria-current', 'true'));
+  });
+});
+
+describe('delete', () => {
+  it('asks first, and deletes only on yes', async () => {
+    const calls = await start([view('a'), view('b')], { delete_profile: () => [view('b')] });
+    await fireEvent.click(within(row('a')).getByTestId('delete'));
+    const dialog = await screen.findByTestId('confirm-dialog');
+    expect(dialog).toHaveTextContent(
+      'Delete profile a? This also removes its tokens and client secret from the keychain.',
+    );
+    await fireEvent.click(within(dialog).getByTestId('confirm-no'));
+    await waitFor(() => expect(screen.queryByTestId('confirm-dialog')).toBeNull());
+    expect(calls.some((c) => c.cmd === 'delete_profile')).toBe(false);
+
+    await fireEvent.click(within(row('a')).getByTestId('delete'));
+    await fireEvent.click(within(await screen.findByTestId('confirm-dialog')).getByTestId('confirm-yes'));
+    await waitFor(() => expect(screen.getAllByTestId('profile-row')).toHaveLength(1));
+    expect(calls.find((c) => c.cmd === 'delete_profile')?.args).toEqual({ name: 'a' });
+  });
+
+  it('closes the confirm dialog with Escape', async () => {
+    await start([view('a')]);
+    await fireEvent.click(within(row('a')).getByTestId('delete'));
+    const dialog = await screen.findByTestId('confirm-dialog');
+    await fireEvent.keyDown(dialog, { key: 'Escape' });
+    await waitFor(() => expect(screen.queryByTestId('confirm-dialog')).toBeNull());
+  });
+});
+
+describe('other actions', () => {
+  it('opens the claims view', async () => {
+    await start([view('work', { state: 'signed_in' })], { claims: () => claimsPayload() });
+    await fireEvent.click(within(row('work')).getByTestId('claims'));
+    const dlg = await screen.findByTestId('claims-view');
+    expect(within(dlg).getByTestId('verified-badge')).toHaveAttribute('data-verified', 'true');
+    await fireEvent.click(within(dlg).getByTestId('close'));
+    await waitFor(() => expect(screen.queryByTestId('claims-view')).toBeNull());
+  });
+
+  it('signs out and shows how revocation went', async () => {
+    await start([view('work', { state: 'signed_in' })], {
+      sign_out: () => ({ profile: view('work'), revocation: 'Revoked at the provider.', revoked: true }),
+    });
+    await fireEvent.click(within(row('work')).getByTestId('sign-out'));
+    expect(await screen.findByText(/Revoked at the provider\./)).toBeInTheDocument();
+    await waitFor(() => expect(row('work').dataset.state).toBe('signed_out'));
+  });
+
+  it('imports and mentions what needs attention', async () => {
+    await start([], {
+      import_profiles: () => ({
+        profiles: [view('x'), view('y')],
+        imported: 2,
+        browser_dropped: ['x'],
+        secret_needed: ['y'],
+      }),
+    });
+    await fireEvent.click(screen.getByTestId('import-profiles'));
+    const n = await screen.findByText(/Imported 2 profiles\./);
+    expect(n).toHaveTextContent('Browser command dropped for x');
+    expect(n).toHaveTextContent('Client secret needed for y');
+    expect(screen.getAllByTestId('profile-row')).toHaveLength(2);
+  });
+
+  it('exports, and says nothing when the dialog was cancelled', async () => {
+    let answer: string | null = null;
+    await start([view('a')], { export_profiles: () => answer });
+    await fireEvent.click(screen.getByTestId('export-profiles'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(screen.queryAllByTestId('notice')).toHaveLength(0);
+    answer = '/home/me/profiles.json';
+    await fireEvent.click(screen.getByTestId('export-profiles'));
+    expect(await screen.findByText('Profiles exported to /home/me/profiles.json.')).toBeInTheDocument();
+  });
+
+  it('edits settings', async () => {
+    const calls = await start([view('a')], {
+      get_settings: () => ({ clipboard_clear_secs: 30 }),
+      set_settings: (a) => a.settings,
+    });
+    await fireEvent.click(screen.getByTestId('settings'));
+    const dlg = await screen.findByTestId('settings-dialog');
+    const input = within(dlg).getByTestId('field-clipboard_clear_secs');
+    await waitFor(() => expect(input).toHaveValue(30));
+    await fireEvent.input(input, { target: { value: '0' } });
+    await fireEvent.click(within(dlg).getByTestId('settings-save'));
+    await waitFor(() => expect(screen.queryByTestId('settings-dialog')).toBeNull());
+    expect(calls.find((c) => c.cmd === 'set_settings')?.args).toEqual({ settings: { clipboard_clear_secs: 0 } });
+    expect(await screen.findByText(/not cleared/)).toBeInTheDocument();
+  });
+
+  it('opens the editor for edit with the name read-only', async () => {
+    await start([view('work')], {
+      get_profile: () => ({
+        name: 'work',
+        kind: 'issuer',
+        issuer: 'https://idp.example.com',
+        authorization_endpoint: '',
+        token_endpoint: '',
+        revocation_endpoint: '',
+        userinfo_endpoint: '',
+        client_id: 'cli',
+        client_auth: 'client_secret_basic',
+        has_client_secret: true,
+        scopes: 'openid',
+        params: [],
+        redirect_uri: '',
+        browser: '',
+      }),
+    });
+    await fireEvent.click(within(row('work')).getByTestId('edit'));
+    const editor = await screen.findByTestId('profile-editor');
+    expect(within(editor).getByTestId('field-name')).toHaveAttribute('readonly');
+    expect(within(editor).getByTestId('field-name')).toHaveValue('work');
+    expect(editor).toHaveTextContent(/a secret is stored/i);
+  });
+});

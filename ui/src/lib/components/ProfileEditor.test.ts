@@ -1,0 +1,200 @@
+import { describe, expect, it, vi } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import ProfileEditor from './ProfileEditor.svelte';
+import { emptyForm } from '../form';
+import { discovery, form, ipcError, view } from '../../test/fixtures';
+import { fakeBackend } from '../../test/backend';
+import type { ProfileForm, SaveRequest } from '../ipc';
+
+function open(props: { mode?: 'add' | 'edit' | 'duplicate'; initial?: ProfileForm; original?: string | null } = {}) {
+  const onclose = vi.fn();
+  const onsaved = vi.fn();
+  render(ProfileEditor, {
+    props: { mode: props.mode ?? 'add', initial: props.initial ?? emptyForm(), original: props.original ?? null, onclose, onsaved },
+  });
+  const editor = screen.getByTestId('profile-editor');
+  return { onclose, onsaved, editor, q: within(editor) };
+}
+
+async function type(el: HTMLElement, value: string): Promise<void> {
+  await fireEvent.input(el, { target: { value } });
+}
+
+describe('profile editor', () => {
+  it('starts a new profile with the default scopes and the issuer kind', () => {
+    fakeBackend({});
+    const { q } = open();
+    expect(q.getByTestId('field-scopes')).toHaveValue('openid offline_access profile email');
+    expect(q.getByTestId('kind-issuer')).toBeChecked();
+    expect(q.getByTestId('field-redirect_uri')).toHaveAttribute('placeholder', 'http://127.0.0.1/callback');
+    expect(q.getByTestId('field-client_secret')).toHaveAttribute('type', 'password');
+    expect(q.getByTestId('field-name')).not.toHaveAttribute('readonly');
+  });
+
+  it('shows client-side errors next to their fields and sends nothing', async () => {
+    const calls = fakeBackend({});
+    const { q } = open();
+    await type(q.getByTestId('field-name'), 'bad name!');
+    await fireEvent.click(q.getByTestId('save'));
+    expect(q.getByTestId('error-name')).toHaveTextContent(/letters, digits/);
+    expect(q.getByTestId('error-issuer')).toHaveTextContent('Issuer URL is required.');
+    expect(q.getByTestId('error-client_id')).toHaveTextContent('Client ID is required.');
+    expect(q.getByTestId('field-name')).toHaveAttribute('aria-invalid', 'true');
+    expect(calls.some((c) => c.cmd === 'save_profile')).toBe(false);
+
+    // Fixing a field clears its message.
+    await type(q.getByTestId('field-client_id'), 'cli');
+    expect(q.queryByTestId('error-client_id')).toBeNull();
+  });
+
+  it('checks the endpoints for the endpoints kind', async () => {
+    fakeBackend({});
+    const { q } = open();
+    await fireEvent.click(q.getByTestId('kind-endpoints'));
+    expect(q.queryByTestId('field-issuer')).toBeNull();
+    await type(q.getByTestId('field-name'), 'plain');
+    await type(q.getByTestId('field-client_id'), 'cli');
+    await type(q.getByTestId('field-authorization_endpoint'), 'not a url');
+    await fireEvent.click(q.getByTestId('save'));
+    expect(q.getByTestId('error-authorization_endpoint')).toHaveTextContent(/http/);
+    expect(q.getByTestId('error-token_endpoint')).toHaveTextContent('Token endpoint is required.');
+    expect(q.queryByTestId('error-revocation_endpoint')).toBeNull();
+  });
+
+  it('places server field errors next to the fields, and other messages at the top', async () => {
+    let reply = ipcError('invalid', 'The profile has errors', [
+      { field: 'issuer', message: 'The issuer must use https.' },
+      { field: 'redirect_uri', message: 'Use a loopback address.' },
+    ]);
+    fakeBackend({
+      save_profile: () => {
+        throw reply;
+      },
+    });
+    const { q, onsaved } = open({ initial: form({ issuer: 'http://idp.example.com' }) });
+    await fireEvent.click(q.getByTestId('save'));
+    expect(await q.findByTestId('error-issuer')).toHaveTextContent('The issuer must use https.');
+    expect(q.getByTestId('error-redirect_uri')).toHaveTextContent('Use a loopback address.');
+    expect(q.queryByTestId('error-form')).toBeNull();
+    expect(onsaved).not.toHaveBeenCalled();
+
+    reply = ipcError('profile_file', 'A profile named work already exists.');
+    await fireEvent.click(q.getByTestId('save'));
+    expect(await q.findByTestId('error-form')).toHaveTextContent('A profile named work already exists.');
+  });
+
+  it('saves a new profile with the secret as SecretInput', async () => {
+    const calls = fakeBackend({ save_profile: () => ({ profiles: [view('work')], secret_dropped: false }) });
+    const { q, onsaved } = open();
+    await type(q.getByTestId('field-name'), 'work');
+    await type(q.getByTestId('field-issuer'), 'https://idp.example.com');
+    await type(q.getByTestId('field-client_id'), 'cli');
+    await type(q.getByTestId('field-client_secret'), 's3cret');
+    await fireEvent.click(q.getByTestId('param-add'));
+    await type(q.getByTestId('param-key'), 'audience');
+    await type(q.getByTestId('param-value'), 'api');
+    await fireEvent.click(q.getByTestId('save'));
+    await waitFor(() => expect(onsaved).toHaveBeenCalled());
+    const req = calls.find((c) => c.cmd === 'save_profile')?.args.request as SaveRequest;
+    expect(req.original).toBeNull();
+    expect(req.secret).toEqual({ action: 'set', value: 's3cret' });
+    expect(req.form.name).toBe('work');
+    expect(req.form.params).toEqual([{ key: 'audience', value: 'api' }]);
+    expect(req.form.scopes).toBe('openid offline_access profile email');
+  });
+
+  it('submits on Enter in a field', async () => {
+    const calls = fakeBackend({ save_profile: () => ({ profiles: [], secret_dropped: false }) });
+    const { q } = open({ initial: form() });
+    await fireEvent.keyDown(q.getByTestId('field-client_id'), { key: 'Enter' });
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'save_profile')).toBe(true));
+  });
+
+  it('on edit keeps the name read-only, keeps or removes the stored secret', async () => {
+    const calls = fakeBackend({ save_profile: () => ({ profiles: [], secret_dropped: false }) });
+    const { q } = open({ mode: 'edit', initial: form({ has_client_secret: true }), original: 'work' });
+    expect(q.getByTestId('field-name')).toHaveAttribute('readonly');
+    expect(q.getByTestId('field-client_secret')).toHaveAttribute(
+      'placeholder',
+      'a secret is stored — leave empty to keep',
+    );
+    await fireEvent.click(q.getByTestId('save'));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'save_profile')).toHaveLength(1));
+    let req = calls.find((c) => c.cmd === 'save_profile')?.args.request as SaveRequest;
+    expect(req.original).toBe('work');
+    expect(req.secret).toEqual({ action: 'keep' });
+
+    await fireEvent.click(q.getByTestId('remove-secret'));
+    expect(q.getByTestId('field-client_secret')).toBeDisabled();
+    await fireEvent.click(q.getByTestId('save'));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'save_profile')).toHaveLength(2));
+    req = calls.filter((c) => c.cmd === 'save_profile')[1]?.args.request as SaveRequest;
+    expect(req.secret).toEqual({ action: 'remove' });
+  });
+
+  it('discovers endpoints and toggles scopes with the chips', async () => {
+    const calls = fakeBackend({ discover: () => discovery() });
+    const { q } = open();
+    await type(q.getByTestId('field-issuer'), 'https://idp.example.com');
+    await fireEvent.click(q.getByTestId('discover'));
+    const found = await q.findByTestId('discover-result');
+    expect(calls.find((c) => c.cmd === 'discover')?.args).toEqual({ issuer: 'https://idp.example.com' });
+    expect(found).toHaveTextContent('https://idp.example.com/auth');
+    expect(found).toHaveTextContent('https://idp.example.com/token');
+    expect(found).not.toHaveTextContent(/PKCE/);
+
+    const chips = within(found).getAllByTestId('scope-chip');
+    expect(chips.map((c) => c.textContent)).toEqual(['openid', 'profile', 'email', 'offline_access', 'api.read']);
+    const apiRead = chips[4] as HTMLElement;
+    expect(apiRead).toHaveAttribute('aria-pressed', 'false');
+    await fireEvent.click(apiRead);
+    expect(q.getByTestId('field-scopes')).toHaveValue('openid offline_access profile email api.read');
+    expect(apiRead).toHaveAttribute('aria-pressed', 'true');
+    await fireEvent.click(chips[2] as HTMLElement);
+    expect(q.getByTestId('field-scopes')).toHaveValue('openid offline_access profile api.read');
+
+    // The discovered endpoints carry over to the explicit-endpoints kind.
+    await fireEvent.click(q.getByTestId('kind-endpoints'));
+    expect(q.getByTestId('field-authorization_endpoint')).toHaveValue('https://idp.example.com/auth');
+    expect(q.getByTestId('field-token_endpoint')).toHaveValue('https://idp.example.com/token');
+    expect(q.getByTestId('field-revocation_endpoint')).toHaveValue('https://idp.example.com/revoke');
+  });
+
+  it('warns when the provider does not support PKCE S256', async () => {
+    fakeBackend({ discover: () => discovery({ pkce_s256: false }) });
+    const { q } = open();
+    await type(q.getByTestId('field-issuer'), 'https://idp.example.com');
+    await fireEvent.click(q.getByTestId('discover'));
+    expect(await q.findByTestId('discover-result')).toHaveTextContent(/PKCE/);
+  });
+
+  it('shows a discovery failure next to the issuer', async () => {
+    fakeBackend({
+      discover: () => {
+        throw ipcError('provider', 'Could not reach https://nowhere.example: connection refused');
+      },
+    });
+    const { q } = open();
+    await type(q.getByTestId('field-issuer'), 'https://nowhere.example');
+    await fireEvent.click(q.getByTestId('discover'));
+    expect(await q.findByTestId('error-issuer')).toHaveTextContent('connection refused');
+    expect(q.queryByTestId('discover-result')).toBeNull();
+  });
+
+  it('asks for an issuer before discovering', async () => {
+    const calls = fakeBackend({});
+    const { q } = open();
+    await fireEvent.click(q.getByTestId('discover'));
+    expect(q.getByTestId('error-issuer')).toHaveTextContent(/issuer URL first/);
+    expect(calls.some((c) => c.cmd === 'discover')).toBe(false);
+  });
+
+  it('closes with Escape and Cancel', async () => {
+    fakeBackend({});
+    const { q, onclose, editor } = open();
+    await fireEvent.keyDown(q.getByTestId('field-name'), { key: 'Escape' });
+    expect(onclose).toHaveBeenCalledTimes(1);
+    await fireEvent.click(within(editor).getByTestId('cancel'));
+    expect(onclose).toHaveBeenCalledTimes(2);
+  });
+});

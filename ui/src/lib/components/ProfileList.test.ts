@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { flushSync } from 'svelte';
+import ProfileList from './ProfileList.svelte';
+import { view } from '../../test/fixtures';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('profile list countdown', () => {
+  it('counts down once a second from one shared ticker', async () => {
+    vi.useFakeTimers({ now: new Date('2025-03-04T10:00:00Z') });
+    const spy = vi.spyOn(globalThis, 'setInterval');
+    const now = Date.now();
+    const rows = Array.from({ length: 50 }, (_, i) =>
+      view(`p${i}`, { state: 'signed_in', expires_at: now + 65_000 + i * 3_600_000 }),
+    );
+    rows.push(view('gone', { state: 'signed_in', expires_at: now + 1_500 }));
+    render(ProfileList, {
+      props: { profiles: rows, selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() },
+    });
+    const first = screen.getAllByTestId('countdown')[0] as HTMLElement;
+    expect(first).toHaveTextContent('expires in 1:05');
+    expect(screen.getAllByTestId('countdown')[1]).toHaveTextContent('expires in 1 h 1 min');
+
+    vi.advanceTimersByTime(2000);
+    flushSync();
+    expect(first).toHaveTextContent('expires in 1:03');
+    const gone = document.querySelector('[data-profile="gone"] [data-testid="countdown"]');
+    expect(gone).toHaveTextContent('refresh due');
+    // One interval for every row.
+    expect(spy.mock.calls.filter(([, ms]) => ms === 1000)).toHaveLength(1);
+  });
+
+  it('hands row button clicks to one handler with the action and profile', async () => {
+    const onaction = vi.fn();
+    const onselect = vi.fn();
+    render(ProfileList, {
+      props: { profiles: [view('a'), view('b', { state: 'signed_in' })], selected: 'a', onaction, onselect, onadd: vi.fn() },
+    });
+    const b = document.querySelector('[data-profile="b"]') as HTMLElement;
+    await fireEvent.click(within(b).getByTestId('copy-token'));
+    expect(onselect).toHaveBeenCalledWith('b');
+    expect(onaction).toHaveBeenCalledWith('copy-token', 'b');
+    expect(within(b).getByTestId('copy-token').getAttribute('title')).toContain('Ctrl+Shift+C');
+  });
+
+  it('makes only the selected row and its buttons tab stops', () => {
+    render(ProfileList, {
+      props: { profiles: [view('a'), view('b')], selected: 'b', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() },
+    });
+    const a = document.querySelector('[data-profile="a"]') as HTMLElement;
+    const b = document.querySelector('[data-profile="b"]') as HTMLElement;
+    expect(a.tabIndex).toBe(-1);
+    expect(b.tabIndex).toBe(0);
+    expect(within(a).getByTestId('edit').tabIndex).toBe(-1);
+    expect(within(b).getByTestId('edit').tabIndex).toBe(0);
+  });
+
+  it('offers Add profile when empty', async () => {
+    const onadd = vi.fn();
+    render(ProfileList, { props: { profiles: [], selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd } });
+    expect(screen.getByText(/No profiles yet/)).toBeInTheDocument();
+    await fireEvent.click(screen.getByRole('button', { name: 'Add profile' }));
+    expect(onadd).toHaveBeenCalled();
+  });
+});
