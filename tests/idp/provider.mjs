@@ -15,6 +15,9 @@
 //   POST /up               listen again on the same port
 //   POST /mode?token=normal|garbage|error500|redirect   sabotage the token endpoint
 //                                               (redirect: 307 to /stolen here, counted in stats)
+//   POST /revoke-all       revoke every grant issued so far, behind the clients' backs: its
+//                          refresh and access tokens die too, so the next refresh gets
+//                          invalid_grant. Answers {"ok":true,"revoked":<number of grants>}
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -138,6 +141,9 @@ provider.on('grant.success', (ctx) => {
   if (gt === 'refresh_token') stats.refresh += 1;
   else if (gt === 'authorization_code') stats.authorization_code += 1;
 });
+// Every grant ever saved, for POST /revoke-all.
+const grantIds = new Set();
+provider.on('grant.saved', (grant) => grantIds.add(grant.jti));
 provider.on('server_error', (ctx, err) => console.error('server_error:', err));
 
 const oidc = provider.callback();
@@ -210,6 +216,18 @@ const control = http.createServer(async (req, res) => {
       case 'POST /up':
         if (!server.listening) await listen(server, port);
         break;
+      case 'POST /revoke-all': {
+        const ids = [...grantIds];
+        grantIds.clear();
+        await Promise.all(ids.flatMap((id) => [
+          provider.AccessToken.revokeByGrantId(id),
+          provider.RefreshToken.revokeByGrantId(id),
+          provider.AuthorizationCode.revokeByGrantId(id),
+          provider.Grant.adapter.destroy(id),
+        ]));
+        console.error(`control: ${key} (${ids.length} grants)`);
+        return reply(200, { ok: true, revoked: ids.length });
+      }
       case 'POST /mode': {
         const m = url.searchParams.get('token');
         if (!['normal', 'garbage', 'error500', 'redirect'].includes(m)) return reply(400, { error: 'token must be normal|garbage|error500|redirect' });
