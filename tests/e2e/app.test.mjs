@@ -1,0 +1,279 @@
+// End-to-end tests of the Pixie desktop app: the release binary under tauri-driver, a real
+// OpenID Provider (tests/idp/provider.mjs), the real Secret Service (gnome-keyring in a private
+// D-Bus session), the scripted system browser (tests/idp/browser.mjs via $BROWSER) and the X
+// clipboard. Run them with scripts/e2e; logs and screenshots land in tests/e2e/artifacts/.
+//
+// One app session runs the steps in order (each step needs the state the previous one left);
+// once a step fails the later ones are skipped rather than failing for the same reason.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import {
+  App, ARTIFACTS, Provider, REPO, keychainEntries, readClipboard, sessionTokens, stopAll,
+  storedSession, tmpDir,
+} from './harness.mjs';
+
+const PROFILE = 'test-idp';
+const SCOPES = 'openid offline_access profile email';
+const SERVICE = `pixie-e2e-${process.pid}-${Date.now()}`;
+
+describe('pixie-desktop', { timeout: 240_000 }, () => {
+  let idp;
+  let app;
+  let home;
+  let failed = null;
+  /** Every token value seen during the run (clipboard and keychain). */
+  const tokens = new Set();
+
+  const collect = (...values) => { for (const v of values) if (typeof v === 'string' && v.length >= 8) tokens.add(v); };
+  const collectFromKeychain = () => {
+    const s = storedSession(SERVICE, PROFILE);
+    collect(...sessionTokens(s));
+    return s;
+  };
+
+  // Each step is skipped once an earlier one failed: its state would be wrong anyway.
+  const step = (name, fn, opts = {}) => it(name, opts, async (t) => {
+    if (failed) { t.skip(`an earlier step failed: ${failed}`); return; }
+    try {
+      await fn(t);
+    } catch (e) {
+      failed = name;
+      await app?.screenshot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
+      throw e;
+    }
+  });
+
+  before(async () => {
+    for (const f of fs.readdirSync(ARTIFACTS)) {
+      if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(ARTIFACTS, f));
+    }
+    idp = await Provider.start();
+    home = tmpDir('pixie-e2e-home.');
+    const xdg = tmpDir('pixie-e2e-xdg.');
+    app = await App.start({
+      name: 'main',
+      env: {
+        PIXIE_HOME: home,
+        PIXIE_KEYRING_SERVICE: SERVICE,
+        BROWSER: `node ${path.join(REPO, 'tests/idp/browser.mjs')}`,
+        PIXIE_TEST_LOGIN: 'alice',
+        PIXIE_TEST_BROWSER_LOG: path.join(ARTIFACTS, 'browser.log'),
+        PIXIE_IPC_TAP: '1',
+        PIXIE_LOG: 'debug',
+        NO_AT_BRIDGE: '1',
+        // WebKit's caches and Pixie's desktop settings start empty, as on a first run.
+        XDG_CACHE_HOME: path.join(xdg, 'cache'),
+        XDG_CONFIG_HOME: path.join(xdg, 'config'),
+      },
+    });
+  });
+
+  after(async () => {
+    await app?.stop();
+    await idp?.stop();
+    await stopAll();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  step('starts with an empty list and the IPC tap installed', async () => {
+    await app.shown('add-profile', '', { timeout: 20000 });
+    const rows = await app.browser.$$('[data-testid="profile-row"]');
+    assert.equal(rows.length, 0, 'a fresh PIXIE_HOME has no profiles');
+    const tap = JSON.parse(await app.ipcTap());
+    assert.ok(Array.isArray(tap), 'window.__PIXIE_IPC_TAP__ is an array (PIXIE_IPC_TAP=1)');
+  });
+
+  step('a bad issuer URL gets a clear message next to the issuer field', async () => {
+    await app.click('add-profile');
+    await app.shown('profile-editor');
+    await app.click('kind-issuer');
+
+    await app.fill('field-issuer', 'not a url');
+    await app.click('discover');
+    const notUrl = await app.waitFor('error-issuer for "not a url"', async () => {
+      const el = await app.$('error-issuer');
+      return (await el.isDisplayed()) && (await el.getText()).trim();
+    });
+    assert.match(notUrl, /url|http/i, `the message says what is wrong: ${notUrl}`);
+
+    await app.fill('field-issuer', 'http://127.0.0.1:9/nowhere');
+    await app.click('discover');
+    const unreachable = await app.waitFor('error-issuer for an unreachable issuer', async () => {
+      const el = await app.$('error-issuer');
+      const text = (await el.isDisplayed()) && (await el.getText()).trim();
+      return text && text !== notUrl ? text : false;
+    }, { timeout: 20000 });
+    assert.match(unreachable, /reach|connect|refused|unavailable|could not|cannot/i, `the message says the issuer is unreachable: ${unreachable}`);
+    await app.screenshot('bad-issuer');
+
+    // The message sits next to the issuer field: inside the same form field group, right below it.
+    const near = await app.browser.execute(() => {
+      const input = document.querySelector('[data-testid="field-issuer"]');
+      const err = document.querySelector('[data-testid="error-issuer"]');
+      if (!input || !err) return null;
+      const a = input.getBoundingClientRect();
+      const b = err.getBoundingClientRect();
+      return { gap: b.top - a.bottom, describedBy: input.getAttribute('aria-describedby'), errId: err.id };
+    });
+    assert.ok(near, 'field-issuer and error-issuer both exist');
+    assert.ok(near.gap >= -2 && near.gap < 80, `error-issuer is right below field-issuer (gap ${near.gap}px)`);
+
+    // Saving with a non-URL issuer is refused with the message at the issuer field as well.
+    await app.fill('field-name', 'bad-issuer');
+    await app.fill('field-issuer', 'not a url');
+    await app.fill('field-client_id', 'pixie-test');
+    await app.click('save');
+    await app.shown('error-issuer');
+    assert.ok(await (await app.$('profile-editor')).isDisplayed(), 'the editor stays open');
+    await app.click('cancel');
+    await app.waitFor('the editor to close', async () => !(await (await app.$('profile-editor')).isExisting()));
+    assert.equal(await app.state('bad-issuer'), null, 'no profile was saved');
+  });
+
+  step('adds a profile through the form with Discover', async () => {
+    await app.click('add-profile');
+    await app.shown('profile-editor');
+    await app.fill('field-name', PROFILE);
+    await app.click('kind-issuer');
+    await app.fill('field-issuer', idp.issuer);
+    await app.click('discover');
+    await app.shown('discover-result', '', { timeout: 20000 });
+    const chips = await app.waitFor('scope chips from discovery', async () => {
+      const els = await app.browser.$$('[data-testid="scope-chip"]');
+      const texts = [];
+      for (const el of els) texts.push((await el.getText()).trim());
+      return texts.length > 0 ? texts : false;
+    });
+    for (const s of ['openid', 'offline_access', 'profile', 'email']) {
+      assert.ok(chips.some((c) => c.includes(s)), `scope chip ${s} among ${chips.join(', ')}`);
+    }
+    await app.fill('field-client_id', 'pixie-test');
+    await app.fill('field-scopes', SCOPES);
+    await app.screenshot('editor-discovered');
+    await app.click('save');
+    await app.waitFor('the editor to close after Save', async () => !(await (await app.$('profile-editor')).isExisting()));
+    await app.waitState(PROFILE, 'signed_out');
+
+    const file = fs.readFileSync(path.join(home, 'profiles.toml'), 'utf8');
+    assert.match(file, new RegExp(`name = "${PROFILE}"`));
+    assert.match(file, new RegExp(`issuer = "${idp.issuer.replace(/[.]/g, '\\.')}/?"`));
+    assert.match(file, /client_id = "pixie-test"/);
+    for (const s of SCOPES.split(' ')) assert.match(file, new RegExp(`"${s}"`), `scope ${s} saved`);
+  });
+
+  step('signs in through the browser and shows a countdown', async () => {
+    // Short-lived access tokens from now on, so the silent refresh happens within the test.
+    await idp.ctl('/ttl?access=15');
+    await app.clickInRow(PROFILE, 'sign-in');
+    await app.waitState(PROFILE, 'signed_in', { timeout: 30000 });
+    const countdown = await app.waitFor('a countdown in the row', async () => (await app.rowText(PROFILE, 'countdown'))?.trim());
+    assert.ok(/\d/.test(countdown), `countdown shows a time: ${countdown}`);
+    const subject = await app.rowText(PROFILE, 'subject');
+    assert.match(subject ?? '', /alice/, 'the row shows the subject');
+    await app.screenshot('signed-in');
+    const s = collectFromKeychain();
+    assert.ok(s?.access_token && s?.refresh_token, 'the keychain holds the session with a refresh token');
+  });
+
+  step('Copy token puts a working access token on the clipboard', async () => {
+    const before = readClipboard();
+    await app.clickInRow(PROFILE, 'copy-token');
+    await app.shown('notice', '', { timeout: 10000 });
+    const token = await app.waitFor('a new token on the clipboard', async () => {
+      const c = readClipboard().trim();
+      return c && c !== before.trim() ? c : false;
+    }, { timeout: 10000 });
+    collect(token);
+    const { status, body } = await idp.userinfo(token);
+    assert.equal(status, 200, `${idp.issuer}/me accepts the copied token: ${JSON.stringify(body)}`);
+    assert.equal(body.sub, 'alice');
+    const notice = await (await app.$('notice')).getText();
+    assert.ok(!notice.includes(token), 'the notice does not show the token');
+  });
+
+  step('the claims view shows the verified ID token and an opaque access token', async () => {
+    await app.clickInRow(PROFILE, 'claims');
+    await app.shown('claims-view');
+    const sub = await app.waitFor('claim-row sub', async () => {
+      const el = await app.$('claim-row', '[data-claim="sub"]');
+      return (await el.isExisting()) && (await el.getText());
+    });
+    assert.match(sub, /alice/);
+    assert.equal(await (await app.$('verified-badge')).getAttribute('data-verified'), 'true');
+    assert.equal((await (await app.$('access-token-kind')).getText()).trim(), 'opaque token');
+    await app.screenshot('claims');
+    await app.click('raw-toggle');
+    const raw = await (await app.shown('raw-json')).getText();
+    assert.match(raw, /"sub"\s*:\s*"alice"/);
+    for (const t of tokens) assert.ok(!raw.includes(t), 'the raw claims hold no token');
+    await app.click('close');
+    await app.waitFor('the claims view to close', async () => !(await (await app.$('claims-view')).isExisting()));
+  });
+
+  step('refreshes silently before the access token expires', async () => {
+    const r0 = (await idp.stats()).refresh;
+    const countdown0 = await app.rowText(PROFILE, 'countdown');
+    const expires0 = storedSession(SERVICE, PROFILE)?.expires_at;
+    // TTL 15 s: the refresh is due about 5 s before expiry (a third of the lifetime).
+    await app.waitFor('a silent refresh at the provider (/stats refresh count)', async () => (await idp.stats()).refresh > r0, { timeout: 30000 });
+    await app.waitState(PROFILE, 'signed_in', { timeout: 10000 });
+    const s = await app.waitFor('the keychain to hold the refreshed session', async () => {
+      const cur = storedSession(SERVICE, PROFILE);
+      return cur && cur.expires_at !== expires0 ? cur : false;
+    }, { timeout: 10000 });
+    collect(...sessionTokens(s));
+    const countdown1 = await app.waitFor('a countdown after the refresh', async () => (await app.rowText(PROFILE, 'countdown'))?.trim());
+    assert.ok(/\d/.test(countdown1), `countdown after refresh: ${countdown1} (before: ${countdown0})`);
+    assert.ok(Date.parse(s.expires_at) > Date.parse(expires0), 'the new token expires later');
+  });
+
+  step('a grant revoked at the provider turns the row to sign_in_required', async () => {
+    collectFromKeychain();
+    const { revoked } = await idp.ctl('/revoke-all');
+    assert.ok(revoked >= 1, `the provider revoked the grant (${revoked})`);
+    await app.waitState(PROFILE, 'sign_in_required', { timeout: 40000 });
+    const reason = await app.waitFor('a reason in the row', async () => (await app.rowText(PROFILE, 'reason'))?.trim());
+    assert.ok(reason.length > 5, `reason: ${reason}`);
+    await app.screenshot('sign-in-required');
+  });
+
+  step('signs in again, then signs out and the keychain forgets the session', async () => {
+    await idp.ctl('/ttl?access=3600');
+    await app.clickInRow(PROFILE, 'sign-in');
+    await app.waitState(PROFILE, 'signed_in', { timeout: 30000 });
+    assert.ok(collectFromKeychain(), 'a session is stored while signed in');
+
+    await app.clickInRow(PROFILE, 'sign-out');
+    // A confirmation is optional; answer it if it comes.
+    const confirm = await app.$('confirm-dialog');
+    if (await confirm.isExisting()) await app.click('confirm-yes');
+    await app.waitState(PROFILE, 'signed_out', { timeout: 20000 });
+    const left = await app.waitFor('the session to leave the keychain', async () => {
+      const names = keychainEntries(SERVICE).map((e) => e.attributes.username);
+      return names.some((n) => n === `session:${PROFILE}` || n.startsWith(`session:${PROFILE}#`)) ? false : names;
+    }, { timeout: 10000 });
+    assert.ok(Array.isArray(left));
+    await app.screenshot('signed-out');
+  });
+
+  step('no token ever crossed the IPC (and none reached the log)', async () => {
+    assert.ok(tokens.size >= 4, `tokens were collected from the clipboard and the keychain (${tokens.size})`);
+    const json = await app.ipcTap();
+    const tap = JSON.parse(json);
+    assert.ok(Array.isArray(tap) && tap.length > 0, 'the IPC tap recorded results and events');
+    const kinds = new Set(tap.map((e) => e.kind));
+    assert.ok(kinds.has('result'), `the tap has results (${[...kinds].join(', ')})`);
+    fs.writeFileSync(path.join(ARTIFACTS, 'ipc-tap.json'), JSON.stringify(tap, null, 1));
+    for (const t of tokens) {
+      assert.ok(!json.includes(t), `a token (${t.slice(0, 6)}…, ${t.length} chars) appears in the IPC tap`);
+    }
+    const log = fs.readFileSync(app.log, 'utf8');
+    for (const t of tokens) {
+      assert.ok(!log.includes(t), `a token (${t.slice(0, 6)}…) appears in the app log ${app.log}`);
+    }
+  });
+});
