@@ -132,3 +132,95 @@ fn a_profile_removed_during_sign_in_gets_no_session() {
     );
     assert!(rig.keychain("session:p").is_none());
 }
+
+/// The desktop app's silent refresh against the real provider: a short-lived token is refreshed
+/// before it expires without anyone asking, and a revoked grant parks the profile as "sign-in
+/// required" instead of retrying.
+#[test]
+fn auto_refresh_renews_before_expiry_and_stops_at_a_revoked_grant() {
+    use pixie::autorefresh::{AutoRefresh, Policy, RefreshEvent};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rig = Rig::new();
+    rig.add_profile("p");
+    let engine = Arc::new(Engine::new(EngineConfig {
+        home: PixieHome::at(rig.home.path().to_path_buf()),
+        store: Arc::new(KeyringStore::new(&rig.service)),
+        clock: Arc::new(pixie::clock::SystemClock),
+    }));
+    rig.idp.control("/ttl?access=6");
+    rt.block_on(engine.login(
+        "p",
+        LoginOptions {
+            browser: BrowserChoice::Custom(Arc::new(ScriptedBrowser)),
+            timeout: Duration::from_secs(30),
+            ..Default::default()
+        },
+    ))
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let policy = Policy {
+        backoff_start: Duration::from_millis(200),
+        ..Policy::default()
+    };
+    let auto = {
+        let _rt = rt.enter();
+        AutoRefresh::spawn(
+            engine.clone(),
+            policy,
+            Arc::new(move |e| {
+                let _ = tx.send(e);
+            }),
+        )
+    };
+    let next = |limit: u64| rx.recv_timeout(Duration::from_secs(limit)).unwrap();
+    let before = rig.stored_refresh_token("p");
+    // A 6 s token is refreshed about 2–2.6 s before it expires.
+    let started = std::time::Instant::now();
+    assert_eq!(
+        next(10),
+        RefreshEvent::Refreshing {
+            profile: "p".into()
+        }
+    );
+    assert_eq!(
+        next(10),
+        RefreshEvent::Refreshed {
+            profile: "p".into()
+        }
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "refreshed before expiry"
+    );
+    assert_eq!(rig.idp.refresh_count(), 1);
+    assert_ne!(
+        rig.stored_refresh_token("p"),
+        before,
+        "the rotated token was stored"
+    );
+
+    rig.idp
+        .revoke_raw("pixie-test", &rig.stored_refresh_token("p"));
+    assert_eq!(
+        next(10),
+        RefreshEvent::Refreshing {
+            profile: "p".into()
+        }
+    );
+    match next(10) {
+        RefreshEvent::SignInRequired { profile, reason } => {
+            assert_eq!(profile, "p");
+            assert!(reason.contains("sign"), "{reason}");
+        }
+        other => panic!("expected sign-in required, got {other:?}"),
+    }
+    // Parked: no retry storm against a dead grant.
+    let requests = rig.idp.stats()["token_requests"].clone();
+    auto.wake();
+    assert!(rx.recv_timeout(Duration::from_secs(3)).is_err());
+    assert_eq!(rig.idp.stats()["token_requests"], requests);
+    drop(auto);
+}
