@@ -74,7 +74,8 @@ describe('profile list', () => {
     for (const id of ['copy-token', 'claims', 'sign-out']) expect(signedIn.getByTestId(id)).toBeInTheDocument();
     expect(signedIn.queryByTestId('sign-in')).toBeNull();
 
-    expect(within(row('ref')).getByTestId('countdown')).toHaveTextContent('refreshing');
+    expect(row('ref')).toHaveTextContent('Refreshing');
+    expect(within(row('ref')).getByTestId('countdown')).toHaveTextContent(/^expires in 0:1\d$/);
 
     const req = within(row('req'));
     expect(req.getByTestId('reason')).toHaveTextContent('The refresh token was revoked.');

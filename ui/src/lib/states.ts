@@ -20,8 +20,13 @@ export type RowAction =
   | 'cancel-sign-in'
   | 'reopen-browser';
 
+/** Signed in (or refreshing): the access token can be copied and its lifetime counts down. */
+export function isLive(p: ProfileView): boolean {
+  return p.state === 'signed_in' || p.state === 'refreshing';
+}
+
 /** Whether something is left to sign out of (tokens, or an identity). */
-function holdsSession(p: ProfileView): boolean {
+export function holdsSession(p: ProfileView): boolean {
   return p.has_refresh_token || p.expires_at !== null || p.subject !== null;
 }
 
