@@ -181,6 +181,16 @@ describe('profile editor', () => {
     expect(q.queryByTestId('discover-result')).toBeNull();
   });
 
+  it('refuses to discover a non-URL issuer, with the message at the issuer field', async () => {
+    const calls = fakeBackend({});
+    const { q } = open();
+    await type(q.getByTestId('field-issuer'), 'not a url');
+    await fireEvent.click(q.getByTestId('discover'));
+    expect(q.getByTestId('error-issuer')).toHaveTextContent(/URL/);
+    expect(q.getByTestId('field-issuer')).toHaveAttribute('aria-describedby', 'err-issuer');
+    expect(calls.some((c) => c.cmd === 'discover')).toBe(false);
+  });
+
   it('asks for an issuer before discovering', async () => {
     const calls = fakeBackend({});
     const { q } = open();

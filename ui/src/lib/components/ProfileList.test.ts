@@ -58,6 +58,36 @@ describe('profile list countdown', () => {
     expect(within(b).getByTestId('edit').tabIndex).toBe(0);
   });
 
+  it('keeps focus on a button whose row is rebuilt, and the selection on its row', async () => {
+    const props = { profiles: [view('a'), view('b', { state: 'signed_in', expires_at: 1 })], selected: 'b', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() };
+    const { rerender } = render(ProfileList, { props });
+    const before = document.querySelector<HTMLElement>('[data-profile="b"] [data-testid="copy-token"]');
+    before?.focus();
+    expect(document.activeElement).toBe(before);
+    await rerender({ ...props, profiles: [view('a'), view('b', { state: 'signed_in', expires_at: 2 })] });
+    const after = document.querySelector<HTMLElement>('[data-profile="b"] [data-testid="copy-token"]');
+    expect(after).not.toBe(before);
+    expect(document.activeElement).toBe(after);
+    const row = document.querySelector<HTMLElement>('[data-profile="b"]');
+    expect(row).toHaveClass('selected');
+    expect(row).toHaveAttribute('aria-current', 'true');
+    expect(after?.tabIndex).toBe(0);
+    expect(document.querySelectorAll('.row.selected')).toHaveLength(1);
+  });
+
+  it('moves the selection', async () => {
+    const props = { profiles: [view('a'), view('b')], selected: 'a', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() };
+    const { rerender } = render(ProfileList, { props });
+    await rerender({ ...props, selected: 'b' });
+    const a = document.querySelector<HTMLElement>('[data-profile="a"]');
+    const b = document.querySelector<HTMLElement>('[data-profile="b"]');
+    expect(a).not.toHaveClass('selected');
+    expect(a).not.toHaveAttribute('aria-current');
+    expect(a?.tabIndex).toBe(-1);
+    expect(b).toHaveClass('selected');
+    expect(b?.tabIndex).toBe(0);
+  });
+
   it('offers Add profile when empty', async () => {
     const onadd = vi.fn();
     render(ProfileList, { props: { profiles: [], selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd } });
