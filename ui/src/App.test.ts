@@ -226,10 +226,15 @@ describe('delete', () => {
 
   it('closes the confirm dialog with Escape', async () => {
     await start([view('a')]);
-    await fireEvent.click(within(row('a')).getByTestId('delete'));
+    const del = within(row('a')).getByTestId('delete');
+    del.focus();
+    await fireEvent.click(del);
     const dialog = await screen.findByTestId('confirm-dialog');
+    expect(document.activeElement).toBe(within(dialog).getByTestId('confirm-no'));
     await fireEvent.keyDown(dialog, { key: 'Escape' });
     await waitFor(() => expect(screen.queryByTestId('confirm-dialog')).toBeNull());
+    // Focus goes back to the button that opened the dialog.
+    await waitFor(() => expect(document.activeElement).toBe(del));
   });
 });
 
