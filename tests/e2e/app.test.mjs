@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import {
-  App, ARTIFACTS, Provider, REPO, keychainEntries, readClipboard, sessionTokens, stopAll,
+  App, ARTIFACTS, Provider, REPO, keychainNames, readClipboard, sessionTokens, stopAll,
   storedSession, tmpDir,
 } from './harness.mjs';
 
@@ -38,6 +38,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
   // Each step is skipped once an earlier one failed: its state would be wrong anyway.
   const step = (name, fn, opts = {}) => it(name, opts, async (t) => {
     if (failed) { t.skip(`an earlier step failed: ${failed}`); return; }
+    app.mark(`step: ${name}`);
     try {
       await fn(t);
     } catch (e) {
@@ -48,9 +49,11 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
   });
 
   before(async () => {
+    // Screenshots of an earlier run would mislead (scripts/e2e clears the whole directory).
     for (const f of fs.readdirSync(ARTIFACTS)) {
-      if (/\.(png|log)$/.test(f)) fs.rmSync(path.join(ARTIFACTS, f));
+      if (f.endsWith('.png')) fs.rmSync(path.join(ARTIFACTS, f));
     }
+    fs.writeFileSync(path.join(ARTIFACTS, 'browser.log'), '');
     idp = await Provider.start();
     home = tmpDir('pixie-e2e-home.');
     const xdg = tmpDir('pixie-e2e-xdg.');
@@ -65,6 +68,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
         PIXIE_IPC_TAP: '1',
         PIXIE_LOG: 'debug',
         NO_AT_BRIDGE: '1',
+        ...(process.env.PIXIE_E2E_WEBKIT_ENV ? Object.fromEntries([process.env.PIXIE_E2E_WEBKIT_ENV.split('=')]) : {}),
         // WebKit's caches and Pixie's desktop settings start empty, as on a first run.
         XDG_CACHE_HOME: path.join(xdg, 'cache'),
         XDG_CONFIG_HOME: path.join(xdg, 'config'),
@@ -153,6 +157,14 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     }
     await app.fill('field-client_id', 'pixie-test');
     await app.fill('field-scopes', SCOPES);
+    // The chips follow the scopes field: all four pressed once the typing has landed.
+    await app.waitFor('the four scope chips to be pressed', async () => {
+      for (const s of SCOPES.split(' ')) {
+        const chip = await app.$('scope-chip', `[data-scope="${s}"]`);
+        if ((await chip.getAttribute('aria-pressed')) !== 'true') return false;
+      }
+      return true;
+    }, { timeout: 5000 });
     await app.screenshot('editor-discovered');
     await app.click('save');
     await app.waitFor('the editor to close after Save', async () => !(await (await app.$('profile-editor')).isExisting()));
@@ -182,7 +194,13 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
   step('Copy token puts a working access token on the clipboard', async () => {
     const before = readClipboard();
     await app.clickInRow(PROFILE, 'copy-token');
-    await app.shown('notice', '', { timeout: 10000 });
+    const notice = await app.waitFor('a "copied" notice', async () => {
+      for (const el of await app.browser.$$('[data-testid="notice"]')) {
+        const text = await el.getText();
+        if (/copied/i.test(text)) return text;
+      }
+      return false;
+    }, { timeout: 10000 });
     const token = await app.waitFor('a new token on the clipboard', async () => {
       const c = readClipboard().trim();
       return c && c !== before.trim() ? c : false;
@@ -191,7 +209,6 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     const { status, body } = await idp.userinfo(token);
     assert.equal(status, 200, `${idp.issuer}/me accepts the copied token: ${JSON.stringify(body)}`);
     assert.equal(body.sub, 'alice');
-    const notice = await (await app.$('notice')).getText();
     assert.ok(!notice.includes(token), 'the notice does not show the token');
   });
 
@@ -253,7 +270,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     if (await confirm.isExisting()) await app.click('confirm-yes');
     await app.waitState(PROFILE, 'signed_out', { timeout: 20000 });
     const left = await app.waitFor('the session to leave the keychain', async () => {
-      const names = keychainEntries(SERVICE).map((e) => e.attributes.username);
+      const names = keychainNames(SERVICE);
       return names.some((n) => n === `session:${PROFILE}` || n.startsWith(`session:${PROFILE}#`)) ? false : names;
     }, { timeout: 10000 });
     assert.ok(Array.isArray(left));

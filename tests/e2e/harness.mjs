@@ -10,7 +10,7 @@
 //   TAURI_DRIVER       tauri-driver (default: on PATH, else ~/.cache/pixie/tools/bin/tauri-driver)
 //   PIXIE_E2E_ARTIFACTS  where logs and screenshots go (default tests/e2e/artifacts)
 
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -131,6 +131,7 @@ export function tail(file, lines = 40) {
 export class Provider {
   static async start() {
     const log = path.join(ARTIFACTS, 'provider.log');
+    fs.writeFileSync(log, '');
     const child = start('node', [path.join(REPO, 'tests/idp/provider.mjs')], { log });
     const rl = createInterface({ input: child.stdout });
     const line = await Promise.race([
@@ -202,24 +203,42 @@ export class App {
     const app = Object.assign(new App(), { name, log, driver, env });
     try {
       await waitForPort(port, 15000, 'tauri-driver');
-      app.browser = await remote({
+      app.browser = await Promise.race([remote({
         hostname: '127.0.0.1',
         port,
-        logLevel: 'error',
+        logLevel: 'silent',
         connectionRetryCount: 0,
-        connectionRetryTimeout: 60000,
+        connectionRetryTimeout: 30000,
         waitforTimeout: 10000,
         capabilities: {
           browserName: 'wry',
           'wdio:enforceWebDriverClassic': true,
           'tauri:options': { application: APP_BIN },
         },
-      });
+      }), app.#dies()]);
+      app.settled = true;
     } catch (e) {
+      app.settled = true;
       await app.stop();
       throw new Error(`could not start a WebDriver session with ${APP_BIN}: ${e.message}\n--- log tail (${log}) ---\n${tail(log)}`);
     }
     return app;
+  }
+
+  /** Rejects once the app has started and exited again (a crash at startup), or the driver died. */
+  async #dies() {
+    let seen = false;
+    while (!this.settled) {
+      await sleep(200);
+      if (this.settled) return;
+      if (this.driver.exitCode !== null || this.driver.signalCode !== null) {
+        throw new Error(`tauri-driver exited (${this.driver.exitCode ?? this.driver.signalCode})`);
+      }
+      const pid = this.appPid();
+      if (pid) seen = true;
+      else if (seen) throw new Error('the app exited during startup');
+      if (seen && /panicked at/.test(tail(this.log, 200))) throw new Error('the app panicked during startup');
+    }
   }
 
   /** The pixie-desktop process (a descendant of tauri-driver), or null. */
@@ -266,8 +285,27 @@ export class App {
 
   async click(testid, extra = '') {
     const el = await this.shown(testid, extra);
-    await el.click();
+    await this.#clickThroughNotices(el, `[data-testid="${testid}"]${extra}`);
     return el;
+  }
+
+  /**
+   * Clicks; when a notice covers the element (they float above dialogs for a few seconds),
+   * dismisses the notices and clicks again. Each time is counted in `this.coveredByNotice`.
+   */
+  async #clickThroughNotices(el, what) {
+    try {
+      await el.click();
+    } catch (e) {
+      if (!/intercepted/i.test(e.message)) throw e;
+      this.coveredByNotice = [...(this.coveredByNotice ?? []), what];
+      this.mark(`a notice covered ${what}; dismissing the notices and clicking again`);
+      await this.browser.execute(() => {
+        for (const b of document.querySelectorAll('[data-testid="notice"] button')) b.click();
+      });
+      await sleep(200);
+      await el.click();
+    }
   }
 
   async fill(testid, value) {
@@ -289,14 +327,21 @@ export class App {
     const want = Array.isArray(state) ? state : [state];
     let seen = null;
     try {
-      return await this.waitFor(`profile ${profile} to be ${want.join('|')}`, async () => {
+      const got = await this.waitFor(`profile ${profile} to be ${want.join('|')}`, async () => {
         seen = await this.state(profile);
         return want.includes(seen) ? seen : false;
       }, opts);
+      this.mark(`row ${profile} is ${got}`);
+      return got;
     } catch (e) {
       const reason = await this.rowText(profile, 'reason');
       throw new Error(`${e.message.split('\n')[0]}; row state=${seen} reason=${JSON.stringify(reason)}\n${e.message.split('\n').slice(1).join('\n')}`);
     }
+  }
+
+  /** A timestamped line in the app's log, to line up the test's view with the app's. */
+  mark(text) {
+    fs.appendFileSync(this.log, `${new Date().toISOString()} e2e: ${text}\n`);
   }
 
   async rowText(profile, testid) {
@@ -313,11 +358,14 @@ export class App {
       const b = await (await this.row(profile)).$(`[data-testid="${testid}"]`);
       return (await b.isExisting()) && (await b.isDisplayed()) ? b : false;
     });
-    await el.click();
+    await this.#clickThroughNotices(el, `${testid} in row ${profile}`);
   }
 
   async screenshot(name) {
     const file = path.join(ARTIFACTS, `${name}.png`);
+    if (process.env.PIXIE_E2E_X11_SHOTS) {
+      try { execFileSync('import', ['-window', 'root', file.replace(/\.png$/, '-x11.png')], { stdio: 'ignore', timeout: 10000 }); } catch { /* best effort */ }
+    }
     try {
       await this.browser.saveScreenshot(file);
     } catch {
@@ -344,29 +392,25 @@ export class App {
 
 // ---- keychain and clipboard -------------------------------------------------------------------
 
-/** Every entry of the keychain service: [{attributes: {username, ...}, secret}]. */
-export function keychainEntries(service) {
-  let out = '';
-  try {
-    out = execFileSync('secret-tool', ['search', '--all', '--unlock', 'service', service], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000,
-    });
-  } catch (e) {
-    // No match: exit 1 and nothing on stdout.
-    out = e.stdout || '';
-  }
-  const entries = [];
-  let cur = null;
-  for (const line of out.split('\n')) {
-    if (line.startsWith('[')) { cur = { attributes: {}, secret: '' }; entries.push(cur); continue; }
-    if (!cur) continue;
-    const m = line.match(/^([a-z.]+) = (.*)$/);
-    if (!m) continue;
-    if (m[1] === 'secret') cur.secret = m[2];
-    else if (m[1].startsWith('attribute.')) cur.attributes[m[1].slice(10)] = m[2];
-    else cur[m[1]] = m[2];
-  }
-  return entries;
+/**
+ * The account names (`username` attribute) stored under a keychain service. secret-tool prints
+ * the attributes of what `search` finds on stderr (the secrets on stdout).
+ */
+export function keychainNames(service) {
+  const r = spawnSync('secret-tool', ['search', '--all', '--unlock', 'service', service], {
+    encoding: 'utf8', timeout: 10000,
+  });
+  if (r.error) throw new Error(`secret-tool: ${r.error.message}`);
+  return [...r.stderr.matchAll(/^attribute\.username = (.*)$/gm)].map((m) => m[1]);
+}
+
+/** The secret stored for service/account, or null. */
+export function keychainLookup(service, account) {
+  const r = spawnSync('secret-tool', ['lookup', 'service', service, 'username', account], {
+    encoding: 'utf8', timeout: 10000,
+  });
+  if (r.error) throw new Error(`secret-tool: ${r.error.message}`);
+  return r.status === 0 ? r.stdout.replace(/\n$/, '') : null;
 }
 
 /**
@@ -374,17 +418,15 @@ export function keychainEntries(service) {
  * `1:<json>` inline or `1c:<generation>:<count>` with parts `session:<profile>#<generation>.<i>`).
  */
 export function storedSession(service, profile) {
-  const entries = keychainEntries(service);
-  const by = new Map(entries.map((e) => [e.attributes.username, e.secret]));
-  const head = by.get(`session:${profile}`);
-  if (head === undefined) return null;
+  const head = keychainLookup(service, `session:${profile}`);
+  if (head === null) return null;
   let json;
   if (head.startsWith('1:')) json = head.slice(2);
   else {
     const m = head.match(/^1c:([^:]+):(\d+)$/);
     if (!m) throw new Error(`unknown keychain entry format for session:${profile}: ${head.slice(0, 20)}…`);
     json = '';
-    for (let i = 0; i < Number(m[2]); i += 1) json += by.get(`session:${profile}#${m[1]}.${i}`) ?? '';
+    for (let i = 0; i < Number(m[2]); i += 1) json += keychainLookup(service, `session:${profile}#${m[1]}.${i}`) ?? '';
   }
   return JSON.parse(json);
 }
