@@ -91,7 +91,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     assert.ok(Array.isArray(tap), 'window.__PIXIE_IPC_TAP__ is an array (PIXIE_IPC_TAP=1)');
   });
 
-  step('a bad issuer URL gets a clear message next to the issuer field', async () => {
+  step('a bad issuer URL gets a clear message next to the issuer field', async (t) => {
     await app.click('add-profile');
     await app.shown('profile-editor');
     await app.click('kind-issuer');
@@ -103,6 +103,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
       return (await el.isDisplayed()) && (await el.getText()).trim();
     });
     assert.match(notUrl, /url|http/i, `the message says what is wrong: ${notUrl}`);
+    t.diagnostic(`"not a url": ${notUrl}`);
 
     await app.fill('field-issuer', 'http://127.0.0.1:9/nowhere');
     await app.click('discover');
@@ -112,6 +113,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
       return text && text !== notUrl ? text : false;
     }, { timeout: 20000 });
     assert.match(unreachable, /reach|connect|refused|unavailable|could not|cannot/i, `the message says the issuer is unreachable: ${unreachable}`);
+    t.diagnostic(`unreachable: ${unreachable}`);
     await app.screenshot('bad-issuer');
 
     // The message sits next to the issuer field: inside the same form field group, right below it.
@@ -248,13 +250,14 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     assert.ok(Date.parse(s.expires_at) > Date.parse(expires0), 'the new token expires later');
   });
 
-  step('a grant revoked at the provider turns the row to sign_in_required', async () => {
+  step('a grant revoked at the provider turns the row to sign_in_required', async (t) => {
     collectFromKeychain();
     const { revoked } = await idp.ctl('/revoke-all');
     assert.ok(revoked >= 1, `the provider revoked the grant (${revoked})`);
     await app.waitState(PROFILE, 'sign_in_required', { timeout: 40000 });
     const reason = await app.waitFor('a reason in the row', async () => (await app.rowText(PROFILE, 'reason'))?.trim());
     assert.ok(reason.length > 5, `reason: ${reason}`);
+    t.diagnostic(`reason: ${reason}`);
     await app.screenshot('sign-in-required');
   });
 

@@ -129,8 +129,8 @@ export function tail(file, lines = 40) {
 // ---- the test OpenID Provider -----------------------------------------------------------------
 
 export class Provider {
-  static async start() {
-    const log = path.join(ARTIFACTS, 'provider.log');
+  static async start({ logName = 'provider' } = {}) {
+    const log = path.join(ARTIFACTS, `${logName}.log`);
     fs.writeFileSync(log, '');
     const child = start('node', [path.join(REPO, 'tests/idp/provider.mjs')], { log });
     const rl = createInterface({ input: child.stdout });
@@ -245,7 +245,8 @@ export class App {
   appPid() {
     for (const p of descendants(this.driver.pid)) {
       try {
-        if (fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'pixie-desktop') return p;
+        // comm is the executable's name cut to 15 bytes.
+        if (fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === path.basename(APP_BIN).slice(0, 15)) return p;
       } catch { /* gone */ }
     }
     return null;
@@ -366,6 +367,8 @@ export class App {
     if (process.env.PIXIE_E2E_X11_SHOTS) {
       try { execFileSync('import', ['-window', 'root', file.replace(/\.png$/, '-x11.png')], { stdio: 'ignore', timeout: 10000 }); } catch { /* best effort */ }
     }
+    // Let WebKit paint what the DOM holds now (two frames) before taking the picture.
+    await this.browser.executeAsync((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))).catch(() => {});
     try {
       await this.browser.saveScreenshot(file);
     } catch {
