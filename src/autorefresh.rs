@@ -286,7 +286,8 @@ async fn refresh_one(
                     tracing::info!(profile = %name, error = %e, "auto-refresh: sign-in required");
                     (t.sink)(RefreshEvent::SignInRequired {
                         profile: name.clone(),
-                        reason: e.to_string(),
+                        // The UI shows it next to the profile's name.
+                        reason: e.detail(),
                     });
                     Outcome::Park(Some(due.expires_at))
                 }

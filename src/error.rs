@@ -142,6 +142,15 @@ impl Error {
         }
     }
 
+    /// The message without the profile's name where the variant leads with it, for a UI that
+    /// shows the message next to the profile anyway.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::SignInRequired { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::FileIo {
             path: path.into(),

@@ -213,7 +213,7 @@ fn auto_refresh_renews_before_expiry_and_stops_at_a_revoked_grant() {
     match next(10) {
         RefreshEvent::SignInRequired { profile, reason } => {
             assert_eq!(profile, "p");
-            assert!(reason.contains("sign"), "{reason}");
+            assert!(reason.contains("refresh token"), "{reason}");
         }
         other => panic!("expected sign-in required, got {other:?}"),
     }

@@ -115,7 +115,7 @@ pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
     lock(&state.sign_ins).remove(name);
     let activity = match &result {
         Ok(_) | Err(pixie::Error::Cancelled) => None,
-        Err(e) => Some(Activity::Failed(e.to_string())),
+        Err(e) => Some(Activity::Failed(e.detail())),
     };
     state.set_activity(name, activity);
     state.wake_refresher();
@@ -164,7 +164,7 @@ pub async fn copy_token(app: &AppHandle, name: &str) -> CmdResult<CopyResult> {
         Ok(t) => t,
         Err(e) => {
             if e.kind() == pixie::ErrorKind::SignInRequired {
-                state.set_activity(name, Some(Activity::SignInRequired(e.to_string())));
+                state.set_activity(name, Some(Activity::SignInRequired(e.detail())));
                 emit_profile(app, name).await;
             }
             return Err(e.into());

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use pixie::engine::EngineConfig;
 use pixie::Engine;
-use tauri::{WebviewUrl, WebviewWindowBuilder};
+use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 
 use crate::settings::SettingsFile;
 use crate::state::Pixie;
@@ -76,6 +76,16 @@ pub fn run() {
             commands::set_settings,
             commands::ui_ready,
         ])
+        // The CLI may have signed in, out or changed profiles meanwhile: show the truth when the
+        // person comes back to the window.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Focused(true) = event {
+                let app = window.app_handle().clone();
+                if app.state::<Pixie>().focus_refresh_due() {
+                    tauri::async_runtime::spawn(async move { state::emit_profiles(&app).await });
+                }
+            }
+        })
         .setup(|app| {
             let mut window = WebviewWindowBuilder::new(app, "main", WebviewUrl::default())
                 .title("Pixie")

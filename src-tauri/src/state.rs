@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 use pixie::autorefresh::AutoRefresh;
 use pixie::browser::Browser;
@@ -34,6 +35,7 @@ pub struct Pixie {
     pub auto_refresh: OnceLock<AutoRefresh>,
     /// Bumped by every copy, so an older copy's timer never clears a newer token.
     pub clipboard_generation: AtomicU64,
+    last_focus_refresh: Mutex<Option<Instant>>,
 }
 
 /// Poisoning only means another thread panicked mid-update of plain maps; keep going.
@@ -52,7 +54,19 @@ impl Pixie {
             sign_ins: Mutex::default(),
             auto_refresh: OnceLock::new(),
             clipboard_generation: AtomicU64::new(0),
+            last_focus_refresh: Mutex::new(None),
         }
+    }
+
+    /// Whether a focus of the window should re-read the list: at most every 5 s, since focus
+    /// comes and goes in bursts (a sign-in's browser, dialogs).
+    pub fn focus_refresh_due(&self) -> bool {
+        let mut last = lock(&self.last_focus_refresh);
+        let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
     }
 
     pub fn set_activity(&self, name: &str, activity: Option<Activity>) {

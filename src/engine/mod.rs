@@ -445,7 +445,7 @@ impl Engine {
         status.id_token_verified = s.id_token.as_ref().map(|r| r.verification.is_verified());
         status.scopes = s.scopes.clone();
         status.state = if let Err(e) = refresh::check_matches(&profile, &s) {
-            status.reason = Some(e.to_string());
+            status.reason = Some(e.detail());
             SessionState::SignInRequired
         } else if s.is_fresh(now, DEFAULT_MIN_VALID) {
             SessionState::SignedIn
