@@ -368,7 +368,10 @@ export class App {
       try { execFileSync('import', ['-window', 'root', file.replace(/\.png$/, '-x11.png')], { stdio: 'ignore', timeout: 10000 }); } catch { /* best effort */ }
     }
     // Let WebKit paint what the DOM holds now (two frames) before taking the picture.
-    await this.browser.executeAsync((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))).catch(() => {});
+    await Promise.race([
+      this.browser.executeAsync((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))).catch(() => {}),
+      sleep(1000),
+    ]);
     try {
       await this.browser.saveScreenshot(file);
     } catch {
