@@ -280,7 +280,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     await app.screenshot('signed-out');
   });
 
-  step('no token ever crossed the IPC (and none reached the log)', async () => {
+  step('no token ever crossed the IPC (and none reached the log)', async (t) => {
     assert.ok(tokens.size >= 4, `tokens were collected from the clipboard and the keychain (${tokens.size})`);
     const json = await app.ipcTap();
     const tap = JSON.parse(json);
@@ -288,6 +288,10 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     const kinds = new Set(tap.map((e) => e.kind));
     assert.ok(kinds.has('result'), `the tap has results (${[...kinds].join(', ')})`);
     fs.writeFileSync(path.join(ARTIFACTS, 'ipc-tap.json'), JSON.stringify(tap, null, 1));
+    // The tap holds the payloads themselves (the claims result carries sub = alice), so a token
+    // in any of them would be seen.
+    assert.ok(json.includes('"alice"'), 'the tap records payloads, not just names');
+    t.diagnostic(`${tap.length} IPC entries (${[...new Set(tap.map((e) => `${e.kind}:${e.name}`))].join(' ')}); ${tokens.size} distinct tokens checked`);
     for (const t of tokens) {
       assert.ok(!json.includes(t), `a token (${t.slice(0, 6)}…, ${t.length} chars) appears in the IPC tap`);
     }
