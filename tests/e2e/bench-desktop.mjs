@@ -13,6 +13,7 @@
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -106,7 +107,7 @@ async function main() {
   const xdg = tmpDir('pixie-bench-xdg.');
   const three = profilesToml(3, idp.issuer);
   const thousand = profilesToml(1000, idp.issuer);
-  const out = { binary: APP_BIN };
+  const out = { binary: APP_BIN, load_before: os.loadavg()[0], cpus: os.cpus().length };
 
   try {
     // (a)
@@ -147,6 +148,7 @@ async function main() {
       await sleep(300);
     }
     out.render1000 = { runs: renders, median_render_ms: median(renders.map((s) => s.render_ms)), median_wall_ms: median(renders.map((s) => s.wall_ms)) };
+    out.load_after = os.loadavg()[0];
   } finally {
     await idp.stop();
     await stopAll();
@@ -182,6 +184,8 @@ function report(o) {
   console.log(`start runs (wall ms / app ms_since_start / render ms): ${o.start.runs.map((r) => `${r.wall_ms.toFixed(0)}/${r.ms_since_start.toFixed(0)}/${r.render_ms.toFixed(1)}`).join(', ')}; warm-up ${o.warmup_ms.toFixed(0)} ms`);
   console.log(`1,000 profiles (render ms / wall ms to painted): ${o.render1000.runs.map((r) => `${r.render_ms.toFixed(1)}/${r.wall_ms.toFixed(0)}`).join(', ')}`);
   console.log(`memory by process (RSS/PSS MiB): ${o.memory.processes.map((p) => `${p.comm}[${p.pid}] ${f1(p.rssMiB)}/${f1(p.pssMiB)}`).join(', ')}`);
+  const busy = Math.max(o.load_before, o.load_after) > o.cpus * 0.5;
+  console.log(`load average ${o.load_before.toFixed(2)} before, ${o.load_after.toFixed(2)} after, ${o.cpus} CPUs${busy ? ' — the machine was busy: the times are slower than on an idle one' : ''}`);
   console.log('reference: a bare Tauri 2 hello-world, release, under Xvfb, on this kind of machine (its start figure is to a visible window; Pixie\'s is to the painted list).');
 }
 
