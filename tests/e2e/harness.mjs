@@ -75,12 +75,19 @@ export async function stopAll() {
   await Promise.all([...children].map((c) => killTree(c, 1000)));
 }
 
-// Last resort when the runner dies: no orphaned app or driver.
-process.on('exit', () => {
+// Last resort when the runner ends or is stopped (timeout, Ctrl-C): no orphaned app or driver.
+function killAllNow() {
   for (const c of children) {
     for (const p of [c.pid, ...descendants(c.pid)]) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   }
-});
+}
+process.on('exit', killAllNow);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    killAllNow();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 function start(cmd, args, { env = process.env, log } = {}) {
   const out = log ? fs.openSync(log, 'a') : 'ignore';
