@@ -166,18 +166,32 @@ impl Error {
     }
 }
 
-/// Renders an error with its `source()` chain, e.g. "request failed: connection refused".
-/// Safe for errors whose sources never carry secrets (reqwest, io, keyring).
+/// The root cause of an error, e.g. "Connection refused (os error 111)" or "invalid peer
+/// certificate: UnknownIssuer". HTTP clients wrap it in layers ("error sending request for url
+/// (…)", "client error (Connect)", "tcp connect error") that repeat what the caller's message
+/// already says. Safe for errors whose sources never carry secrets (reqwest, io, keyring).
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let msg = s.to_string();
-        if !out.contains(&msg) {
-            out.push_str(": ");
-            out.push_str(&msg);
-        }
-        cur = s.source();
+    let mut innermost = e;
+    while let Some(s) = innermost.source() {
+        innermost = s;
     }
-    out
+    innermost.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_network_error_is_reported_by_its_root_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("error sending request for url (http://127.0.0.1:9/)")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        ));
+        assert_eq!(chain(&e), "Connection refused (os error 111)");
+        assert_eq!(chain(&std::io::Error::other("plain")), "plain");
+    }
 }

@@ -189,21 +189,18 @@ pub async fn sign_out(
     state.wake_refresher();
     emit_profile(&app, &name).await;
     let (revoked, revocation) = match outcome {
-        Revocation::Revoked => (true, "Signed out; the provider revoked the refresh token.".into()),
-        Revocation::Skipped => (false, "Signed out.".into()),
+        Revocation::Revoked => (true, "The provider revoked the refresh token.".into()),
+        Revocation::Skipped => (false, "Nothing was revoked at the provider.".into()),
         Revocation::NotSupported => (
             false,
-            "Signed out here; the provider offers no revocation, so its tokens stay valid until they expire.".into(),
+            "The provider offers no revocation, so its tokens stay valid until they expire.".into(),
         ),
-        Revocation::NothingToRevoke => (false, "Signed out (there was nothing to revoke).".into()),
+        Revocation::NothingToRevoke => (false, "There was nothing to revoke.".into()),
         Revocation::Unreadable => (
             false,
-            "Signed out; the stored session was unreadable, so nothing could be revoked.".into(),
+            "The stored session was unreadable, so nothing could be revoked.".into(),
         ),
-        Revocation::Failed(why) => (
-            false,
-            format!("Signed out here, but revocation at the provider failed: {why}."),
-        ),
+        Revocation::Failed(why) => (false, format!("Revocation at the provider failed: {why}.")),
     };
     Ok(SignOutResult {
         profile: state.view(&name).await?,

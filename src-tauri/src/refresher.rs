@@ -16,6 +16,8 @@ pub fn start(app: &AppHandle) {
         let app = handle.clone();
         tauri::async_runtime::spawn(async move { on_event(&app, event).await });
     });
+    // `setup` runs on the main thread, outside Tauri's tokio runtime: spawn inside it.
+    let _runtime = tauri::async_runtime::handle().inner().enter();
     let auto = AutoRefresh::spawn(state.engine.clone(), Policy::default(), sink);
     let _ = state.auto_refresh.set(auto);
 }
