@@ -8,11 +8,12 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import {
-  App, ARTIFACTS, Provider, REPO, keychainNames, readClipboard, sessionTokens, stopAll,
+  App, ARTIFACTS, Provider, REPO, keychainNames, readClipboard, sessionTokens, sleep, stopAll,
   storedSession, tmpDir,
 } from './harness.mjs';
 
@@ -212,6 +213,41 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     assert.equal(status, 200, `${idp.issuer}/me accepts the copied token: ${JSON.stringify(body)}`);
     assert.equal(body.sub, 'alice');
     assert.ok(!notice.includes(token), 'the notice does not show the token');
+  });
+
+  step('the clipboard is cleared after the set delay, unless it changed meanwhile', async () => {
+    const setClearSecs = async (secs) => {
+      await app.click('settings');
+      await app.shown('settings-dialog');
+      await app.fill('field-clipboard_clear_secs', String(secs));
+      await app.click('settings-save');
+      await app.waitFor('the settings dialog to close', async () => !(await (await app.$('settings-dialog')).isExisting()));
+    };
+    const copied = async () => {
+      const before = readClipboard().trim();
+      await app.clickInRow(PROFILE, 'copy-token');
+      return app.waitFor('a token on the clipboard', async () => {
+        const c = readClipboard().trim();
+        return c && c !== before ? c : false;
+      }, { timeout: 10000 });
+    };
+    await setClearSecs(2);
+    let other;
+    try {
+      collect(await copied());
+      await app.waitFor('the clipboard to be cleared', async () => readClipboard().trim() === '', { timeout: 8000 });
+
+      // Something else copied after the token: Pixie must leave it alone.
+      collect(await copied());
+      other = spawn('xclip', ['-i', '-selection', 'clipboard'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      other.stdin.end('something the person copied');
+      await app.waitFor('the other text on the clipboard', async () => readClipboard() === 'something the person copied', { timeout: 5000 });
+      await sleep(3500);
+      assert.equal(readClipboard(), 'something the person copied', 'a newer clipboard content is not cleared');
+    } finally {
+      other?.kill();
+      await setClearSecs(30);
+    }
   });
 
   step('the claims view shows the verified ID token and an opaque access token', async () => {
