@@ -405,11 +405,13 @@ impl Engine {
 
     /// Every profile's status, in file order (one read of the profile file).
     pub async fn statuses(&self) -> Result<Vec<ProfileStatus>> {
-        let mut all = Vec::new();
-        for profile in self.profiles.list()? {
-            all.push(self.status_of(profile).await?);
-        }
-        Ok(all)
+        use futures_util::{StreamExt, TryStreamExt};
+        // Each status is a keychain read, mostly waiting on D-Bus: a few at a time.
+        futures_util::stream::iter(self.profiles.list()?)
+            .map(|profile| self.status_of(profile))
+            .buffered(8)
+            .try_collect()
+            .await
     }
 
     async fn status_of(&self, profile: Profile) -> Result<ProfileStatus> {
