@@ -4,8 +4,8 @@
 //! in again. The refresh itself is [`Engine::token`], so it shares the single-flight locks with
 //! every other caller (a copy from the UI, or `pixie token` in another process).
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -31,6 +31,8 @@ pub struct Policy {
     /// Look at the keychain again at least this often (another process may have signed in or
     /// refreshed).
     pub rescan: Duration,
+    /// At least this long between two refreshes of one profile.
+    pub min_gap: Duration,
 }
 
 impl Default for Policy {
@@ -42,6 +44,7 @@ impl Default for Policy {
             backoff_start: Duration::from_secs(5),
             backoff_max: Duration::from_secs(300),
             rescan: Duration::from_secs(60),
+            min_gap: Duration::from_secs(10),
         }
     }
 }
@@ -150,6 +153,10 @@ struct ProfileMemo {
     retry_at: Option<DateTime<Utc>>,
     /// Parked (sign-in required) while the session's expiry is still this one.
     parked_for: Option<Option<DateTime<Utc>>>,
+    /// When this profile was last refreshed here: the floor for the next one, whatever the
+    /// provider says about expiry (`expires_in: 0` must not mean refreshing non-stop).
+    last_refresh: Option<DateTime<Utc>>,
+    in_flight: bool,
 }
 
 async fn run(
@@ -160,74 +167,44 @@ async fn run(
     cancel: CancellationToken,
 ) {
     let limit = Arc::new(Semaphore::new(policy.max_parallel.max(1)));
-    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     let mut memo: HashMap<String, ProfileMemo> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, Outcome)>();
     loop {
-        while let Ok((name, outcome)) = done_rx.try_recv() {
-            record(&mut memo, name, outcome);
-        }
-        let statuses = match engine.statuses().await {
-            Ok(s) => s,
+        let mut next = Utc::now() + chrono::Duration::from_std(policy.rescan).unwrap_or_default();
+        match engine.statuses().await {
+            Ok(statuses) => {
+                // Outcomes that arrived while the keychain was read describe sessions newer
+                // than some of these statuses: record them first, so a finished refresh is
+                // never mistaken for a due one.
+                while let Ok((name, outcome)) = done_rx.try_recv() {
+                    record(&mut memo, name, outcome);
+                }
+                memo.retain(|name, m| m.in_flight || statuses.iter().any(|s| &s.profile == name));
+                for status in &statuses {
+                    let m = memo.entry(status.profile.clone()).or_default();
+                    if let Some(at) = plan(m, status, &policy, &mut next) {
+                        let failures = m.failures + 1;
+                        m.failures = failures;
+                        m.in_flight = true;
+                        m.last_refresh = Some(Utc::now());
+                        tokio::spawn(refresh_one(
+                            engine.clone(),
+                            status.profile.clone(),
+                            at,
+                            backoff(&policy, failures),
+                            RefreshTask {
+                                limit: limit.clone(),
+                                sink: sink.clone(),
+                                done: done_tx.clone(),
+                            },
+                        ));
+                    }
+                }
+            }
+            // Keep what is known (parked profiles, back-off) for when the keychain is back.
             Err(e) => {
-                tracing::warn!(error = %e, "auto-refresh: cannot read profiles; trying later");
-                Vec::new()
+                tracing::warn!(error = %e, "auto-refresh: cannot read profiles; trying later")
             }
-        };
-        let now = Utc::now();
-        let mut next = now + chrono::Duration::from_std(policy.rescan).unwrap_or_default();
-        memo.retain(|name, _| statuses.iter().any(|s| &s.profile == name));
-        for status in &statuses {
-            let m = memo.entry(status.profile.clone()).or_default();
-            if let Some(expiry) = m.parked_for {
-                if expiry == status.expires_at {
-                    continue;
-                }
-                *m = ProfileMemo::default();
-            }
-            if in_flight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains(&status.profile)
-            {
-                continue;
-            }
-            let unit = match (m.jitter, status.expires_at) {
-                (Some((exp, j)), Some(e)) if exp == e => j,
-                (_, Some(e)) => {
-                    let j = rand::rng().random::<f64>();
-                    m.jitter = Some((e, j));
-                    j
-                }
-                _ => 0.0,
-            };
-            let Some(due) = schedule(status, &policy, unit) else {
-                continue;
-            };
-            let at = m.retry_at.unwrap_or(due.at);
-            if at > now {
-                next = next.min(at);
-                continue;
-            }
-            m.retry_at = None;
-            in_flight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(status.profile.clone());
-            let failures = m.failures + 1;
-            m.failures = failures;
-            tokio::spawn(refresh_one(
-                engine.clone(),
-                status.profile.clone(),
-                due,
-                backoff(&policy, failures),
-                RefreshTask {
-                    limit: limit.clone(),
-                    in_flight: in_flight.clone(),
-                    sink: sink.clone(),
-                    done: done_tx.clone(),
-                },
-            ));
         }
         let sleep = (next - Utc::now()).to_std().unwrap_or_default();
         tokio::select! {
@@ -239,10 +216,57 @@ async fn run(
     }
 }
 
+/// Whether `status`'s profile is to be refreshed now (and with what); otherwise moves `next` to
+/// when it will be.
+fn plan(
+    m: &mut ProfileMemo,
+    status: &ProfileStatus,
+    policy: &Policy,
+    next: &mut DateTime<Utc>,
+) -> Option<Due> {
+    if m.in_flight {
+        return None;
+    }
+    if let Some(expiry) = m.parked_for {
+        if expiry == status.expires_at {
+            return None;
+        }
+        // Signed in again (here or elsewhere): start afresh.
+        *m = ProfileMemo::default();
+    }
+    let unit = match (m.jitter, status.expires_at) {
+        (Some((exp, j)), Some(e)) if exp == e => j,
+        (_, Some(e)) => {
+            let j = rand::rng().random::<f64>();
+            m.jitter = Some((e, j));
+            j
+        }
+        _ => 0.0,
+    };
+    let due = schedule(status, policy, unit)?;
+    let floor = m
+        .last_refresh
+        .map(|t| t + chrono::Duration::from_std(policy.min_gap).unwrap_or_default());
+    let at = [Some(due.at), m.retry_at, floor]
+        .into_iter()
+        .flatten()
+        .max()?;
+    if at > Utc::now() {
+        *next = (*next).min(at);
+        return None;
+    }
+    m.retry_at = None;
+    Some(due)
+}
+
 fn record(memo: &mut HashMap<String, ProfileMemo>, name: String, outcome: Outcome) {
     let m = memo.entry(name).or_default();
+    m.in_flight = false;
     match outcome {
-        Outcome::Ok => *m = ProfileMemo::default(),
+        Outcome::Ok => {
+            m.failures = 0;
+            m.retry_at = None;
+        }
         Outcome::Park(expiry) => m.parked_for = Some(expiry),
         Outcome::Retry(at) => m.retry_at = Some(at),
     }
@@ -256,7 +280,6 @@ enum Outcome {
 
 struct RefreshTask {
     limit: Arc<Semaphore>,
-    in_flight: Arc<Mutex<HashSet<String>>>,
     sink: RefreshSink,
     done: mpsc::UnboundedSender<(String, Outcome)>,
 }
@@ -283,13 +306,29 @@ async fn refresh_one(
                     Outcome::Ok
                 }
                 Err(e) if e.kind() == ErrorKind::SignInRequired => {
-                    tracing::info!(profile = %name, error = %e, "auto-refresh: sign-in required");
-                    (t.sink)(RefreshEvent::SignInRequired {
-                        profile: name.clone(),
-                        // The UI shows it next to the profile's name.
-                        reason: e.detail(),
-                    });
-                    Outcome::Park(Some(due.expires_at))
+                    // Signed out (or removed) meanwhile is not the provider refusing: nothing
+                    // to tell anyone.
+                    let signed_out = matches!(
+                        engine.status(&name).await,
+                        Ok(ProfileStatus {
+                            state: SessionState::SignedOut,
+                            ..
+                        })
+                    ) || matches!(e, crate::Error::UnknownProfile(_));
+                    if signed_out {
+                        (t.sink)(RefreshEvent::Refreshed {
+                            profile: name.clone(),
+                        });
+                        Outcome::Ok
+                    } else {
+                        tracing::info!(profile = %name, error = %e, "auto-refresh: sign-in required");
+                        (t.sink)(RefreshEvent::SignInRequired {
+                            profile: name.clone(),
+                            // The UI shows it next to the profile's name.
+                            reason: e.detail(),
+                        });
+                        Outcome::Park(Some(due.expires_at))
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(profile = %name, error = %e, ?retry_in, "auto-refresh failed; will retry");
@@ -305,10 +344,6 @@ async fn refresh_one(
             }
         }
     };
-    t.in_flight
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&name);
     let _ = t.done.send((name, outcome));
 }
 
@@ -357,6 +392,34 @@ mod tests {
         assert!(schedule(&status(SessionState::SignedOut, 0, 60, true), &p, 0.5).is_none());
         assert!(schedule(&status(SessionState::SignInRequired, 0, 60, true), &p, 0.5).is_none());
         assert!(schedule(&status(SessionState::RefreshDue, 0, 60, true), &p, 0.5).is_some());
+    }
+
+    #[test]
+    fn a_token_that_expires_at_once_is_not_refreshed_back_to_back() {
+        let now = Utc::now();
+        let s = ProfileStatus {
+            issued_at: Some(now),
+            expires_at: Some(now),
+            ..status(SessionState::RefreshDue, 0, 0, true)
+        };
+        let p = Policy::default();
+        let mut m = ProfileMemo::default();
+        let mut next = now + chrono::Duration::seconds(60);
+        assert!(plan(&mut m, &s, &p, &mut next).is_some(), "due now");
+        m.last_refresh = Some(Utc::now());
+        assert!(
+            plan(&mut m, &s, &p, &mut next).is_none(),
+            "not again at once"
+        );
+        let wait = next - Utc::now();
+        assert!(wait > chrono::Duration::seconds(9) && wait <= chrono::Duration::seconds(10));
+        // In flight or parked: left alone.
+        m.in_flight = true;
+        assert!(plan(&mut m, &s, &p, &mut next).is_none());
+        m.in_flight = false;
+        m.parked_for = Some(s.expires_at);
+        m.last_refresh = None;
+        assert!(plan(&mut m, &s, &p, &mut next).is_none());
     }
 
     #[test]

@@ -2,14 +2,13 @@
 //! after the configured delay, but only if the clipboard still holds that token: the person may
 //! have copied something else meanwhile.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
-use crate::state::Pixie;
+use crate::state::{lock, Pixie};
 
 fn digest(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
@@ -18,30 +17,37 @@ fn digest(text: &str) -> [u8; 32] {
 /// Copies `token` and, when `clear_after` is set, schedules the clear. Returns an error message
 /// fit for a person.
 pub fn copy(app: &AppHandle, token: &str, clear_after: Option<Duration>) -> Result<(), String> {
-    app.clipboard()
-        .write_secret(token)
-        .map_err(|e| format!("could not write to the clipboard: {e}"))?;
     let state = app.state::<Pixie>();
-    let generation = state.clipboard_generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let generation = {
+        let mut generation = lock(&state.clipboard_generation);
+        app.clipboard()
+            .write_secret(token)
+            .map_err(|e| format!("could not write to the clipboard: {e}"))?;
+        *generation += 1;
+        *generation
+    };
     if let Some(delay) = clear_after {
         // Only a digest is kept for the comparison, not the token.
         let want = digest(token);
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             tokio::time::sleep(delay).await;
-            let state = app.state::<Pixie>();
-            if state.clipboard_generation.load(Ordering::SeqCst) != generation {
-                return;
-            }
             // Reading the clipboard may wait on another app: not on the main thread.
             let app2 = app.clone();
             let cleared = tauri::async_runtime::spawn_blocking(move || {
+                let state = app2.state::<Pixie>();
+                let current = lock(&state.clipboard_generation);
+                if *current != generation {
+                    return Ok(false);
+                }
                 let cb = app2.clipboard();
-                match cb.read_text() {
+                let result = match cb.read_text() {
                     Ok(now) if digest(&now) == want => cb.clear().map(|_| true),
                     Ok(_) => Ok(false),
                     Err(e) => Err(e),
-                }
+                };
+                drop(current);
+                result
             })
             .await;
             match cleared {

@@ -43,6 +43,7 @@ pub async fn save_profile(
                 SecretInput::Set(s) if !s.is_empty() => Some(SecretString::from(s)),
                 _ => None,
             };
+            let name = profile.name.to_string();
             engine
                 .add_profile(profile, secret)
                 .await
@@ -52,6 +53,8 @@ pub async fn save_profile(
                     }
                     e => e.into(),
                 })?;
+            // Nothing left over from an earlier profile of that name.
+            state.set_activity(&name, None);
             false
         }
         Some(original) => {

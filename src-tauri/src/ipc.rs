@@ -121,13 +121,23 @@ pub enum ClientAuthMethod {
     ClientSecretPost,
 }
 
-/// What to do with the client secret when saving.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+/// What to do with the client secret when saving. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "action", content = "value", rename_all = "snake_case")]
 pub enum SecretInput {
     Keep,
     Set(String),
     Remove,
+}
+
+impl std::fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SecretInput::Keep => "Keep",
+            SecretInput::Set(_) => "Set([redacted])",
+            SecretInput::Remove => "Remove",
+        })
+    }
 }
 
 /// The profile editor's content. Empty strings mean "not set".
@@ -346,6 +356,16 @@ mod tests {
             "{} is stale: run `PIXIE_UPDATE_BINDINGS=1 cargo test -p pixie-desktop bindings` and commit it",
             path.display()
         );
+    }
+
+    #[test]
+    fn a_client_secret_from_the_editor_is_never_debug_printed() {
+        let r = SaveRequest {
+            original: None,
+            form: crate::views::tests::form(),
+            secret: SecretInput::Set("s3cr3t-value".into()),
+        };
+        assert!(!format!("{r:?}").contains("s3cr3t-value"));
     }
 
     #[test]

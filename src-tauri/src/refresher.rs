@@ -12,9 +12,17 @@ use crate::views::Activity;
 pub fn start(app: &AppHandle) {
     let state = app.state::<Pixie>();
     let handle = app.clone();
+    // The state changes here, in event order; only the emit (and a notification) is spawned.
     let sink = Arc::new(move |event: RefreshEvent| {
-        let app = handle.clone();
-        tauri::async_runtime::spawn(async move { on_event(&app, event).await });
+        if let Some((name, notice)) = apply(&handle, event) {
+            let app = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Some((title, body)) = notice {
+                    crate::actions::notify(&app, &title, &body);
+                }
+                emit_profile(&app, &name).await;
+            });
+        }
     });
     // `setup` runs on the main thread, outside Tauri's tokio runtime: spawn inside it.
     let _runtime = tauri::async_runtime::handle().inner().enter();
@@ -22,7 +30,10 @@ pub fn start(app: &AppHandle) {
     let _ = state.auto_refresh.set(auto);
 }
 
-async fn on_event(app: &AppHandle, event: RefreshEvent) {
+type Notification = Option<(String, String)>;
+
+/// Records what the scheduler did; returns the profile to re-send, with a notification to show.
+fn apply(app: &AppHandle, event: RefreshEvent) -> Option<(String, Notification)> {
     let state = app.state::<Pixie>();
     let name = match &event {
         RefreshEvent::Refreshing { profile }
@@ -32,14 +43,15 @@ async fn on_event(app: &AppHandle, event: RefreshEvent) {
     };
     // A sign-in in progress owns the row's state.
     if crate::state::lock(&state.sign_ins).contains_key(&name) {
-        return;
+        return None;
     }
+    let mut notice = None;
     match event {
         RefreshEvent::Refreshing { .. } => state.set_activity(&name, Some(Activity::Refreshing)),
         RefreshEvent::Refreshed { .. } => state.set_activity(&name, None),
         RefreshEvent::SignInRequired { reason, .. } => {
-            state.set_activity(&name, Some(Activity::SignInRequired(reason.clone())));
-            crate::actions::notify(app, &format!("Pixie: sign in to {name} again"), &reason);
+            notice = Some((format!("Pixie: sign in to {name} again"), reason.clone()));
+            state.set_activity(&name, Some(Activity::SignInRequired(reason)));
         }
         RefreshEvent::Retrying {
             error, retry_in, ..
@@ -51,5 +63,5 @@ async fn on_event(app: &AppHandle, event: RefreshEvent) {
             ))),
         ),
     }
-    emit_profile(app, &name).await;
+    Some((name, notice))
 }

@@ -2,7 +2,6 @@
 //! (sign-ins in progress, a refresh running or failed, settings).
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,16 @@ use crate::ipc::{events, ProfileView, Settings};
 use crate::settings::SettingsFile;
 use crate::views::{profile_view, Activity};
 
+/// An activity shown over a profile's status. A lasting one (a failure) is tied to the session it
+/// was about: once the session changes (signed in or out elsewhere, e.g. with the CLI), it no
+/// longer applies.
+#[derive(Clone)]
+struct Overlay {
+    activity: Activity,
+    /// The session's `issued_at` when the overlay was first shown; `None` until then.
+    session: Option<Option<i64>>,
+}
+
 /// A sign-in in progress.
 pub struct SignIn {
     pub cancel: CancellationToken,
@@ -30,11 +39,14 @@ pub struct Pixie {
     pub engine: Arc<Engine>,
     pub settings_file: SettingsFile,
     pub settings: Mutex<Settings>,
-    activities: Mutex<HashMap<String, Activity>>,
+    activities: Mutex<HashMap<String, Overlay>>,
     pub sign_ins: Mutex<HashMap<String, SignIn>>,
     pub auto_refresh: OnceLock<AutoRefresh>,
-    /// Bumped by every copy, so an older copy's timer never clears a newer token.
-    pub clipboard_generation: AtomicU64,
+    /// Bumped by every copy, so an older copy's timer never clears a newer token. Held across
+    /// a write and its bump, and across a timer's check, read and clear.
+    pub clipboard_generation: Mutex<u64>,
+    /// What the tray menu shows, so it is rebuilt only when that changes.
+    pub tray_items: Mutex<Vec<crate::tray::Item>>,
     last_focus_refresh: Mutex<Option<Instant>>,
 }
 
@@ -53,7 +65,8 @@ impl Pixie {
             activities: Mutex::default(),
             sign_ins: Mutex::default(),
             auto_refresh: OnceLock::new(),
-            clipboard_generation: AtomicU64::new(0),
+            clipboard_generation: Mutex::new(0),
+            tray_items: Mutex::default(),
             last_focus_refresh: Mutex::new(None),
         }
     }
@@ -72,13 +85,35 @@ impl Pixie {
     pub fn set_activity(&self, name: &str, activity: Option<Activity>) {
         let mut all = lock(&self.activities);
         match activity {
-            Some(a) => all.insert(name.to_owned(), a),
+            Some(activity) => all.insert(
+                name.to_owned(),
+                Overlay {
+                    activity,
+                    session: None,
+                },
+            ),
             None => all.remove(name),
         };
     }
 
-    pub fn activity(&self, name: &str) -> Option<Activity> {
-        lock(&self.activities).get(name).cloned()
+    /// The activity to show over `status`, dropping a lasting one whose session has changed.
+    fn overlay(&self, name: &str, status: Option<&ProfileStatus>) -> Option<Activity> {
+        let mut all = lock(&self.activities);
+        let o = all.get_mut(name)?;
+        if o.activity.is_lasting() {
+            let current = status
+                .and_then(|s| s.issued_at)
+                .map(|t| t.timestamp_millis());
+            match o.session {
+                None => o.session = Some(current),
+                Some(seen) if seen != current => {
+                    all.remove(name);
+                    return None;
+                }
+                Some(_) => {}
+            }
+        }
+        Some(o.activity.clone())
     }
 
     /// Look at the sessions again now (after a sign-in, sign-out or profile change).
@@ -94,7 +129,7 @@ impl Pixie {
             Ok(s) => (Some(s), None),
             Err(e) => (None, Some(Activity::Failed(e.to_string()))),
         };
-        let activity = self.activity(name).or(problem);
+        let activity = self.overlay(name, status.as_ref()).or(problem);
         Ok(profile_view(&profile, status.as_ref(), activity.as_ref()))
     }
 
@@ -106,14 +141,13 @@ impl Pixie {
             Ok(s) => (s, None),
             Err(e) => (Vec::new(), Some(Activity::Failed(e.to_string()))),
         };
-        let activities = lock(&self.activities).clone();
         Ok(profiles
             .iter()
             .map(|p| {
                 let name = p.name.as_str();
                 let status = statuses.iter().find(|s| s.profile == name);
-                let activity = activities.get(name).or(problem.as_ref());
-                profile_view(p, status, activity)
+                let activity = self.overlay(name, status).or_else(|| problem.clone());
+                profile_view(p, status, activity.as_ref())
             })
             .collect())
     }
@@ -124,6 +158,7 @@ pub async fn emit_profile(app: &AppHandle, name: &str) {
     let state = app.state::<Pixie>();
     match state.view(name).await {
         Ok(view) => {
+            crate::tray::update_one(app, &view);
             let _ = app.emit(events::PROFILE, view);
         }
         // Removed meanwhile: the whole list is what changed.

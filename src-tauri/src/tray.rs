@@ -3,7 +3,7 @@
 
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Emitter, Manager};
 
 use crate::ipc::{events, Notice, NoticeKind, ProfileState, ProfileView};
 
@@ -21,48 +21,100 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-/// A new menu for the current list; a desktop without a tray simply has none to update.
-pub fn update(app: &AppHandle, views: &[ProfileView]) {
-    let Some(tray) = app.tray_by_id(TRAY_ID) else {
-        return;
-    };
-    match menu(app, views) {
-        Ok(m) => {
-            if let Err(e) = tray.set_menu(Some(m)) {
-                tracing::debug!(error = %e, "tray menu not updated");
-            }
+/// One tray entry: a profile and which of its items are enabled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    name: String,
+    copy: bool,
+    sign_in: bool,
+}
+
+impl Item {
+    fn of(v: &ProfileView) -> Self {
+        Self {
+            name: v.name.clone(),
+            copy: matches!(v.state, ProfileState::SignedIn | ProfileState::Refreshing),
+            sign_in: v.state != ProfileState::Waiting,
         }
-        Err(e) => tracing::debug!(error = %e, "tray menu not built"),
     }
 }
 
-fn menu(app: &AppHandle, views: &[ProfileView]) -> tauri::Result<Menu<tauri::Wry>> {
-    let menu = Menu::new(app)?;
+/// A tray menu for the whole list, rebuilt only when an entry changed.
+pub fn update(app: &AppHandle, views: &[ProfileView]) {
     // A tray menu is no place for a thousand profiles: the window is.
-    for v in views.iter().take(20) {
-        let signed_in = matches!(v.state, ProfileState::SignedIn | ProfileState::Refreshing);
+    let items: Vec<Item> = views.iter().take(MAX_ITEMS).map(Item::of).collect();
+    set_items(app, |current| *current = items);
+}
+
+/// The same after one profile changed.
+pub fn update_one(app: &AppHandle, view: &ProfileView) {
+    let item = Item::of(view);
+    set_items(app, |current| {
+        if let Some(slot) = current.iter_mut().find(|i| i.name == item.name) {
+            *slot = item;
+        }
+    });
+}
+
+const MAX_ITEMS: usize = 20;
+
+fn set_items(app: &AppHandle, change: impl FnOnce(&mut Vec<Item>)) {
+    if app.tray_by_id(TRAY_ID).is_none() {
+        return;
+    }
+    let state = app.state::<crate::state::Pixie>();
+    let items = {
+        let mut current = crate::state::lock(&state.tray_items);
+        let before = current.clone();
+        change(&mut current);
+        if *current == before {
+            return;
+        }
+        current.clone()
+    };
+    // Built on the main thread in one go: from any other thread, every menu call is a blocking
+    // round trip to it.
+    let handle = app.clone();
+    let _ = app.run_on_main_thread(move || {
+        let Some(tray) = handle.tray_by_id(TRAY_ID) else {
+            return;
+        };
+        match menu(&handle, &items) {
+            Ok(m) => {
+                if let Err(e) = tray.set_menu(Some(m)) {
+                    tracing::debug!(error = %e, "tray menu not updated");
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "tray menu not built"),
+        }
+    });
+}
+
+fn menu(app: &AppHandle, items: &[Item]) -> tauri::Result<Menu<tauri::Wry>> {
+    let menu = Menu::new(app)?;
+    for item in items {
         let copy = MenuItem::with_id(
             app,
-            format!("copy:{}", v.name),
+            format!("copy:{}", item.name),
             "Copy token",
-            signed_in,
+            item.copy,
             None::<&str>,
         )?;
         let sign_in = MenuItem::with_id(
             app,
-            format!("signin:{}", v.name),
+            format!("signin:{}", item.name),
             "Sign in",
-            v.state != ProfileState::Waiting,
+            item.sign_in,
             None::<&str>,
         )?;
         menu.append(&Submenu::with_items(
             app,
-            &v.name,
+            &item.name,
             true,
             &[&copy, &sign_in],
         )?)?;
     }
-    if !views.is_empty() {
+    if !items.is_empty() {
         menu.append(&PredefinedMenuItem::separator(app)?)?;
     }
     menu.append(&MenuItem::with_id(

@@ -26,6 +26,16 @@ pub enum Activity {
     Failed(String),
 }
 
+impl Activity {
+    /// A failure stays until the session changes; a sign-in or refresh in progress ends by itself.
+    pub fn is_lasting(&self) -> bool {
+        matches!(
+            self,
+            Activity::Retrying(_) | Activity::SignInRequired(_) | Activity::Failed(_)
+        )
+    }
+}
+
 pub fn profile_view(
     profile: &Profile,
     status: Option<&ProfileStatus>,
@@ -237,11 +247,11 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ipc::{ErrorCode, Param};
 
-    fn form() -> ProfileForm {
+    pub(crate) fn form() -> ProfileForm {
         ProfileForm {
             name: "work".into(),
             kind: ProviderKind::Issuer,
