@@ -22,6 +22,15 @@ impl Browser for ScriptedBrowser {
     }
 }
 
+/// An engine on the rig's Pixie home and keychain service, as the desktop app builds one.
+fn engine_for(rig: &Rig) -> Engine {
+    Engine::new(EngineConfig {
+        home: PixieHome::at(rig.home.path().to_path_buf()),
+        store: Arc::new(KeyringStore::new(&rig.service)),
+        clock: Arc::new(pixie::clock::SystemClock),
+    })
+}
+
 #[test]
 fn concurrent_token_calls_in_one_process_share_one_refresh() {
     // The rig's provider helpers block, so the runtime is entered only for engine calls.
@@ -32,11 +41,7 @@ fn concurrent_token_calls_in_one_process_share_one_refresh() {
         .unwrap();
     let rig = Rig::new();
     rig.add_profile("p");
-    let engine = Arc::new(Engine::new(EngineConfig {
-        home: PixieHome::at(rig.home.path().to_path_buf()),
-        store: Arc::new(KeyringStore::new(&rig.service)),
-        clock: Arc::new(pixie::clock::SystemClock),
-    }));
+    let engine = Arc::new(engine_for(&rig));
     rig.idp.control("/ttl?access=5");
     let outcome = rt
         .block_on(engine.login(
@@ -107,11 +112,7 @@ fn a_profile_removed_during_sign_in_gets_no_session() {
         .unwrap();
     let rig = Rig::new();
     rig.add_profile("p");
-    let engine = Engine::new(EngineConfig {
-        home: PixieHome::at(rig.home.path().to_path_buf()),
-        store: Arc::new(KeyringStore::new(&rig.service)),
-        clock: Arc::new(pixie::clock::SystemClock),
-    });
+    let engine = engine_for(&rig);
     let err = rt
         .block_on(engine.login(
             "p",
@@ -145,11 +146,7 @@ fn auto_refresh_renews_before_expiry_and_stops_at_a_revoked_grant() {
         .unwrap();
     let rig = Rig::new();
     rig.add_profile("p");
-    let engine = Arc::new(Engine::new(EngineConfig {
-        home: PixieHome::at(rig.home.path().to_path_buf()),
-        store: Arc::new(KeyringStore::new(&rig.service)),
-        clock: Arc::new(pixie::clock::SystemClock),
-    }));
+    let engine = Arc::new(engine_for(&rig));
     rig.idp.control("/ttl?access=6");
     rt.block_on(engine.login(
         "p",

@@ -6,26 +6,11 @@ import { mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
 import type { ClaimsPayload, DiscoveryView, ProfileForm, ProfileView } from '../lib/ipc';
 import { EVENTS } from '../lib/ipc';
+import { view } from '../test/fixtures';
 
 const params = new URLSearchParams(location.search);
 const n = params.has('empty') ? 0 : Number(params.get('n') ?? '0');
 const now = Date.now();
-
-function view(name: string, over: Partial<ProfileView> = {}): ProfileView {
-  return {
-    name,
-    provider: 'https://login.example.com/realms/dev',
-    client_id: 'pixie-cli',
-    state: 'signed_out',
-    reason: null,
-    subject: null,
-    expires_at: null,
-    has_refresh_token: false,
-    id_token_verified: null,
-    scopes: [],
-    ...over,
-  };
-}
 
 let list: ProfileView[] =
   n > 0
