@@ -33,6 +33,9 @@ pub struct Policy {
     pub rescan: Duration,
     /// At least this long between two refreshes of one profile.
     pub min_gap: Duration,
+    /// Wait this long before the first look, e.g. so an app's first paint has the keychain
+    /// to itself.
+    pub start_delay: Duration,
 }
 
 impl Default for Policy {
@@ -45,6 +48,7 @@ impl Default for Policy {
             backoff_max: Duration::from_secs(300),
             rescan: Duration::from_secs(60),
             min_gap: Duration::from_secs(10),
+            start_delay: Duration::ZERO,
         }
     }
 }
@@ -169,6 +173,10 @@ async fn run(
     let limit = Arc::new(Semaphore::new(policy.max_parallel.max(1)));
     let mut memo: HashMap<String, ProfileMemo> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, Outcome)>();
+    tokio::select! {
+        _ = cancel.cancelled() => return,
+        _ = tokio::time::sleep(policy.start_delay) => {}
+    }
     loop {
         let mut next = Utc::now() + chrono::Duration::from_std(policy.rescan).unwrap_or_default();
         match engine.statuses().await {

@@ -26,7 +26,13 @@ pub fn start(app: &AppHandle) {
     });
     // `setup` runs on the main thread, outside Tauri's tokio runtime: spawn inside it.
     let _runtime = tauri::async_runtime::handle().inner().enter();
-    let auto = AutoRefresh::spawn(state.engine.clone(), Policy::default(), sink);
+    let policy = Policy {
+        // The window's first list read comes first; nothing is due within seconds of start
+        // that a refresh on first use would not cover.
+        start_delay: std::time::Duration::from_secs(3),
+        ..Policy::default()
+    };
+    let auto = AutoRefresh::spawn(state.engine.clone(), policy, sink);
     let _ = state.auto_refresh.set(auto);
 }
 

@@ -67,7 +67,8 @@ impl Pixie {
             auto_refresh: OnceLock::new(),
             clipboard_generation: Mutex::new(0),
             tray_items: Mutex::default(),
-            last_focus_refresh: Mutex::new(None),
+            // The window reads the list as it opens: its first focus need not read it again.
+            last_focus_refresh: Mutex::new(Some(Instant::now())),
         }
     }
 
