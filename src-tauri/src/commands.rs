@@ -74,10 +74,8 @@ pub async fn save_profile(
         }
     };
     state.wake_refresher();
-    let profiles = state.views().await?;
-    emit_profiles(&app).await;
     Ok(SaveResult {
-        profiles,
+        profiles: emit_profiles(&app).await?,
         secret_dropped,
     })
 }
@@ -92,8 +90,7 @@ pub async fn delete_profile(
     state.engine.remove_profile(&name).await?;
     state.set_activity(&name, None);
     state.wake_refresher();
-    emit_profiles(&app).await;
-    state.views().await
+    emit_profiles(&app).await
 }
 
 #[tauri::command]
@@ -262,9 +259,8 @@ pub async fn import_profiles(
     let incoming: Vec<Profile> = ProfileFile::parse_export(&text, &path.display().to_string())?;
     let report = state.engine.import_profiles(incoming, false, false).await?;
     state.wake_refresher();
-    emit_profiles(&app).await;
     Ok(Some(ImportResult {
-        profiles: state.views().await?,
+        profiles: emit_profiles(&app).await?,
         imported: u32::try_from(report.imported).unwrap_or(u32::MAX),
         browser_dropped: report.browser_dropped,
         secret_needed: report.secret_needed,

@@ -82,7 +82,9 @@ pub fn run() {
             if let tauri::WindowEvent::Focused(true) = event {
                 let app = window.app_handle().clone();
                 if app.state::<Pixie>().focus_refresh_due() {
-                    tauri::async_runtime::spawn(async move { state::emit_profiles(&app).await });
+                    tauri::async_runtime::spawn(async move {
+                        let _ = state::emit_profiles(&app).await;
+                    });
                 }
             }
         })

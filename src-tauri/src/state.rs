@@ -163,14 +163,17 @@ pub async fn emit_profile(app: &AppHandle, name: &str) {
             let _ = app.emit(events::PROFILE, view);
         }
         // Removed meanwhile: the whole list is what changed.
-        Err(_) => emit_profiles(app).await,
+        Err(_) => {
+            let _ = emit_profiles(app).await;
+        }
     }
 }
 
-pub async fn emit_profiles(app: &AppHandle) {
+/// Sends the whole list to the webview (and the tray), and returns it for a command's answer.
+pub async fn emit_profiles(app: &AppHandle) -> CmdResult<Vec<ProfileView>> {
     let state = app.state::<Pixie>();
-    if let Ok(views) = state.views().await {
-        crate::tray::update(app, &views);
-        let _ = app.emit(events::PROFILES, views);
-    }
+    let views = state.views().await?;
+    crate::tray::update(app, &views);
+    let _ = app.emit(events::PROFILES, &views);
+    Ok(views)
 }
