@@ -22,6 +22,15 @@ impl Browser for ScriptedBrowser {
     }
 }
 
+/// A sign-in through the scripted browser.
+fn scripted() -> LoginOptions {
+    LoginOptions {
+        browser: BrowserChoice::Custom(Arc::new(ScriptedBrowser)),
+        timeout: Duration::from_secs(30),
+        ..Default::default()
+    }
+}
+
 /// An engine on the rig's Pixie home and keychain service, as the desktop app builds one.
 fn engine_for(rig: &Rig) -> Engine {
     Engine::new(EngineConfig {
@@ -43,16 +52,7 @@ fn concurrent_token_calls_in_one_process_share_one_refresh() {
     rig.add_profile("p");
     let engine = Arc::new(engine_for(&rig));
     rig.idp.control("/ttl?access=5");
-    let outcome = rt
-        .block_on(engine.login(
-            "p",
-            LoginOptions {
-                browser: BrowserChoice::Custom(Arc::new(ScriptedBrowser)),
-                timeout: Duration::from_secs(30),
-                ..Default::default()
-            },
-        ))
-        .unwrap();
+    let outcome = rt.block_on(engine.login("p", scripted())).unwrap();
     assert_eq!(outcome.subject.as_deref(), Some("alice"));
     assert_eq!(outcome.id_token_verified, Some(true));
     rig.idp.control("/ttl?access=3600");
@@ -148,15 +148,7 @@ fn auto_refresh_renews_before_expiry_and_stops_at_a_revoked_grant() {
     rig.add_profile("p");
     let engine = Arc::new(engine_for(&rig));
     rig.idp.control("/ttl?access=6");
-    rt.block_on(engine.login(
-        "p",
-        LoginOptions {
-            browser: BrowserChoice::Custom(Arc::new(ScriptedBrowser)),
-            timeout: Duration::from_secs(30),
-            ..Default::default()
-        },
-    ))
-    .unwrap();
+    rt.block_on(engine.login("p", scripted())).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let policy = Policy {
         backoff_start: Duration::from_millis(200),
