@@ -26,6 +26,8 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
   let app;
   let home;
   let failed = null;
+  /** What the scripted browser does next (e.g. "hang": the person closed the browser). */
+  const scenarioFile = path.join(ARTIFACTS, 'browser-scenario.txt');
   /** Every token value seen during the run (clipboard and keychain). */
   const tokens = new Set();
 
@@ -66,6 +68,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
         BROWSER: `node ${path.join(REPO, 'tests/idp/browser.mjs')}`,
         PIXIE_TEST_LOGIN: 'alice',
         PIXIE_TEST_BROWSER_LOG: path.join(ARTIFACTS, 'browser.log'),
+        PIXIE_TEST_SCENARIO_FILE: scenarioFile,
         PIXIE_IPC_TAP: '1',
         PIXIE_LOG: 'debug',
         NO_AT_BRIDGE: '1',
@@ -314,6 +317,28 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     }, { timeout: 10000 });
     assert.ok(Array.isArray(left));
     await app.screenshot('signed-out');
+  });
+
+  step('a sign-in whose browser never answers waits with Cancel and "open the link again"', async () => {
+    fs.writeFileSync(scenarioFile, 'hang');
+    try {
+      const steps = () => fs.readFileSync(path.join(ARTIFACTS, 'browser.log'), 'utf8').split('\n').filter((l) => l.includes('"authorize"')).length;
+      const before = steps();
+      await app.clickInRow(PROFILE, 'sign-in');
+      await app.waitState(PROFILE, 'waiting', { timeout: 15000 });
+      await app.waitFor('the browser to be asked once', async () => steps() === before + 1, { timeout: 10000 });
+      await app.screenshot('waiting');
+      await app.clickInRow(PROFILE, 'reopen-browser');
+      await app.waitFor('the link to be opened again', async () => steps() === before + 2, { timeout: 10000 });
+      assert.equal(await app.state(PROFILE), 'waiting', 'opening the link again keeps the sign-in waiting');
+      await app.clickInRow(PROFILE, 'cancel-sign-in');
+      await app.waitState(PROFILE, 'signed_out', { timeout: 10000 });
+      const errors = [];
+      for (const el of await app.browser.$$('[data-testid="notice"][data-kind="error"]')) errors.push(await el.getText());
+      assert.deepEqual(errors, [], 'a cancelled sign-in is not an error');
+    } finally {
+      fs.rmSync(scenarioFile, { force: true });
+    }
   });
 
   step('no token ever crossed the IPC (and none reached the log)', async (t) => {

@@ -15,15 +15,22 @@
 //     hang       fetch nothing, exit 0 (the user closed the browser)
 //     wrong-iss  send the real callback with iss=http://evil.example, then stop
 //     slow       sleep 1 s before the final callback
+//   PIXIE_TEST_SCENARIO_FILE  a file whose text is read as more PIXIE_TEST_SCENARIO entries at each
+//                           start (a long-running app keeps its environment; a test can change this)
 //   PIXIE_TEST_BROWSER_LOG  file to append one JSON line per step to:
 //     {"step":"authorize","url"} {"step":"favicon","status"} {"step":"forged","status","body"}
 //     {"step":"wrong-iss","status","body"} {"step":"callback","status","body","code"} {"step":"error","message"}
 // Errors go to stderr and exit 1.
 
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 
 const LOGIN = process.env.PIXIE_TEST_LOGIN || 'alice';
-const SCENARIO = new Set((process.env.PIXIE_TEST_SCENARIO || '').split(',').map((s) => s.trim()).filter(Boolean));
+const scenarioFile = process.env.PIXIE_TEST_SCENARIO_FILE;
+const scenarioText = [
+  process.env.PIXIE_TEST_SCENARIO || '',
+  scenarioFile && existsSync(scenarioFile) ? readFileSync(scenarioFile, 'utf8') : '',
+].join(',');
+const SCENARIO = new Set(scenarioText.split(',').map((s) => s.trim()).filter(Boolean));
 const LOG = process.env.PIXIE_TEST_BROWSER_LOG;
 const KNOWN = ['forged', 'favicon', 'deny', 'hang', 'wrong-iss', 'slow'];
 
