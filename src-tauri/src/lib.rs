@@ -81,8 +81,9 @@ pub fn run() {
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::Focused(true) = event {
                 let app = window.app_handle().clone();
-                if app.state::<Pixie>().focus_refresh_due() {
+                if let Some(delay) = app.state::<Pixie>().focus_refresh_delay() {
                     tauri::async_runtime::spawn(async move {
+                        tokio::time::sleep(delay).await;
                         let _ = state::emit_profiles(&app).await;
                     });
                 }

@@ -72,15 +72,11 @@ impl Pixie {
         }
     }
 
-    /// Whether a focus of the window should re-read the list: at most every 5 s, since focus
-    /// comes and goes in bursts (a sign-in's browser, dialogs).
-    pub fn focus_refresh_due(&self) -> bool {
-        let mut last = lock(&self.last_focus_refresh);
-        let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
-        if due {
-            *last = Some(Instant::now());
-        }
-        due
+    /// When a focus of the window should re-read the list: now, or (within 5 s of the last
+    /// re-read, since focus comes and goes in bursts) once that time is up; `None` when a later
+    /// re-read is already planned.
+    pub fn focus_refresh_delay(&self) -> Option<Duration> {
+        plan_focus_refresh(&mut lock(&self.last_focus_refresh), Instant::now())
     }
 
     pub fn set_activity(&self, name: &str, activity: Option<Activity>) {
@@ -154,6 +150,17 @@ impl Pixie {
     }
 }
 
+/// `last` is the time of the last (or the planned) re-read, and becomes the planned one.
+fn plan_focus_refresh(last: &mut Option<Instant>, now: Instant) -> Option<Duration> {
+    const GAP: Duration = Duration::from_secs(5);
+    if last.is_some_and(|t| t > now) {
+        return None;
+    }
+    let at = last.map_or(now, |t| (t + GAP).max(now));
+    *last = Some(at);
+    Some(at - now)
+}
+
 /// Sends one profile's current row to the webview.
 pub async fn emit_profile(app: &AppHandle, name: &str) {
     let state = app.state::<Pixie>();
@@ -176,4 +183,32 @@ pub async fn emit_profiles(app: &AppHandle) -> CmdResult<Vec<ProfileView>> {
     crate::tray::update(app, &views);
     let _ = app.emit(events::PROFILES, &views);
     Ok(views)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn focus_re_reads_at_most_every_five_seconds_and_never_drops_the_last_one() {
+        let t0 = Instant::now();
+        let mut last = None;
+        assert_eq!(plan_focus_refresh(&mut last, t0), Some(Duration::ZERO));
+        // A focus 1 s later: re-read once the 5 s are up, not never.
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(
+            plan_focus_refresh(&mut last, t1),
+            Some(Duration::from_secs(4))
+        );
+        // Another before then: already planned.
+        assert_eq!(
+            plan_focus_refresh(&mut last, t0 + Duration::from_secs(2)),
+            None
+        );
+        // After the planned re-read and its gap: at once.
+        assert_eq!(
+            plan_focus_refresh(&mut last, t0 + Duration::from_secs(11)),
+            Some(Duration::ZERO)
+        );
+    }
 }
