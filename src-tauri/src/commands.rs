@@ -6,7 +6,7 @@ use pixie::engine::{Revocation, SecretChange};
 use pixie::profile::{Profile, ProfileFile};
 use pixie::secret::SecretString;
 use tauri::{AppHandle, State};
-use tauri_plugin_dialog::DialogExt;
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
 use crate::error::CmdResult;
 use crate::ipc::{
@@ -37,6 +37,7 @@ pub async fn save_profile(
 ) -> CmdResult<SaveResult> {
     let profile = form_to_profile(&request.form)?;
     let engine = &state.engine;
+    confirm_browser_command(&app, &state, &profile, request.original.as_deref()).await?;
     let secret_dropped = match request.original.as_deref() {
         None => {
             let secret = match request.secret {
@@ -78,6 +79,46 @@ pub async fn save_profile(
         profiles: emit_profiles(&app).await?,
         secret_dropped,
     })
+}
+
+/// A browser command runs on every sign-in, so a new or changed one is confirmed in a native
+/// dialog, outside the webview's reach (as the CLI's import asks for `--allow-browser-command`).
+async fn confirm_browser_command(
+    app: &AppHandle,
+    state: &Pixie,
+    profile: &Profile,
+    original: Option<&str>,
+) -> CmdResult<()> {
+    let Some(cmd) = profile.browser.clone() else {
+        return Ok(());
+    };
+    let before = original.and_then(|n| state.engine.profiles().get(n).ok());
+    if before.is_some_and(|p| p.browser.as_deref() == Some(cmd.as_str())) {
+        return Ok(());
+    }
+    let dialog = app
+        .dialog()
+        .message(format!(
+            "Profile `{}` will run this command to open every sign-in page:\n\n{cmd}\n\nAllow it?",
+            profile.name
+        ))
+        .title("Pixie: browser command")
+        .kind(MessageDialogKind::Warning)
+        .buttons(MessageDialogButtons::OkCancelCustom(
+            "Allow".into(),
+            "Cancel".into(),
+        ));
+    let allowed = tauri::async_runtime::spawn_blocking(move || dialog.blocking_show())
+        .await
+        .unwrap_or(false);
+    if allowed {
+        Ok(())
+    } else {
+        Err(IpcError::field(
+            FormField::Browser,
+            "the browser command was not allowed; clear the field to use the system browser",
+        ))
+    }
 }
 
 #[tauri::command]
