@@ -156,7 +156,7 @@ struct ProfileMemo {
     failures: u32,
     retry_at: Option<DateTime<Utc>>,
     /// Parked (sign-in required) while the session's expiry is still this one.
-    parked_for: Option<Option<DateTime<Utc>>>,
+    parked_for: Option<DateTime<Utc>>,
     /// When this profile was last refreshed here: the floor for the next one, whatever the
     /// provider says about expiry (`expires_in: 0` must not mean refreshing non-stop).
     last_refresh: Option<DateTime<Utc>>,
@@ -190,7 +190,7 @@ async fn run(
                 memo.retain(|name, m| m.in_flight || statuses.iter().any(|s| &s.profile == name));
                 for status in &statuses {
                     let m = memo.entry(status.profile.clone()).or_default();
-                    if let Some(at) = plan(m, status, &policy, &mut next) {
+                    if let Some(due) = plan(m, status, &policy, &mut next) {
                         let failures = m.failures + 1;
                         m.failures = failures;
                         m.in_flight = true;
@@ -198,7 +198,7 @@ async fn run(
                         tokio::spawn(refresh_one(
                             engine.clone(),
                             status.profile.clone(),
-                            at,
+                            due,
                             backoff(&policy, failures),
                             RefreshTask {
                                 limit: limit.clone(),
@@ -236,7 +236,7 @@ fn plan(
         return None;
     }
     if let Some(expiry) = m.parked_for {
-        if expiry == status.expires_at {
+        if status.expires_at == Some(expiry) {
             return None;
         }
         // Signed in again (here or elsewhere): start afresh.
@@ -282,7 +282,7 @@ fn record(memo: &mut HashMap<String, ProfileMemo>, name: String, outcome: Outcom
 
 enum Outcome {
     Ok,
-    Park(Option<DateTime<Utc>>),
+    Park(DateTime<Utc>),
     Retry(DateTime<Utc>),
 }
 
@@ -335,7 +335,7 @@ async fn refresh_one(
                             // The UI shows it next to the profile's name.
                             reason: e.detail(),
                         });
-                        Outcome::Park(Some(due.expires_at))
+                        Outcome::Park(due.expires_at)
                     }
                 }
                 Err(e) => {
@@ -425,7 +425,7 @@ mod tests {
         m.in_flight = true;
         assert!(plan(&mut m, &s, &p, &mut next).is_none());
         m.in_flight = false;
-        m.parked_for = Some(s.expires_at);
+        m.parked_for = s.expires_at;
         m.last_refresh = None;
         assert!(plan(&mut m, &s, &p, &mut next).is_none());
     }

@@ -14,7 +14,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::error::{chain, Error, Result};
+use crate::error::{root_cause, Error, Result};
 use crate::profile::{Profile, Provider};
 
 /// Metadata fields Pixie uses that `openidconnect`'s core set leaves out.
@@ -179,7 +179,7 @@ pub async fn discover(http: &reqwest::Client, issuer_str: &str) -> Result<Provid
 fn discovery_error(issuer: &str, e: DiscoveryError<HttpClientError<reqwest::Error>>) -> Error {
     match e {
         DiscoveryError::Request(inner) => {
-            Error::ProviderUnreachable(format!("cannot reach {issuer}: {}", chain(&inner)))
+            Error::ProviderUnreachable(format!("cannot reach {issuer}: {}", root_cause(&inner)))
         }
         // Response/Parse carry the body: report the status line or serde's position only.
         DiscoveryError::Response(status, _, msg) => Error::Discovery {
@@ -270,7 +270,9 @@ async fn discover_oauth(
         .header("accept", "application/json")
         .send()
         .await
-        .map_err(|e| Error::ProviderUnreachable(format!("cannot reach {url}: {}", chain(&e))))?;
+        .map_err(|e| {
+            Error::ProviderUnreachable(format!("cannot reach {url}: {}", root_cause(&e)))
+        })?;
     if !resp.status().is_success() {
         return Err(fail(format!(
             "neither {issuer_str}/.well-known/openid-configuration nor {url} exists (HTTP {})",

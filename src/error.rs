@@ -170,7 +170,7 @@ impl Error {
 /// certificate: UnknownIssuer". HTTP clients wrap it in layers ("error sending request for url
 /// (…)", "client error (Connect)", "tcp connect error") that repeat what the caller's message
 /// already says. Safe for errors whose sources never carry secrets (reqwest, io, keyring).
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn root_cause(e: &dyn std::error::Error) -> String {
     let mut innermost = e;
     while let Some(s) = innermost.source() {
         innermost = s;
@@ -191,7 +191,7 @@ mod tests {
             std::io::ErrorKind::ConnectionRefused,
             "Connection refused (os error 111)",
         ));
-        assert_eq!(chain(&e), "Connection refused (os error 111)");
-        assert_eq!(chain(&std::io::Error::other("plain")), "plain");
+        assert_eq!(root_cause(&e), "Connection refused (os error 111)");
+        assert_eq!(root_cause(&std::io::Error::other("plain")), "plain");
     }
 }

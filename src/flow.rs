@@ -18,7 +18,7 @@ use openidconnect::Nonce;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::error::{chain, Error, Result};
+use crate::error::{root_cause, Error, Result};
 use crate::profile::Profile;
 use crate::secret::{ExposeSecret, SecretString};
 
@@ -197,9 +197,10 @@ pub fn map_token_error(what: &str, endpoint: &str, e: TokenError) -> Error {
             }
             Error::ProviderError(msg)
         }
-        RequestTokenError::Request(inner) => {
-            Error::ProviderUnreachable(format!("{what} at {endpoint} failed: {}", chain(&inner)))
-        }
+        RequestTokenError::Request(inner) => Error::ProviderUnreachable(format!(
+            "{what} at {endpoint} failed: {}",
+            root_cause(&inner)
+        )),
         // The body is deliberately dropped: it may hold tokens.
         RequestTokenError::Parse(err, _body) => {
             let kind = match err.inner().classify() {

@@ -70,7 +70,7 @@ pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
         );
     }
     state.set_activity(name, Some(Activity::Waiting { note: None }));
-    emit_profile(app, name).await;
+    let _ = emit_profile(app, name).await;
 
     let sink = {
         let (app, name, url) = (app.clone(), name.to_owned(), url.clone());
@@ -97,7 +97,9 @@ pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
             let state = app.state::<Pixie>();
             state.set_activity(&name, Some(Activity::Waiting { note }));
             let (app, name) = (app.clone(), name.clone());
-            tauri::async_runtime::spawn(async move { emit_profile(&app, &name).await });
+            tauri::async_runtime::spawn(async move {
+                let _ = emit_profile(&app, &name).await;
+            });
         })
     };
     let result = state
@@ -119,11 +121,11 @@ pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
     };
     state.set_activity(name, activity);
     state.wake_refresher();
-    emit_profile(app, name).await;
+    let view = emit_profile(app, name).await;
     match result {
         Ok(outcome) => {
             tracing::info!(profile = name, subject = ?outcome.subject, "signed in");
-            state.view(name).await
+            view
         }
         Err(e) => Err(e.into()),
     }
@@ -165,7 +167,7 @@ pub async fn copy_token(app: &AppHandle, name: &str) -> CmdResult<CopyResult> {
         Err(e) => {
             if e.kind() == pixie::ErrorKind::SignInRequired {
                 state.set_activity(name, Some(Activity::SignInRequired(e.detail())));
-                emit_profile(app, name).await;
+                let _ = emit_profile(app, name).await;
             }
             return Err(e.into());
         }
@@ -177,7 +179,7 @@ pub async fn copy_token(app: &AppHandle, name: &str) -> CmdResult<CopyResult> {
     if token.refreshed {
         // A refresh cleared any earlier failure.
         state.set_activity(name, None);
-        emit_profile(app, name).await;
+        let _ = emit_profile(app, name).await;
     }
     Ok(CopyResult {
         expires_at: token.expires_at.map(|t| t.timestamp_millis()),

@@ -228,7 +228,7 @@ pub async fn sign_out(
     let outcome = state.engine.logout(&name, true).await?;
     state.set_activity(&name, None);
     state.wake_refresher();
-    emit_profile(&app, &name).await;
+    let profile = emit_profile(&app, &name).await?;
     let (revoked, revocation) = match outcome {
         Revocation::Revoked => (true, "The provider revoked the refresh token.".into()),
         Revocation::Skipped => (false, "Nothing was revoked at the provider.".into()),
@@ -244,7 +244,7 @@ pub async fn sign_out(
         Revocation::Failed(why) => (false, format!("Revocation at the provider failed: {why}.")),
     };
     Ok(SignOutResult {
-        profile: state.view(&name).await?,
+        profile,
         revocation,
         revoked,
     })

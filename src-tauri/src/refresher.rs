@@ -20,7 +20,7 @@ pub fn start(app: &AppHandle) {
                 if let Some((title, body)) = notice {
                     crate::actions::notify(&app, &title, &body);
                 }
-                emit_profile(&app, &name).await;
+                let _ = emit_profile(&app, &name).await;
             });
         }
     });

@@ -134,10 +134,11 @@ impl Pixie {
     /// of the whole list: the profiles can still be edited.
     pub async fn views(&self) -> CmdResult<Vec<ProfileView>> {
         let profiles = self.engine.profiles().list()?;
-        let (statuses, problem): (Vec<ProfileStatus>, _) = match self.engine.statuses().await {
-            Ok(s) => (s, None),
-            Err(e) => (Vec::new(), Some(Activity::Failed(e.to_string()))),
-        };
+        let (statuses, problem): (Vec<ProfileStatus>, _) =
+            match self.engine.statuses_of(profiles.clone()).await {
+                Ok(s) => (s, None),
+                Err(e) => (Vec::new(), Some(Activity::Failed(e.to_string()))),
+            };
         Ok(profiles
             .iter()
             .map(|p| {
@@ -161,17 +162,19 @@ fn plan_focus_refresh(last: &mut Option<Instant>, now: Instant) -> Option<Durati
     Some(at - now)
 }
 
-/// Sends one profile's current row to the webview.
-pub async fn emit_profile(app: &AppHandle, name: &str) {
+/// Sends one profile's current row to the webview, and returns it for a command's answer.
+pub async fn emit_profile(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
     let state = app.state::<Pixie>();
     match state.view(name).await {
         Ok(view) => {
             crate::tray::update_one(app, &view);
-            let _ = app.emit(events::PROFILE, view);
+            let _ = app.emit(events::PROFILE, &view);
+            Ok(view)
         }
         // Removed meanwhile: the whole list is what changed.
-        Err(_) => {
+        Err(e) => {
             let _ = emit_profiles(app).await;
+            Err(e)
         }
     }
 }

@@ -17,13 +17,13 @@ use tokio_util::sync::CancellationToken;
 use crate::browser::Browser;
 use crate::clock::{Clock, SystemClock};
 use crate::discovery::{self, ProviderInfo};
-use crate::error::{chain, Error, Result};
+use crate::error::{root_cause, Error, Result};
 use crate::home::PixieHome;
 use crate::lock;
 use crate::profile::{Profile, ProfileName, ProfileStore};
 use crate::refresh::{self, Flights};
 use crate::secret::SecretString;
-use crate::session::{IdTokenRecord, Session, Verification};
+use crate::session::{Session, Verification};
 use crate::vault::{KeyringStore, PendingWrite, SecretStore, Vault};
 
 /// Default time a sign-in waits for the browser.
@@ -368,13 +368,7 @@ impl Engine {
     }
 
     pub async fn claims(&self, name: &str) -> Result<Option<ClaimsView>> {
-        let (_, session) = self.signed_in(name).await?;
-        Ok(session.id_token.map(|r: IdTokenRecord| ClaimsView {
-            profile: name.to_owned(),
-            verified: r.verification.is_verified(),
-            verification: r.verification,
-            claims: r.claims,
-        }))
+        Ok(self.inspect(name).await?.id_token)
     }
 
     /// The ID token's claims and verification plus what the access token shows of itself. Reads
@@ -405,9 +399,14 @@ impl Engine {
 
     /// Every profile's status, in file order (one read of the profile file).
     pub async fn statuses(&self) -> Result<Vec<ProfileStatus>> {
+        self.statuses_of(self.profiles.list()?).await
+    }
+
+    /// The statuses of profiles the caller has already read, in their order.
+    pub async fn statuses_of(&self, profiles: Vec<Profile>) -> Result<Vec<ProfileStatus>> {
         use futures_util::{StreamExt, TryStreamExt};
         // Each status is a keychain read, mostly waiting on D-Bus: a few at a time.
-        futures_util::stream::iter(self.profiles.list()?)
+        futures_util::stream::iter(profiles)
             .map(|profile| self.status_of(profile))
             .buffered(8)
             .try_collect()
@@ -535,7 +534,7 @@ impl Engine {
             Some(s) => req = req.basic_auth(client_id, Some(s.expose_secret())),
             None => form.push(("client_id", client_id)),
         }
-        let resp = req.form(&form).send().await.map_err(|e| chain(&e))?;
+        let resp = req.form(&form).send().await.map_err(|e| root_cause(&e))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
