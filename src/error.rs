@@ -83,6 +83,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error(
+        "{} is held by {} for over {waited_secs} s; if that process is stuck, stop it and try again",
+        path.display(),
+        holder.map_or("another Pixie process".to_owned(), |pid| format!("another Pixie process (pid {pid})"))
+    )]
+    LockTimeout {
+        path: PathBuf,
+        waited_secs: u64,
+        holder: Option<u32>,
+    },
+
     #[error("sign-in required for `{profile}`: {reason}")]
     SignInRequired { profile: String, reason: String },
 
@@ -138,7 +149,9 @@ impl Error {
             | Cancelled
             | BadCallback(_)
             | IdTokenRejected(_) => ErrorKind::SignInIncomplete,
-            Listener { .. } | Browser(_) | Internal(_) | Lock { .. } => ErrorKind::Local,
+            Listener { .. } | Browser(_) | Internal(_) | Lock { .. } | LockTimeout { .. } => {
+                ErrorKind::Local
+            }
         }
     }
 

@@ -3,6 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::profile::ProfileName;
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
 
 #[derive(Clone, Debug)]
 pub struct PixieHome {
@@ -37,6 +42,28 @@ impl PixieHome {
         self.root.join("locks")
     }
 
+    /// The profile file's lock.
+    pub fn profiles_lock(&self) -> PathBuf {
+        self.locks_dir().join("profiles.lock")
+    }
+
+    /// A profile's session lock (refresh, sign-in, sign-out, edits). In a directory of its own
+    /// and named by the hex of the lower-cased name, so no profile name can be another lock
+    /// (`profiles`), a reserved file name (`con` on Windows), or differ only in case from a
+    /// name a case-insensitive file system would take for the same file.
+    pub fn session_lock(&self, name: &ProfileName) -> PathBuf {
+        self.locks_dir()
+            .join("sessions")
+            .join(format!("{}.lock", hex(&name.as_str().to_ascii_lowercase())))
+    }
+
+    /// Where per-profile refresh records live (see [`crate::ledger`]), named like the locks.
+    pub fn ledger_file(&self, name: &ProfileName) -> PathBuf {
+        self.root
+            .join("ledger")
+            .join(format!("{}.json", hex(&name.as_str().to_ascii_lowercase())))
+    }
+
     /// Creates a directory under the home readable by this user only.
     pub(crate) fn ensure_dir(path: &Path) -> Result<()> {
         let mut builder = std::fs::DirBuilder::new();
@@ -47,5 +74,35 @@ impl PixieHome {
             builder.mode(0o700);
         }
         builder.create(path).map_err(|e| Error::io(path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_profile_name_is_another_file_pixie_keeps() {
+        let home = PixieHome::at(PathBuf::from("/h"));
+        let taken = [home.profiles_file(), home.profiles_lock(), home.locks_dir()];
+        for name in [
+            "profiles",
+            "profiles.toml",
+            "locks",
+            "sessions",
+            "ledger",
+            "con",
+            "a.lock",
+        ] {
+            let name = ProfileName::new(name).unwrap();
+            for path in [home.session_lock(&name), home.ledger_file(&name)] {
+                assert!(!taken.contains(&path), "{name}: {}", path.display());
+            }
+        }
+        // Case-insensitive file systems see one file: so does Pixie.
+        let lower = ProfileName::new("work").unwrap();
+        let upper = ProfileName::new("WORK").unwrap();
+        assert_eq!(home.session_lock(&lower), home.session_lock(&upper));
+        assert_ne!(home.session_lock(&lower), home.ledger_file(&lower));
     }
 }

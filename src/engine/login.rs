@@ -97,9 +97,9 @@ impl Engine {
                 // Taken, and the entry it replaces read, while the code is being exchanged.
                 let lock_and_write: LockAndWrite = {
                     let (vault, pname) = (self.vault.clone(), profile.name.clone());
-                    let path = self.refresh_lock_path(&profile.name);
+                    let path = self.home.session_lock(&profile.name);
                     tokio::spawn(async move {
-                        let guard = lock::lock(path).await?;
+                        let guard = lock::lock(path, lock::SESSION_LOCK_WAIT).await?;
                         let pending = blocking(move || vault.prepare_session_write(&pname)).await?;
                         Ok((guard, pending))
                     })

@@ -243,8 +243,9 @@ impl Engine {
         Ok(self.http.get_or_init(|| c))
     }
 
-    fn refresh_lock_path(&self, name: &ProfileName) -> std::path::PathBuf {
-        self.home.locks_dir().join(format!("{name}.lock"))
+    /// The profile's session lock, held across refresh, sign-in, sign-out and edits.
+    async fn lock_session(&self, name: &ProfileName) -> Result<lock::FileLock> {
+        lock::lock(self.home.session_lock(name), lock::SESSION_LOCK_WAIT).await
     }
 
     /// The profile and its session, or "sign-in required".
@@ -332,7 +333,7 @@ impl Engine {
         );
         let flight = self.flights.get(name);
         let _in_process = flight.lock().await;
-        let _cross_process = lock::lock(self.refresh_lock_path(&profile.name)).await?;
+        let _cross_process = self.lock_session(&profile.name).await?;
         // Someone else may have refreshed while we waited.
         let (session, pending) = self.session_for_update(&profile.name).await?;
         let session = session.ok_or_else(|| not_signed_in(name))?;
@@ -463,7 +464,7 @@ impl Engine {
     /// profile's session from the keychain. A failed revocation is reported, not fatal.
     pub async fn logout(&self, name: &str, revoke: bool) -> Result<Revocation> {
         let profile = self.profiles.get(name)?;
-        let _guard = lock::lock(self.refresh_lock_path(&profile.name)).await?;
+        let _guard = self.lock_session(&profile.name).await?;
         let session = match self.session(&profile.name).await {
             Ok(Some(s)) => s,
             Ok(None) => return Ok(Revocation::NothingToRevoke),

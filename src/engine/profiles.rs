@@ -3,7 +3,6 @@
 
 use super::{blocking, Engine, SecretChange};
 use crate::error::{Error, Result};
-use crate::lock;
 use crate::profile::{Profile, ProfileName};
 use crate::secret::SecretString;
 use crate::vault::Vault;
@@ -37,8 +36,8 @@ impl Engine {
             let name = profile.name.clone();
             let mut secret_written = false;
             let result = profiles.update(|list| {
-                if list.iter().any(|p| p.name == profile.name) {
-                    return Err(Error::DuplicateProfile(profile.name.to_string()));
+                if let Some(p) = list.iter().find(|p| p.name.collides_with(&profile.name)) {
+                    return Err(profile.name.duplicate_of(&p.name));
                 }
                 profile.client_secret_in_keychain = secret.is_some();
                 if let Some(s) = &secret {
@@ -60,7 +59,7 @@ impl Engine {
     /// deleted rather than sent to the new endpoint; returns whether that happened. Runs under
     /// the profile's refresh lock, and puts the keychain back if the file cannot be written.
     pub async fn update_profile(&self, mut profile: Profile, secret: SecretChange) -> Result<bool> {
-        let _guard = lock::lock(self.refresh_lock_path(&profile.name)).await?;
+        let _guard = self.lock_session(&profile.name).await?;
         let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
         blocking(move || {
             let name = profile.name.clone();
@@ -107,7 +106,7 @@ impl Engine {
     /// refresh can write a session back afterwards.
     pub async fn remove_profile(&self, name: &str) -> Result<()> {
         let profile = self.profiles.get(name)?;
-        let _guard = lock::lock(self.refresh_lock_path(&profile.name)).await?;
+        let _guard = self.lock_session(&profile.name).await?;
         let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
         blocking(move || {
             vault.forget(&profile.name)?;
@@ -131,7 +130,7 @@ impl Engine {
         names.dedup();
         let mut guards = Vec::with_capacity(names.len());
         for name in &names {
-            guards.push(lock::lock(self.refresh_lock_path(name)).await?);
+            guards.push(self.lock_session(name).await?);
         }
         let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
         blocking(move || {
@@ -139,7 +138,7 @@ impl Engine {
             let result = profiles.update(|list| {
                 let mut report = ImportReport::default();
                 for (i, p) in incoming.iter().enumerate() {
-                    if incoming[..i].iter().any(|q| q.name == p.name) {
+                    if incoming[..i].iter().any(|q| q.name.collides_with(&p.name)) {
                         return Err(Error::InvalidProfile(format!(
                             "`{}` appears twice in the import",
                             p.name
@@ -150,6 +149,12 @@ impl Engine {
                             "{} (use --replace to overwrite)",
                             p.name
                         )));
+                    }
+                    if let Some(e) = list
+                        .iter()
+                        .find(|e| e.name != p.name && e.name.collides_with(&p.name))
+                    {
+                        return Err(p.name.duplicate_of(&e.name));
                     }
                 }
                 for mut p in incoming {

@@ -33,6 +33,21 @@ impl ProfileName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether two names would share a keychain entry or a lock file somewhere: Windows'
+    /// Credential Manager and case-insensitive file systems ignore case.
+    pub fn collides_with(&self, other: &ProfileName) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+
+    /// The error for adding `self` where `existing` is (the same name, or one that collides).
+    pub(crate) fn duplicate_of(&self, existing: &ProfileName) -> Error {
+        Error::DuplicateProfile(if self == existing {
+            self.to_string()
+        } else {
+            format!("{self} (as `{existing}`: names may not differ only in case)")
+        })
+    }
 }
 
 impl fmt::Display for ProfileName {

@@ -56,7 +56,7 @@ impl ProfileStore {
     pub fn new(home: &PixieHome) -> Self {
         Self {
             path: home.profiles_file(),
-            lock_path: home.locks_dir().join("profiles.lock"),
+            lock_path: home.profiles_lock(),
         }
     }
 
@@ -88,13 +88,13 @@ impl ProfileStore {
 
     /// Read-modify-write under the lock. Nothing is written when `f` fails or the file is corrupt.
     pub fn update<T>(&self, f: impl FnOnce(&mut Vec<Profile>) -> Result<T>) -> Result<T> {
-        let _guard = lock::lock_blocking(&self.lock_path)?;
+        let _guard = lock::lock_blocking(&self.lock_path, lock::PROFILE_FILE_LOCK_WAIT)?;
         let mut profiles = self.read()?;
         let out = f(&mut profiles)?;
         // Never write a file that would not read back.
         for (i, p) in profiles.iter().enumerate() {
-            if profiles[..i].iter().any(|q| q.name == p.name) {
-                return Err(Error::DuplicateProfile(p.name.to_string()));
+            if let Some(q) = profiles[..i].iter().find(|q| q.name.collides_with(&p.name)) {
+                return Err(p.name.duplicate_of(&q.name));
             }
         }
         self.write(&profiles)?;
@@ -240,6 +240,16 @@ mod tests {
             .collect();
         assert_eq!(names, ["b"]);
         assert!(matches!(s.get("a"), Err(Error::UnknownProfile(_))));
+    }
+
+    #[test]
+    fn names_that_differ_only_in_case_are_refused() {
+        let (_d, s) = store();
+        add(&s, profile("Work")).unwrap();
+        let err = add(&s, profile("work")).unwrap_err();
+        assert!(matches!(err, Error::DuplicateProfile(_)), "{err}");
+        assert!(err.to_string().contains("only in case"), "{err}");
+        assert_eq!(s.list().unwrap().len(), 1);
     }
 
     #[test]

@@ -264,6 +264,30 @@ impl Rig {
         out
     }
 
+    /// Runs `pixie`, killing it (and failing the test) if it has not ended within `limit`.
+    #[track_caller]
+    pub fn run_within(&self, args: &[&str], limit: Duration) -> Out {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run pixie");
+        let started = Instant::now();
+        while child.try_wait().expect("wait for pixie").is_none() {
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                panic!("pixie {args:?} still running after {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = Out::from(child.wait_with_output().expect("pixie output"));
+        let mut t = self.transcript.lock().unwrap();
+        t.push_str(&out.stdout);
+        t.push_str(&out.stderr);
+        out
+    }
+
     pub fn pixie(&self, args: &[&str]) -> Out {
         self.run(args, &[])
     }
