@@ -179,6 +179,8 @@ async fn run(
     }
     loop {
         let mut next = Utc::now() + chrono::Duration::from_std(policy.rescan).unwrap_or_default();
+        // Refreshed sessions the keychain refused are held in memory: offer them again.
+        engine.retry_unsaved().await;
         match engine.statuses().await {
             Ok(statuses) => {
                 // Outcomes that arrived while the keychain was read describe sessions newer

@@ -86,12 +86,18 @@ pub struct IdTokenCheck {
 
 /// Verifies an ID token and records the outcome with its claims.
 pub async fn check_id_token(
-    http: &reqwest::Client,
+    http: &crate::http::Http,
     jwt: SecretString,
     ctx: VerifyContext<'_>,
 ) -> IdTokenCheck {
     let claims = decode_unverified(jwt.expose_secret()).unwrap_or(serde_json::Value::Null);
-    let (verification, rejected) = match verify(http, jwt.expose_secret(), &ctx).await {
+    // The identity checks need no key: they run on the decoded claims whatever the signature
+    // check can do, so an unverifiable token cannot swap the subject either.
+    let checked = match same_identity(&claims, &ctx) {
+        Ok(()) => verify(http, jwt.expose_secret(), &ctx).await,
+        Err(reason) => Err(Problem::Failed(reason)),
+    };
+    let (verification, rejected) = match checked {
         Ok(()) => (
             Verification::Verified {
                 checked_at: ctx.now,
@@ -118,7 +124,35 @@ pub async fn check_id_token(
     }
 }
 
-async fn verify(http: &reqwest::Client, jwt: &str, ctx: &VerifyContext<'_>) -> Result<(), Problem> {
+/// The `sub` and `nonce` comparisons, on claims decoded without verification.
+fn same_identity(claims: &serde_json::Value, ctx: &VerifyContext<'_>) -> Result<(), String> {
+    let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+    if let Some(sub) = ctx.expected_subject {
+        if text("sub") != Some(sub) {
+            return Err("the subject changed since sign-in".into());
+        }
+    }
+    let nonce_ok = match (&ctx.nonce, claims.get("nonce")) {
+        (NonceCheck::Required(n), _) => text("nonce") == Some(n.secret().as_str()),
+        (NonceCheck::IfPresent(_), None) => true,
+        (NonceCheck::IfPresent(original), Some(_)) => {
+            original.is_some() && text("nonce") == *original
+        }
+    };
+    if !nonce_ok {
+        return Err(match ctx.nonce {
+            NonceCheck::Required(_) => "the nonce does not match this sign-in's".into(),
+            NonceCheck::IfPresent(_) => "nonce differs from the sign-in's".into(),
+        });
+    }
+    Ok(())
+}
+
+async fn verify(
+    http: &crate::http::Http,
+    jwt: &str,
+    ctx: &VerifyContext<'_>,
+) -> Result<(), Problem> {
     let issuer = ctx.issuer.ok_or_else(|| {
         Problem::CannotCheck(
             "the provider's issuer is unknown (profile has explicit endpoints), so the token's signature and issuer cannot be checked"
@@ -168,7 +202,7 @@ fn allowed_algs(ctx: &VerifyContext<'_>) -> Result<Vec<CoreJwsSigningAlgorithm>,
     Ok(algs)
 }
 
-async fn fetch(http: &reqwest::Client, uri: Option<&Url>) -> Result<CoreJsonWebKeySet, Problem> {
+async fn fetch(http: &crate::http::Http, uri: Option<&Url>) -> Result<CoreJsonWebKeySet, Problem> {
     let uri = uri.ok_or_else(|| {
         Problem::CannotCheck("the provider publishes no signing keys (jwks_uri)".into())
     })?;
@@ -341,7 +375,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_issuer_is_unverified_not_an_error() {
         let rec = check_id_token(
-            &crate::http::client().unwrap(),
+            &crate::http::Http::new().unwrap(),
             SecretString::from("e30.e30.x"),
             VerifyContext {
                 issuer: None,
@@ -358,6 +392,47 @@ mod tests {
         .await;
         assert!(!rec.record.verification.is_verified());
         assert!(rec.rejected.is_none(), "could not check is not a failure");
+    }
+
+    #[tokio::test]
+    async fn an_unverifiable_token_for_another_subject_or_nonce_is_rejected() {
+        let part = |j: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(j);
+        let jwt = |claims: &str| SecretString::from(format!("{}.{}.x", part("{}"), part(claims)));
+        let check = |jwt: SecretString, nonce: NonceCheck<'static>| async move {
+            check_id_token(
+                &crate::http::Http::new().unwrap(),
+                jwt,
+                VerifyContext {
+                    issuer: None,
+                    client_id: "c",
+                    client_secret: None,
+                    jwks_uri: None,
+                    jwks: None,
+                    nonce,
+                    expected_subject: Some("alice"),
+                    algs: &[],
+                    now: Utc::now(),
+                },
+            )
+            .await
+        };
+        let other = check(jwt(r#"{"sub":"mallory"}"#), NonceCheck::IfPresent(None)).await;
+        assert!(other.rejected.unwrap().contains("subject"));
+        let nonce = check(
+            jwt(r#"{"sub":"alice","nonce":"n-2"}"#),
+            NonceCheck::IfPresent(Some("n-1")),
+        )
+        .await;
+        assert!(nonce.rejected.unwrap().contains("nonce"));
+        let same = check(
+            jwt(r#"{"sub":"alice","nonce":"n-1"}"#),
+            NonceCheck::IfPresent(Some("n-1")),
+        )
+        .await;
+        assert!(
+            same.rejected.is_none(),
+            "unverifiable, but the same identity"
+        );
     }
 
     mod signed {
@@ -410,7 +485,7 @@ mod tests {
             algs: &[String],
         ) -> IdTokenCheck {
             check_id_token(
-                &crate::http::client().unwrap(),
+                &crate::http::Http::new().unwrap(),
                 jwt,
                 VerifyContext {
                     issuer: Some(ISSUER),

@@ -7,10 +7,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use pixie::engine::{
-    BrowserChoice, LoginEvent, LoginOptions, Revocation, SecretChange, SessionState,
+    BrowserChoice, LoginEvent, LoginOptions, Revocation, SecretChange, SessionState, TokenWarning,
 };
 use pixie::profile::{ProfileFile, ProfileRecord};
 use pixie::secret::SecretString;
+use pixie::text::{json_terminal_safe as terminal_safe_json, terminal_safe};
 use pixie::{Engine, Error, ErrorKind, Profile, Result};
 
 const EXIT_CODES: &str = "\
@@ -29,6 +30,9 @@ Environment:
   PIXIE_KEYRING_SERVICE  keychain service name (default: pixie)
   PIXIE_LOG              Pixie's log level: error, warn, info, debug, trace (default: warn)
   BROWSER                browser command(s), `:`-separated; `%s` is replaced by the URL";
+
+/// Bound on the seconds a person may give (`--timeout`, `--min-valid`): a day.
+const MAX_SECS: u64 = 86_400;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -60,8 +64,9 @@ pub enum Command {
         /// Print the sign-in URL instead of opening a browser.
         #[arg(long)]
         no_browser: bool,
-        /// Give up when the browser has not answered after this many seconds.
-        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        /// Give up when the browser has not answered after this many seconds (at most a day).
+        #[arg(long, value_name = "SECS", default_value_t = 300,
+              value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
         timeout: u64,
     },
     /// Print a fresh access token (refreshing it first when it is about to expire).
@@ -69,8 +74,10 @@ pub enum Command {
         name: String,
         #[arg(long, value_enum, default_value_t = TokenFormat::Raw)]
         format: TokenFormat,
-        /// Refresh unless the token stays valid for at least this many seconds.
-        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        /// Refresh unless the token stays valid for at least this many seconds (at most half
+        /// the token's lifetime is asked for, so short-lived tokens are not refreshed each time).
+        #[arg(long, value_name = "SECS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
         min_valid: u64,
     },
     /// Print the ID token's claims as JSON, with the verification result.
@@ -242,8 +249,14 @@ fn read_secret_stdin() -> Result<SecretString> {
 fn json_out<T: serde::Serialize>(v: &T) -> Result<()> {
     let s = serde_json::to_string_pretty(v)
         .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?;
-    println!("{s}");
+    // Claims and reasons come from the provider: escape what would drive the terminal.
+    println!("{}", terminal_safe_json(&s));
     Ok(())
+}
+
+/// Text that came from outside (a provider, a file), made safe to print.
+fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    terminal_safe(s)
 }
 
 fn human_duration(d: chrono::Duration) -> String {
@@ -341,6 +354,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             min_valid,
         } => {
             let t = engine.token(&name, Duration::from_secs(min_valid)).await?;
+            if let Some(w) = &t.warning {
+                token_warning(&name, w, t.expires_at);
+            }
             match format {
                 TokenFormat::Raw => println!("{}", t.access_token.secret()),
                 TokenFormat::Header => {
@@ -372,11 +388,36 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Revocation::NothingToRevoke => eprintln!("`{name}` was not signed in (nothing to revoke)."),
                 Revocation::Unreadable => eprintln!("The session stored for `{name}` was unreadable; it was deleted (not revoked at the provider)."),
                 Revocation::Failed(why) => eprintln!(
-                    "Signed out of `{name}` locally, but the provider did not confirm revocation ({why}); the refresh token may stay valid there until it expires."
+                    "Signed out of `{name}` locally, but the provider did not confirm revocation ({}); the refresh token may stay valid there until it expires.",
+                    safe(&why)
                 ),
             }
             Ok(())
         }
+    }
+}
+
+/// What a person must know about a token that was handed out anyway.
+fn token_warning(name: &str, w: &TokenWarning, expires_at: Option<chrono::DateTime<chrono::Utc>>) {
+    let until = expires_at
+        .map(|e| format!("expires {}", human_duration(e - chrono::Utc::now())))
+        .unwrap_or_else(|| "has no stated expiry".into());
+    match w {
+        TokenWarning::RefreshBlocked { reason } => eprintln!(
+            "Warning: sign-in required for `{name}` soon: {}. This access token {until}; then run `pixie login {name}`.",
+            safe(reason)
+        ),
+        TokenWarning::NotStored {
+            reason,
+            refresh_token_lost: true,
+        } => eprintln!(
+            "Warning: the keychain would not store the refreshed tokens for `{name}` ({}). The provider has retired the stored refresh token and the new one is lost when this command ends: this access token {until}; then run `pixie login {name}`.",
+            safe(reason)
+        ),
+        TokenWarning::NotStored { reason, .. } => eprintln!(
+            "Warning: the keychain would not store the new access token for `{name}` ({}); the stored refresh token still works, so the next call refreshes again.",
+            safe(reason)
+        ),
     }
 }
 
@@ -396,7 +437,7 @@ async fn login(engine: &Engine, name: &str, no_browser: bool, timeout: u64) -> R
         ),
         LoginEvent::OpenManually { url, reason } => {
             if let Some(r) = reason {
-                eprintln!("Could not open a browser ({r}).");
+                eprintln!("Could not open a browser ({}).", safe(r));
             }
             eprintln!("Open this URL in a browser to sign in:\n\n  {url}\n\nWaiting (Ctrl-C cancels; gives up {timeout_text})…");
         }
@@ -421,7 +462,7 @@ async fn login(engine: &Engine, name: &str, no_browser: bool, timeout: u64) -> R
     let who = outcome
         .subject
         .as_deref()
-        .map(|s| format!(" as {s}"))
+        .map(|s| format!(" as {}", safe(s)))
         .unwrap_or_default();
     let lifetime = outcome
         .expires_at
@@ -437,7 +478,10 @@ async fn login(engine: &Engine, name: &str, no_browser: bool, timeout: u64) -> R
         eprintln!("Note: the provider issued no refresh token, so you will have to sign in again when the access token expires (ask for the `offline_access` scope).");
     }
     if let Some(problem) = &outcome.id_token_problem {
-        eprintln!("Warning: the ID token could not be verified: {problem}. Its claims are shown as unverified.");
+        eprintln!(
+            "Warning: the ID token could not be verified: {}. Its claims are shown as unverified.",
+            safe(problem)
+        );
     }
     Ok(())
 }
@@ -463,7 +507,7 @@ async fn status(engine: &Engine, name: Option<String>, json: bool) -> Result<()>
         };
         let mut line = format!("{:<20} {state}", s.profile);
         if let Some(sub) = &s.subject {
-            line.push_str(&format!("  as {sub}"));
+            line.push_str(&format!("  as {}", safe(sub)));
         }
         if let Some(e) = s.expires_at.filter(|_| s.state != SessionState::SignedOut) {
             line.push_str(&format!("  token expires {}", human_duration(e - now)));
@@ -476,7 +520,7 @@ async fn status(engine: &Engine, name: Option<String>, json: bool) -> Result<()>
             });
         }
         if let Some(r) = &s.reason {
-            line.push_str(&format!("  ({r})"));
+            line.push_str(&format!("  ({})", safe(r)));
         }
         println!("{line}");
     }
@@ -563,7 +607,13 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
                     pixie::profile::Provider::Issuer { issuer } => issuer.to_string(),
                     pixie::profile::Provider::Endpoints { token, .. } => token.to_string(),
                 };
-                println!("{:<20} {provider}  client {}", p.name, p.client_id);
+                // The file may have come from an import: its text is shown, not obeyed.
+                println!(
+                    "{:<20} {}  client {}",
+                    p.name,
+                    safe(&provider),
+                    safe(&p.client_id)
+                );
             }
             Ok(())
         }

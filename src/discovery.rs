@@ -1,20 +1,19 @@
-//! Finding a provider's endpoints: OpenID Connect Discovery through `openidconnect` (which also
-//! fetches the JWKS and checks the issuer), falling back to RFC 8414 authorization-server
-//! metadata; or the endpoints a profile gives explicitly.
+//! Finding a provider's endpoints: OpenID Connect Discovery (`openidconnect`'s metadata types;
+//! the issuer checked, every endpoint held to the https rule before the JWKS is fetched),
+//! falling back to RFC 8414 authorization-server metadata; or the endpoints a profile gives
+//! explicitly. Every document is read through the capped client.
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
     CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
     CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
-use openidconnect::{
-    AdditionalProviderMetadata, DiscoveryError, HttpClientError, IssuerUrl, JsonWebKeySetUrl,
-    ProviderMetadata,
-};
+use openidconnect::{AdditionalProviderMetadata, ProviderMetadata};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::error::{root_cause, Error, Result};
+use crate::error::{Error, Result};
+use crate::http::{Http, HttpError, METADATA_CAP};
 use crate::profile::{Profile, Provider};
 
 /// Metadata fields Pixie uses that `openidconnect`'s core set leaves out.
@@ -129,7 +128,7 @@ impl ProviderInfo {
 }
 
 /// The profile's endpoints: discovered from its issuer, or as written.
-pub async fn resolve(http: &reqwest::Client, profile: &Profile) -> Result<ProviderInfo> {
+pub async fn resolve(http: &Http, profile: &Profile) -> Result<ProviderInfo> {
     match &profile.provider {
         Provider::Issuer { issuer } => discover(http, issuer).await,
         Provider::Endpoints {
@@ -156,45 +155,69 @@ pub async fn resolve(http: &reqwest::Client, profile: &Profile) -> Result<Provid
 }
 
 /// Discovers a provider from its issuer identifier (exactly as the provider spells it).
-pub async fn discover(http: &reqwest::Client, issuer_str: &str) -> Result<ProviderInfo> {
+pub async fn discover(http: &Http, issuer_str: &str) -> Result<ProviderInfo> {
     let issuer = &crate::profile::parse_endpoint("issuer", issuer_str)?;
-    let issuer_str = issuer_str.to_owned();
     let fail = |reason: String| Error::Discovery {
-        issuer: issuer_str.clone(),
+        issuer: issuer_str.to_owned(),
         reason,
     };
-    let issuer_url = IssuerUrl::new(issuer_str.clone()).map_err(|e| fail(e.to_string()))?;
-    let info = match OidcMetadata::discover_async(issuer_url, http).await {
-        Ok(m) => from_oidc(m)?,
-        Err(DiscoveryError::Response(status, _, _)) if status.as_u16() == 404 => {
-            tracing::debug!(issuer = %issuer_str, "no OpenID configuration; trying RFC 8414");
-            discover_oauth(http, issuer, &issuer_str).await?
+    // OIDC Discovery §4: the issuer without its trailing slash, then the well-known path.
+    let url = Url::parse(&format!(
+        "{}/.well-known/openid-configuration",
+        issuer_str.trim_end_matches('/')
+    ))
+    .map_err(|e| fail(e.to_string()))?;
+    let answer = get(http, &url, issuer_str).await?;
+    let mut info = match answer.status().as_u16() {
+        200..=299 => {
+            let m: OidcMetadata = serde_json::from_slice(answer.body())
+                .map_err(|e| fail(format!("the metadata is not valid ({})", json_error(&e))))?;
+            if m.issuer().as_str() != issuer_str {
+                return Err(fail(format!(
+                    "the metadata names issuer `{}`, not `{issuer_str}`",
+                    m.issuer().as_str()
+                )));
+            }
+            from_oidc(m)?
         }
-        Err(e) => return Err(discovery_error(&issuer_str, e)),
+        404 => {
+            tracing::debug!(issuer = %issuer_str, "no OpenID configuration; trying RFC 8414");
+            discover_oauth(http, issuer, issuer_str).await?
+        }
+        status => return Err(fail(format!("{url} answered HTTP {status}"))),
     };
-    info.check_schemes()
-        .map_err(|e| fail(format!("the metadata lists an insecure endpoint: {e}")))
+    // Every endpoint passes the https rule before anything is fetched from one.
+    info = info
+        .check_schemes()
+        .map_err(|e| fail(format!("the metadata lists an insecure endpoint: {e}")))?;
+    if let (Some(uri), MetadataSource::OpenidConfiguration) = (&info.jwks_uri, info.source) {
+        info.jwks = Some(fetch_jwks(http, uri).await?);
+    }
+    Ok(info)
 }
 
-fn discovery_error(issuer: &str, e: DiscoveryError<HttpClientError<reqwest::Error>>) -> Error {
-    match e {
-        DiscoveryError::Request(inner) => {
-            Error::ProviderUnreachable(format!("cannot reach {issuer}: {}", root_cause(&inner)))
-        }
-        // Response/Parse carry the body: report the status line or serde's position only.
-        DiscoveryError::Response(status, _, msg) => Error::Discovery {
-            issuer: issuer.into(),
-            reason: format!("{msg} (HTTP {status})"),
+/// A GET of a metadata document or key set, its body capped at [`METADATA_CAP`].
+async fn get(http: &Http, url: &Url, issuer: &str) -> Result<crate::http::Answer> {
+    let request = http
+        .request(reqwest::Method::GET, url.clone())
+        .header("accept", "application/json");
+    http.send(request, METADATA_CAP).await.map_err(|e| match e {
+        HttpError::TooLarge { .. } | HttpError::Redirect { .. } => Error::Discovery {
+            issuer: issuer.to_owned(),
+            reason: format!("{url}: {e}"),
         },
-        DiscoveryError::Parse(p) => Error::Discovery {
-            issuer: issuer.into(),
-            reason: format!("the metadata is not valid ({p})"),
-        },
-        other => Error::Discovery {
-            issuer: issuer.into(),
-            reason: other.to_string(),
-        },
-    }
+        e => Error::ProviderUnreachable(format!("cannot reach {url}: {e}")),
+    })
+}
+
+/// serde's message without the input it quotes (it can be anything the provider sent).
+fn json_error(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
 }
 
 fn from_oidc(m: OidcMetadata) -> Result<ProviderInfo> {
@@ -220,7 +243,7 @@ fn from_oidc(m: OidcMetadata) -> Result<ProviderInfo> {
         revocation_endpoint: revocation,
         userinfo_endpoint: m.userinfo_endpoint().map(|u| u.url().clone()),
         jwks_uri: Some(m.jwks_uri().url().clone()),
-        jwks: Some(m.jwks().clone()),
+        jwks: None,
         scopes_supported: m
             .scopes_supported()
             .map(|s| s.iter().map(|s| s.to_string()).collect())
@@ -255,33 +278,23 @@ fn oauth_metadata_url(issuer: &Url) -> Url {
     url
 }
 
-async fn discover_oauth(
-    http: &reqwest::Client,
-    issuer: &Url,
-    issuer_str: &str,
-) -> Result<ProviderInfo> {
+async fn discover_oauth(http: &Http, issuer: &Url, issuer_str: &str) -> Result<ProviderInfo> {
     let fail = |reason: String| Error::Discovery {
         issuer: issuer_str.to_owned(),
         reason,
     };
     let url = oauth_metadata_url(issuer);
-    let resp = http
-        .get(url.clone())
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| {
-            Error::ProviderUnreachable(format!("cannot reach {url}: {}", root_cause(&e)))
-        })?;
-    if !resp.status().is_success() {
+    let answer = get(http, &url, issuer_str).await?;
+    if !answer.status().is_success() {
         return Err(fail(format!(
             "neither {issuer_str}/.well-known/openid-configuration nor {url} exists (HTTP {})",
-            resp.status()
+            answer.status()
         )));
     }
-    let m: OAuthMetadata = resp.json().await.map_err(|e| {
+    let m: OAuthMetadata = serde_json::from_slice(answer.body()).map_err(|e| {
         fail(format!(
-            "the metadata at {url} is not valid JSON metadata ({e})"
+            "the metadata at {url} is not valid JSON metadata ({})",
+            json_error(&e)
         ))
     })?;
     if m.issuer != issuer_str {
@@ -313,12 +326,22 @@ async fn discover_oauth(
     })
 }
 
-/// Fetches a JWKS (used when a token names a key the cached set doesn't have).
-pub async fn fetch_jwks(http: &reqwest::Client, jwks_uri: &Url) -> Result<CoreJsonWebKeySet> {
-    let url = JsonWebKeySetUrl::from_url(jwks_uri.clone());
-    CoreJsonWebKeySet::fetch_async(&url, http)
-        .await
-        .map_err(|e| discovery_error(jwks_uri.as_str(), e))
+/// Fetches a JWKS (at discovery, and when a token names a key the cached set doesn't have),
+/// after checking its URL against the https rule.
+pub async fn fetch_jwks(http: &Http, jwks_uri: &Url) -> Result<CoreJsonWebKeySet> {
+    let uri = jwks_uri.as_str();
+    crate::profile::parse_endpoint("jwks_uri", uri)?;
+    let answer = get(http, jwks_uri, uri).await?;
+    if !answer.status().is_success() {
+        return Err(Error::Discovery {
+            issuer: uri.to_owned(),
+            reason: format!("the key set answered HTTP {}", answer.status()),
+        });
+    }
+    serde_json::from_slice(answer.body()).map_err(|e| Error::Discovery {
+        issuer: uri.to_owned(),
+        reason: format!("the key set is not valid ({})", json_error(&e)),
+    })
 }
 
 #[cfg(test)]
@@ -376,7 +399,7 @@ mod tests {
         );
         let url = serve(app).await;
         base.set(url.clone()).unwrap();
-        let info = discover(&crate::http::client().unwrap(), &format!("{url}{suffix}"))
+        let info = discover(&Http::new().unwrap(), &format!("{url}{suffix}"))
             .await
             .unwrap();
         assert_eq!(
@@ -393,9 +416,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
-        let err = discover(&crate::http::client().unwrap(), &url)
-            .await
-            .unwrap_err();
+        let err = discover(&Http::new().unwrap(), &url).await.unwrap_err();
         assert!(matches!(err, Error::ProviderUnreachable(_)), "{err}");
     }
 

@@ -10,15 +10,15 @@ use oauth2::basic::{
 use oauth2::TokenResponse as _;
 use oauth2::{
     AuthType, AuthUrl, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, ExtraTokenFields, HttpClientError, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, RequestTokenError, RevocationUrl, Scope, StandardRevocableToken,
-    StandardTokenResponse, TokenUrl,
+    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse,
+    TokenUrl,
 };
 use openidconnect::Nonce;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::error::{root_cause, Error, Result};
+use crate::error::{Error, Result};
 use crate::profile::Profile;
 use crate::secret::{ExposeSecret, SecretString};
 
@@ -54,7 +54,7 @@ pub type OAuthClient = oauth2::Client<
     EndpointSet,
 >;
 
-pub type TokenError = RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>;
+pub type TokenError = RequestTokenError<crate::http::HttpError, BasicErrorResponse>;
 
 /// The endpoints and credentials a client needs.
 pub struct ClientConfig<'a> {
@@ -159,12 +159,21 @@ pub fn token_type_name(response: &TokenResponse) -> String {
     }
 }
 
-/// When the access token expires, counted from `now` (`None`: the provider did not say).
+/// Longest `expires_in` taken at its word; anything longer counts as "no stated expiry".
+pub const MAX_EXPIRES_IN: std::time::Duration =
+    std::time::Duration::from_secs(10 * 366 * 24 * 3600);
+
+/// When the access token expires, counted from `now` (`None`: the provider did not say, or said
+/// something absurd such as `9999999999999`, which must not overflow the date arithmetic).
 pub fn expires_at(response: &TokenResponse, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    response
-        .expires_in()
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .map(|d| now + d)
+    expires_after(response.expires_in()?, now)
+}
+
+fn expires_after(expires_in: std::time::Duration, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if expires_in > MAX_EXPIRES_IN {
+        return None;
+    }
+    now.checked_add_signed(chrono::Duration::from_std(expires_in).ok()?)
 }
 
 /// The scopes granted: the provider's `scope`, else (RFC 6749 §5.1) the ones asked for.
@@ -180,7 +189,20 @@ pub fn granted_scopes(response: &TokenResponse, asked: &[String]) -> Vec<String>
 /// answer) may mean the provider already used — and rotated out — the refresh token, and sending
 /// it again would look like token replay, which makes providers revoke the whole grant.
 pub fn is_transient(e: &TokenError) -> bool {
-    matches!(e, RequestTokenError::Request(HttpClientError::Reqwest(inner)) if inner.is_connect())
+    matches!(e, RequestTokenError::Request(inner) if inner.never_sent())
+}
+
+/// Whether the provider cannot have used the token the request carried: the request never
+/// reached it, it refused it with a well-formed OAuth error, or it redirected (a token
+/// endpoint that processes a grant does not answer with a redirect).
+pub fn token_unused(e: &TokenError) -> bool {
+    match e {
+        RequestTokenError::Request(inner) => {
+            inner.never_sent() || matches!(inner, crate::http::HttpError::Redirect { .. })
+        }
+        RequestTokenError::ServerResponse(r) => *r.error() != BasicErrorResponseType::InvalidGrant,
+        _ => false,
+    }
 }
 
 pub fn is_invalid_grant(e: &TokenError) -> bool {
@@ -197,10 +219,9 @@ pub fn map_token_error(what: &str, endpoint: &str, e: TokenError) -> Error {
             }
             Error::ProviderError(msg)
         }
-        RequestTokenError::Request(inner) => Error::ProviderUnreachable(format!(
-            "{what} at {endpoint} failed: {}",
-            root_cause(&inner)
-        )),
+        RequestTokenError::Request(inner) => {
+            Error::ProviderUnreachable(format!("{what} at {endpoint} failed: {inner}"))
+        }
         // The body is deliberately dropped: it may hold tokens.
         RequestTokenError::Parse(err, _body) => {
             let kind = match err.inner().classify() {
@@ -312,6 +333,26 @@ mod tests {
         let msg = e.to_string();
         assert!(!msg.contains("SECRET"), "{msg}");
         assert!(msg.contains("access_token"), "{msg}");
+    }
+
+    #[test]
+    fn absurd_lifetimes_mean_no_stated_expiry() {
+        let now = Utc::now();
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(
+            expires_after(secs(60), now),
+            Some(now + chrono::Duration::seconds(60))
+        );
+        assert_eq!(expires_after(secs(9_999_999_999_999), now), None);
+        assert_eq!(expires_after(secs(u64::MAX), now), None);
+        assert_eq!(
+            expires_after(MAX_EXPIRES_IN, DateTime::<Utc>::MAX_UTC),
+            None
+        );
+        // And through a real token response, as the provider sends it.
+        let body = r#"{"access_token":"a","token_type":"Bearer","expires_in":9999999999999}"#;
+        let r: TokenResponse = serde_json::from_str(body).unwrap();
+        assert_eq!(expires_at(&r, now), None);
     }
 
     #[test]

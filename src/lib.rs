@@ -14,6 +14,7 @@ pub mod error;
 pub mod flow;
 pub mod home;
 pub mod http;
+pub mod ledger;
 pub mod lock;
 pub mod logging;
 pub mod loopback;
@@ -21,6 +22,7 @@ pub mod profile;
 pub mod refresh;
 pub mod secret;
 pub mod session;
+pub mod text;
 pub mod vault;
 
 pub use engine::{Engine, EngineConfig, LoginEvent, LoginOptions, LoginOutcome, ProfileStatus};

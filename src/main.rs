@@ -21,7 +21,9 @@ fn main() {
     // Don't wait for stray blocking tasks (e.g. a browser reaper) at exit.
     runtime.shutdown_background();
     if let Err(e) = result {
-        eprintln!("pixie: {e}");
+        // Messages quote the provider (`error_description`, claims): nothing in them may drive
+        // the terminal.
+        eprintln!("pixie: {}", pixie::text::terminal_safe(&e.to_string()));
         std::process::exit(cli::exit_code(e.kind()));
     }
 }

@@ -52,24 +52,56 @@ pub fn check_matches(profile: &Profile, session: &Session) -> Result<()> {
     Ok(())
 }
 
+/// What a failed refresh did to the refresh token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFate {
+    /// The provider never took it (no connection, or it answered with an OAuth error other
+    /// than `invalid_grant`): it may be sent again.
+    Unused,
+    /// The provider refused it (`invalid_grant`): it is dead.
+    Refused,
+    /// The provider may have used and rotated it, but its answer was lost (a timeout, a
+    /// gateway's error page, an unreadable or oversized answer): it must never be sent again.
+    Unknown,
+}
+
+/// A failed refresh: the error for the person, and the token's fate for the ledger.
+#[derive(Debug)]
+pub struct RefreshFailed {
+    pub error: Error,
+    pub fate: TokenFate,
+}
+
+impl RefreshFailed {
+    fn unused(error: Error) -> Self {
+        Self {
+            error,
+            fate: TokenFate::Unused,
+        }
+    }
+}
+
 /// Exchanges the session's refresh token for new tokens (with bounded retries) and returns the
 /// session to store. Does not store it.
 pub async fn refresh_session(
-    http: &reqwest::Client,
+    http: &crate::http::Http,
     profile: &Profile,
     client_secret: Option<&SecretString>,
     session: &Session,
     now: impl Fn() -> chrono::DateTime<chrono::Utc>,
-) -> Result<Session> {
+) -> std::result::Result<Session, RefreshFailed> {
     let name = profile.name.as_str();
     let refresh_token = session.refresh_token.as_ref().ok_or_else(|| {
-        Error::sign_in_required(
+        RefreshFailed::unused(Error::sign_in_required(
             name,
             "the access token expired and the provider gave no refresh token (ask for the `offline_access` scope to stay signed in)",
-        )
+        ))
     })?;
-    let token_endpoint = url::Url::parse(&session.issued_by.token_endpoint)
-        .map_err(|e| Error::Internal(format!("stored token endpoint is invalid: {e}")))?;
+    let token_endpoint = url::Url::parse(&session.issued_by.token_endpoint).map_err(|e| {
+        RefreshFailed::unused(Error::Internal(format!(
+            "stored token endpoint is invalid: {e}"
+        )))
+    })?;
     let client = flow::client(ClientConfig {
         client_id: &session.issued_by.client_id,
         client_secret,
@@ -78,12 +110,13 @@ pub async fn refresh_session(
         revocation_endpoint: None,
         redirect_uri: None,
         secret_in_body: session.issued_by.secret_in_body,
-    })?;
+    })
+    .map_err(RefreshFailed::unused)?;
     let mut attempt = 0;
     let response = loop {
         let result = client
             .exchange_refresh_token(refresh_token)
-            .request_async(http)
+            .request_async(&http.oauth(crate::http::TOKEN_CAP))
             .await;
         match result {
             Ok(r) => {
@@ -92,17 +125,32 @@ pub async fn refresh_session(
             }
             Err(e) if flow::is_invalid_grant(&e) => {
                 let detail = flow::map_token_error("refresh", token_endpoint.as_str(), e);
-                return Err(Error::sign_in_required(
-                    name,
-                    format!("the provider no longer accepts the stored refresh token ({detail})"),
-                ));
+                return Err(RefreshFailed {
+                    error: Error::sign_in_required(
+                        name,
+                        format!(
+                            "the provider no longer accepts the stored refresh token ({detail})"
+                        ),
+                    ),
+                    fate: TokenFate::Refused,
+                });
             }
             Err(e) if flow::is_transient(&e) && attempt < RETRY_BACKOFF.len() => {
                 tracing::debug!(attempt, "refresh failed; retrying");
                 tokio::time::sleep(RETRY_BACKOFF[attempt]).await;
                 attempt += 1;
             }
-            Err(e) => return Err(flow::map_token_error("refresh", token_endpoint.as_str(), e)),
+            Err(e) => {
+                let fate = if flow::token_unused(&e) {
+                    TokenFate::Unused
+                } else {
+                    TokenFate::Unknown
+                };
+                return Err(RefreshFailed {
+                    error: flow::map_token_error("refresh", token_endpoint.as_str(), e),
+                    fate,
+                });
+            }
         }
     };
     let at = now();
@@ -131,12 +179,20 @@ pub async fn refresh_session(
                 },
             )
             .await;
+            let was_verified = original.is_some_and(|r| r.verification.is_verified());
             match checked.rejected {
                 // The refresh already rotated the tokens, so they are stored; but a new ID token
                 // that fails its checks (another subject, a bad signature) must not replace the
                 // identity established at sign-in.
                 Some(reason) => {
                     tracing::warn!(%reason, "ID token from the refresh failed its checks; keeping the sign-in's");
+                    session.id_token.clone()
+                }
+                // Nor may one that could not be checked replace one that was.
+                None if was_verified && !checked.record.verification.is_verified() => {
+                    tracing::warn!(
+                        "ID token from the refresh could not be verified; keeping the verified one"
+                    );
                     session.id_token.clone()
                 }
                 None => Some(checked.record),
@@ -258,8 +314,8 @@ mod tests {
         v.to_string()
     }
 
-    async fn refresh(base: &str) -> Result<Session> {
-        let http = crate::http::client().unwrap();
+    async fn refresh(base: &str) -> std::result::Result<Session, RefreshFailed> {
+        let http = crate::http::Http::new().unwrap();
         refresh_session(&http, &profile(), None, &session(base), chrono::Utc::now).await
     }
 
@@ -311,17 +367,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unverifiable_refreshed_id_token_never_replaces_a_verified_one() {
+        // Signed by a key the provider does not publish, for another subject: refused on the
+        // claims alone. Then one for the same subject that cannot be checked (no issuer).
+        let (base, _) = provider(|| {
+            let t = signed_token("other-key", "pixie", "mallory", 300, None);
+            (200, ok_body(Some("new-rt"), Some(t)))
+        })
+        .await;
+        let mut s = session(&base);
+        s.issued_by.jwks_uri = None;
+        let http = crate::http::Http::new().unwrap();
+        let got = refresh_session(&http, &profile(), None, &s, chrono::Utc::now)
+            .await
+            .unwrap();
+        assert_eq!(got.subject(), Some("alice"));
+        assert_eq!(got.refresh_token.unwrap().secret(), "new-rt");
+        let (base, _) = provider(|| {
+            let t = signed_token("k1", "pixie", "alice", 300, None);
+            (200, ok_body(None, Some(t)))
+        })
+        .await;
+        let mut s = session(&base);
+        s.issued_by.issuer = None;
+        let got = refresh_session(&http, &profile(), None, &s, chrono::Utc::now)
+            .await
+            .unwrap();
+        let kept = got.id_token.unwrap();
+        assert_eq!(kept.jwt.expose_secret(), "x.y.z", "the verified one stays");
+        assert!(kept.verification.is_verified());
+    }
+
+    #[tokio::test]
     async fn invalid_grant_means_sign_in_required() {
         let (base, _) = provider(|| (400, r#"{"error":"invalid_grant"}"#.into())).await;
         let err = refresh(&base).await.unwrap_err();
-        assert!(matches!(err, Error::SignInRequired { .. }), "{err}");
+        assert!(
+            matches!(err.error, Error::SignInRequired { .. }),
+            "{:?}",
+            err.error
+        );
+        assert_eq!(err.fate, TokenFate::Refused);
+    }
+
+    #[tokio::test]
+    async fn an_oauth_refusal_leaves_the_token_usable() {
+        let (base, _) = provider(|| (400, r#"{"error":"invalid_client"}"#.into())).await;
+        assert_eq!(refresh(&base).await.unwrap_err().fate, TokenFate::Unused);
     }
 
     #[tokio::test]
     async fn an_unreadable_answer_is_not_retried() {
         let (base, hits) = provider(|| (502, "<html>bad gateway</html>".into())).await;
         let err = refresh(&base).await.unwrap_err();
-        assert!(matches!(err, Error::ProviderError(_)), "{err}");
+        assert!(
+            matches!(err.error, Error::ProviderError(_)),
+            "{:?}",
+            err.error
+        );
+        assert_eq!(err.fate, TokenFate::Unknown, "the token may be used up");
         assert_eq!(
             hits.load(Ordering::SeqCst),
             1,
@@ -336,7 +440,12 @@ mod tests {
         drop(closed);
         let started = std::time::Instant::now();
         let err = refresh(&base).await.unwrap_err();
-        assert!(matches!(err, Error::ProviderUnreachable(_)), "{err}");
+        assert!(
+            matches!(err.error, Error::ProviderUnreachable(_)),
+            "{:?}",
+            err.error
+        );
+        assert_eq!(err.fate, TokenFate::Unused, "never reached the provider");
         let backoff: std::time::Duration = RETRY_BACKOFF.iter().sum();
         assert!(started.elapsed() >= backoff, "retried with backoff");
     }

@@ -77,11 +77,22 @@ impl Session {
         self.expires_at.map(|t| t - now)
     }
 
-    /// Whether the cached access token may be handed out, leaving `min_valid` of lifetime.
+    /// The lifetime the provider gave the current access token (`None`: unknown).
+    pub fn lifetime(&self) -> Option<std::time::Duration> {
+        let issued = self.refreshed_at.unwrap_or(self.signed_in_at);
+        self.expires_at.and_then(|e| (e - issued).to_std().ok())
+    }
+
+    /// Whether the cached access token may be handed out, leaving `min_valid` of lifetime —
+    /// but never asking for more than half the token's lifetime, or a token that lives less
+    /// than `min_valid` would be refreshed on every call.
     pub fn is_fresh(&self, now: DateTime<Utc>, min_valid: std::time::Duration) -> bool {
+        let margin = self
+            .lifetime()
+            .map_or(min_valid, |lifetime| min_valid.min(lifetime / 2));
         match self.remaining(now) {
             None => true,
-            Some(left) => left.to_std().is_ok_and(|left| left > min_valid),
+            Some(left) => left.to_std().is_ok_and(|left| left > margin),
         }
     }
 
@@ -151,11 +162,26 @@ mod tests {
     }
 
     #[test]
+    fn a_short_lived_token_is_not_refreshed_on_every_call() {
+        // Lives 30 s, asked for 60 s of margin: handed out until half its lifetime is left.
+        let now = Utc::now();
+        let mut s = sample(now);
+        s.expires_at = Some(now + chrono::Duration::seconds(30));
+        let min_valid = std::time::Duration::from_secs(60);
+        assert!(s.is_fresh(now + chrono::Duration::seconds(1), min_valid));
+        assert!(s.is_fresh(now + chrono::Duration::seconds(14), min_valid));
+        assert!(!s.is_fresh(now + chrono::Duration::seconds(16), min_valid));
+    }
+
+    #[test]
     fn freshness_honours_min_valid() {
         let now = Utc::now();
         let s = sample(now);
         assert!(s.is_fresh(now, std::time::Duration::from_secs(60)));
-        assert!(!s.is_fresh(now, std::time::Duration::from_secs(300)));
+        assert!(!s.is_fresh(
+            now + chrono::Duration::seconds(241),
+            std::time::Duration::from_secs(60)
+        ));
         assert!(!s.is_fresh(now + chrono::Duration::seconds(400), Default::default()));
         let mut unknown = s;
         unknown.expires_at = None;

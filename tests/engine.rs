@@ -51,11 +51,13 @@ fn concurrent_token_calls_in_one_process_share_one_refresh() {
     let rig = Rig::new();
     rig.add_profile("p");
     let engine = Arc::new(engine_for(&rig));
-    rig.idp.control("/ttl?access=5");
+    rig.idp.control("/ttl?access=2");
     let outcome = rt.block_on(engine.login("p", scripted())).unwrap();
     assert_eq!(outcome.subject.as_deref(), Some("alice"));
     assert_eq!(outcome.id_token_verified, Some(true));
     rig.idp.control("/ttl?access=3600");
+    // Past half the token's life: due.
+    std::thread::sleep(Duration::from_millis(1100));
 
     let results = rt.block_on(async {
         let calls: Vec<_> = (0..10)

@@ -262,12 +262,12 @@ fn confidential_client_secret_lives_in_the_keychain_only() {
     let file = std::fs::read_to_string(rig.home.path().join("profiles.toml")).unwrap();
     assert!(!file.contains("pixie-confidential-secret"), "{file}");
     assert!(file.contains("client_secret_in_keychain = true"), "{file}");
-    rig.login("conf");
+    rig.login_due("conf");
 
     // This provider does not rotate confidential clients' refresh tokens; a refresh keeps it.
     let rt = rig.stored_refresh_token("conf");
     let before = rig.idp.refresh_count();
-    rig.pixie(&["token", "conf", "--min-valid", "999999"]).ok();
+    rig.pixie(&["token", "conf"]).ok();
     assert_eq!(rig.idp.refresh_count(), before + 1);
     assert_eq!(rig.stored_refresh_token("conf"), rt);
 
@@ -288,9 +288,9 @@ fn client_secret_post_is_used_for_exchange_refresh_and_revocation() {
         &[],
     )
     .ok();
-    rig.login("post");
+    rig.login_due("post");
     let before = rig.idp.refresh_count();
-    rig.pixie(&["token", "post", "--min-valid", "999999"]).ok();
+    rig.pixie(&["token", "post"]).ok();
     assert_eq!(rig.idp.refresh_count(), before + 1);
     let rt = rig.stored_refresh_token("post");
     let out = rig.pixie(&["logout", "post"]).ok();

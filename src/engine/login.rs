@@ -148,7 +148,7 @@ impl Engine {
         let response = client
             .exchange_code(code)
             .set_pkce_verifier(request.pkce_verifier)
-            .request_async(http)
+            .request_async(&http.oauth(crate::http::TOKEN_CAP))
             .await
             .map_err(|e| {
                 flow::map_token_error("code exchange", provider.token_endpoint.as_str(), e)
@@ -262,6 +262,7 @@ impl Engine {
         );
         let store_started = Instant::now();
         self.commit_session(&profile.name, pending, session).await?;
+        self.forget_session_records(&profile.name);
         out.timings.keychain_write = store_started.elapsed();
         out.timings.callback_to_stored = received_at.elapsed();
         tracing::debug!(

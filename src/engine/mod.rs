@@ -3,22 +3,26 @@
 
 mod login;
 mod profiles;
+mod token;
 
 pub use profiles::ImportReport;
+pub use token::{FreshToken, TokenWarning};
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use oauth2::AccessToken;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::browser::Browser;
 use crate::clock::{Clock, SystemClock};
 use crate::discovery::{self, ProviderInfo};
-use crate::error::{root_cause, Error, Result};
+use crate::error::{Error, Result};
 use crate::home::PixieHome;
+use crate::http::{Http, TOKEN_CAP};
+use crate::ledger::{Ledger, Spent};
 use crate::lock;
 use crate::profile::{Profile, ProfileName, ProfileStore};
 use crate::refresh::{self, Flights};
@@ -54,8 +58,10 @@ pub struct Engine {
     profiles: ProfileStore,
     vault: Vault,
     clock: Arc<dyn Clock>,
-    http: OnceLock<reqwest::Client>,
+    http: OnceLock<Http>,
     flights: Flights,
+    /// Refreshed sessions the keychain would not store, served from memory meanwhile.
+    unsaved: Mutex<HashMap<ProfileName, token::Unsaved>>,
 }
 
 /// How the browser is opened for a sign-in.
@@ -120,16 +126,6 @@ pub struct LoginTimings {
     pub provider: Duration,
     /// The keychain's own time to store the session (part of the engine's share).
     pub keychain_write: Duration,
-}
-
-/// A fresh access token, ready to hand out.
-#[derive(Debug)]
-pub struct FreshToken {
-    pub access_token: AccessToken,
-    pub token_type: String,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub scopes: Vec<String>,
-    pub refreshed: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -223,6 +219,7 @@ impl Engine {
             clock: config.clock,
             http: OnceLock::new(),
             flights: Flights::default(),
+            unsaved: Mutex::default(),
         }
     }
 
@@ -235,11 +232,11 @@ impl Engine {
     }
 
     /// Built on first use: the cached-token path never pays for TLS setup.
-    fn http(&self) -> Result<&reqwest::Client> {
+    fn http(&self) -> Result<&Http> {
         if let Some(c) = self.http.get() {
             return Ok(c);
         }
-        let c = crate::http::client()?;
+        let c = Http::new()?;
         Ok(self.http.get_or_init(|| c))
     }
 
@@ -257,9 +254,78 @@ impl Engine {
             .ok_or_else(|| not_signed_in(name))
     }
 
+    /// The session: one the keychain refused (still in memory) first, else the stored one.
     async fn session(&self, name: &ProfileName) -> Result<Option<Session>> {
+        if let Some(s) = self.unsaved_session(name) {
+            return Ok(Some(s));
+        }
         let (vault, name) = (self.vault.clone(), name.clone());
         blocking(move || vault.session(&name)).await
+    }
+
+    fn ledger(&self, name: &ProfileName) -> Ledger {
+        Ledger::at(self.home.ledger_file(name))
+    }
+
+    fn unsaved(&self) -> std::sync::MutexGuard<'_, HashMap<ProfileName, token::Unsaved>> {
+        self.unsaved.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn unsaved_session(&self, name: &ProfileName) -> Option<Session> {
+        self.unsaved().get(name).map(|u| u.session.clone())
+    }
+
+    fn unsaved_warning(&self, name: &ProfileName) -> Option<TokenWarning> {
+        self.unsaved().get(name).map(|u| u.warning.clone())
+    }
+
+    fn keep_unsaved(&self, name: &ProfileName, session: Session, warning: TokenWarning) {
+        self.unsaved()
+            .insert(name.clone(), token::Unsaved { session, warning });
+    }
+
+    fn forget_unsaved(&self, name: &ProfileName) {
+        self.unsaved().remove(name);
+    }
+
+    /// Writes a session with the profile's lock held (read the head, then write).
+    async fn store_session_locked(&self, name: &ProfileName, session: &Session) -> Result<()> {
+        let (vault, n) = (self.vault.clone(), name.clone());
+        let pending = blocking(move || vault.prepare_session_write(&n)).await?;
+        self.commit_session(name, pending, session.clone()).await
+    }
+
+    /// Tries again to store a session the keychain refused; the caller holds the lock.
+    async fn store_unsaved_locked(&self, name: &ProfileName) {
+        let Some(session) = self.unsaved_session(name) else {
+            return;
+        };
+        match self.store_session_locked(name, &session).await {
+            Ok(()) => {
+                tracing::info!(profile = %name, "the keychain took the session kept in memory");
+                self.forget_unsaved(name);
+            }
+            Err(e) => tracing::debug!(profile = %name, error = %e, "the keychain still refuses"),
+        }
+    }
+
+    /// Drops what is kept about a session that is gone or replaced (a sign-out, a new sign-in).
+    fn forget_session_records(&self, name: &ProfileName) {
+        self.forget_unsaved(name);
+        if let Err(e) = self.ledger(name).clear() {
+            tracing::warn!(profile = %name, error = %e, "could not remove the refresh record");
+        }
+    }
+
+    /// Tries again to store every refreshed session the keychain refused (a long-running front
+    /// calls this now and then).
+    pub async fn retry_unsaved(&self) {
+        let names: Vec<ProfileName> = self.unsaved().keys().cloned().collect();
+        for name in names {
+            if let Ok(_guard) = self.lock_session(&name).await {
+                self.store_unsaved_locked(&name).await;
+            }
+        }
     }
 
     async fn session_for_update(
@@ -314,58 +380,6 @@ impl Engine {
     /// Discovers a provider from its issuer identifier, exactly as the provider spells it.
     pub async fn discover(&self, issuer: &str) -> Result<ProviderInfo> {
         discovery::discover(self.http()?, issuer).await
-    }
-
-    // ---- tokens ----
-
-    /// A fresh access token: the cached one while it has more than `min_valid` left, else one
-    /// obtained by refreshing (single-flight within and across processes).
-    pub async fn token(&self, name: &str, min_valid: Duration) -> Result<FreshToken> {
-        let (profile, session) = self.signed_in(name).await?;
-        refresh::check_matches(&profile, &session)?;
-        if session.is_fresh(self.clock.now(), min_valid) {
-            tracing::trace!(profile = name, "cached access token is fresh");
-            return Ok(fresh(session, false));
-        }
-        tracing::debug!(
-            profile = name,
-            "access token due; waiting for the refresh lock"
-        );
-        let flight = self.flights.get(name);
-        let _in_process = flight.lock().await;
-        let _cross_process = self.lock_session(&profile.name).await?;
-        // Someone else may have refreshed while we waited.
-        let (session, pending) = self.session_for_update(&profile.name).await?;
-        let session = session.ok_or_else(|| not_signed_in(name))?;
-        refresh::check_matches(&profile, &session)?;
-        if session.is_fresh(self.clock.now(), min_valid) {
-            return Ok(fresh(session, false));
-        }
-        let secret = self.client_secret(&profile).await?;
-        let clock = self.clock.clone();
-        let renewed = refresh::refresh_session(
-            self.http()?,
-            &profile,
-            secret.as_ref(),
-            &session,
-            move || clock.now(),
-        )
-        .await?;
-        let rotated = renewed.refresh_token.as_ref().map(|t| t.secret())
-            != session.refresh_token.as_ref().map(|t| t.secret());
-        if let Err(e) = self
-            .commit_session(&profile.name, pending, renewed.clone())
-            .await
-        {
-            return Err(if rotated {
-                Error::Keychain(format!(
-                    "the provider issued new tokens and retired the old refresh token, but the keychain would not store them ({e}); sign in again"
-                ))
-            } else {
-                e
-            });
-        }
-        Ok(fresh(renewed, true))
     }
 
     pub async fn claims(&self, name: &str) -> Result<Option<ClaimsView>> {
@@ -446,8 +460,32 @@ impl Engine {
         status.has_refresh_token = s.refresh_token.is_some();
         status.id_token_verified = s.id_token.as_ref().map(|r| r.verification.is_verified());
         status.scopes = s.scopes.clone();
+        let unsaved = self.unsaved_warning(&profile.name);
+        let spent = match (&s.refresh_token, &unsaved) {
+            (Some(rt), None) => {
+                let lock = self.home.session_lock(&profile.name);
+                // A record that cannot be read blocks the token as surely as one that says so.
+                self.ledger(&profile.name)
+                    .spent(rt, || lock::is_held(&lock))
+                    .unwrap_or_else(|e| {
+                        Some(Spent {
+                            reason: e.to_string(),
+                            at: now,
+                        })
+                    })
+            }
+            _ => None,
+        };
+        if let Some(TokenWarning::NotStored { reason, .. }) = unsaved {
+            status.reason = Some(format!(
+                "refreshed, but the keychain would not store it ({reason}); kept in memory and tried again"
+            ));
+        }
         status.state = if let Err(e) = refresh::check_matches(&profile, &s) {
             status.reason = Some(e.detail());
+            SessionState::SignInRequired
+        } else if let Some(spent) = spent {
+            status.reason = Some(spent.reason);
             SessionState::SignInRequired
         } else if s.is_fresh(now, DEFAULT_MIN_VALID) {
             SessionState::SignedIn
@@ -506,6 +544,7 @@ impl Engine {
         };
         let (vault, pname) = (self.vault.clone(), profile.name.clone());
         blocking(move || vault.delete_session(&pname)).await?;
+        self.forget_session_records(&profile.name);
         Ok(outcome)
     }
 
@@ -526,17 +565,26 @@ impl Engine {
             ("token", rt.secret().as_str()),
             ("token_type_hint", "refresh_token"),
         ];
-        let mut req = http.post(endpoint).header("accept", "application/json");
+        let endpoint = url::Url::parse(endpoint).map_err(|e| e.to_string())?;
+        let mut req = http
+            .request(reqwest::Method::POST, endpoint)
+            .header("accept", "application/json");
         match secret {
             Some(s) if session.issued_by.secret_in_body => {
                 form.push(("client_id", client_id));
                 form.push(("client_secret", s.expose_secret()));
             }
-            Some(s) => req = req.basic_auth(client_id, Some(s.expose_secret())),
+            // RFC 6749 §2.3.1: both halves are form-encoded before they are joined.
+            Some(s) => {
+                req = req.basic_auth(form_encode(client_id), Some(form_encode(s.expose_secret())))
+            }
             None => form.push(("client_id", client_id)),
         }
-        let resp = req.form(&form).send().await.map_err(|e| root_cause(&e))?;
-        let status = resp.status();
+        let answer = http
+            .send(req.form(&form), TOKEN_CAP)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = answer.status();
         if status.is_success() {
             return Ok(());
         }
@@ -545,25 +593,18 @@ impl Engine {
             error: String,
         }
         // Only the `error` code is reported, never the body.
-        let code = resp
-            .json::<OAuthError>()
-            .await
-            .map(|e| format!(": {}", e.error))
+        let code = serde_json::from_slice::<OAuthError>(answer.body())
+            .map(|e| format!(": {}", crate::text::terminal_safe(&e.error)))
             .unwrap_or_default();
         Err(format!("HTTP {status}{code}"))
     }
 }
 
-fn not_signed_in(name: &str) -> Error {
-    Error::sign_in_required(name, "not signed in (run `pixie login`)")
+/// `application/x-www-form-urlencoded`, as RFC 6749 §2.3.1 wants for Basic credentials.
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn fresh(session: Session, refreshed: bool) -> FreshToken {
-    FreshToken {
-        access_token: session.access_token,
-        token_type: session.token_type,
-        expires_at: session.expires_at,
-        scopes: session.scopes,
-        refreshed,
-    }
+fn not_signed_in(name: &str) -> Error {
+    Error::sign_in_required(name, "not signed in (run `pixie login`)")
 }

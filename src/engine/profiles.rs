@@ -108,11 +108,14 @@ impl Engine {
         let profile = self.profiles.get(name)?;
         let _guard = self.lock_session(&profile.name).await?;
         let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
+        let name = profile.name.clone();
         blocking(move || {
             vault.forget(&profile.name)?;
             profiles.remove(&profile.name).map(|_| ())
         })
-        .await
+        .await?;
+        self.forget_session_records(&name);
+        Ok(())
     }
 
     /// Imports profiles (all or nothing). An import carries no secrets, so a profile keeps a

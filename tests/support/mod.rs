@@ -354,6 +354,16 @@ impl Rig {
         self.pixie(&["login", name, "--timeout", "30"]).ok()
     }
 
+    /// Signs in with a 2 s access token and waits past half its life: the next `token`
+    /// refreshes (the margin asked for is capped at half the lifetime).
+    pub fn login_due(&self, name: &str) -> Out {
+        self.idp.control("/ttl?access=2");
+        let out = self.login(name);
+        self.idp.control("/ttl?access=3600");
+        std::thread::sleep(Duration::from_millis(1100));
+        out
+    }
+
     pub fn token(&self, name: &str) -> String {
         self.pixie(&["token", name]).ok().stdout.trim().to_owned()
     }
@@ -403,6 +413,13 @@ impl Drop for Rig {
             .args(["clear", "service", &self.service])
             .status();
     }
+}
+
+/// Signs in while the provider issues 2 s access tokens and waits past half their life, so the
+/// next `token` refreshes (the margin asked for is capped at half the lifetime).
+pub fn signed_in_with_due_token(rig: &Rig, name: &str) {
+    rig.add_profile(name);
+    rig.login_due(name);
 }
 
 /// Waits until `f` holds or `limit` passes.

@@ -1,0 +1,263 @@
+//! The refresh ledger: what became of a profile's refresh token, kept on disk beside the locks
+//! so that every process sees it, even when the keychain refuses writes.
+//!
+//! Before a refresh token is sent, the ledger records it as `sending` (a write-ahead mark,
+//! fsynced). When the answer is stored the mark is cleared. Whatever else happens — the answer
+//! is lost (a 502, a timeout, a crash, Ctrl-C), the provider refuses the token, or the keychain
+//! will not store the rotated one — the mark stays, so no process ever sends that token again:
+//! providers with reuse detection (Auth0, Okta, Keycloak) revoke the whole grant on a replay.
+//!
+//! An entry names the token by its SHA-256, never the token itself, so a new sign-in (a new
+//! token) is unaffected by an old entry.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use oauth2::RefreshToken;
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use crate::error::{Error, Result};
+use crate::home::PixieHome;
+
+/// Largest ledger file read: an entry is a few hundred bytes.
+const MAX_FILE: u64 = 64 * 1024;
+/// Entries kept per profile. More than one is live only while a refreshed session waits in
+/// memory for the keychain (the stored token's entry, and the live one's).
+const MAX_ENTRIES: usize = 16;
+
+/// What is known of a refresh token that was sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fate", rename_all = "snake_case")]
+pub enum Fate {
+    /// Being sent by process `pid`. Found with the profile's lock free, the sender died before
+    /// it could record the answer.
+    Sending { pid: u32 },
+    /// The provider may have used (and rotated) it, but its answer was lost or not stored.
+    Unknown { reason: String },
+    /// The provider refused it (`invalid_grant`).
+    Refused { reason: String },
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Entries {
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Entry {
+    /// Hex SHA-256 of the refresh token.
+    token_sha256: String,
+    #[serde(flatten)]
+    fate: Fate,
+    at: DateTime<Utc>,
+}
+
+/// Why a refresh token must not be sent again, in words for a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spent {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// One profile's ledger file. Write only while holding the profile's session lock.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    path: PathBuf,
+}
+
+fn digest(token: &RefreshToken) -> String {
+    sha2::Sha256::digest(token.secret().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Ledger {
+    pub fn at(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read(&self) -> Result<Entries> {
+        let file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Entries::default()),
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        let mut text = String::new();
+        file.take(MAX_FILE)
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io(&self.path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::io(
+                &self.path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "unreadable refresh record (line {} column {}); remove it only after signing in again",
+                        e.line(),
+                        e.column()
+                    ),
+                ),
+            )
+        })
+    }
+
+    /// Whether `token` must not be sent again, and why. `sender_alive` tells whether a
+    /// `sending` mark belongs to a refresh still running (its sender holds the lock); it is asked
+    /// only when that matters.
+    pub fn spent(
+        &self,
+        token: &RefreshToken,
+        sender_alive: impl FnOnce() -> bool,
+    ) -> Result<Option<Spent>> {
+        let id = digest(token);
+        let Some(entry) = self
+            .read()?
+            .entries
+            .into_iter()
+            .find(|e| e.token_sha256 == id)
+        else {
+            return Ok(None);
+        };
+        let reason = match entry.fate {
+            Fate::Sending { .. } if sender_alive() => return Ok(None),
+            Fate::Sending { pid } => format!(
+                "a refresh (process {pid}) stopped before the provider's answer was stored; the provider may have rotated the refresh token, so it is not sent again"
+            ),
+            Fate::Unknown { reason } | Fate::Refused { reason } => reason,
+        };
+        Ok(Some(Spent {
+            reason,
+            at: entry.at,
+        }))
+    }
+
+    /// Records `token`'s fate, durably (temp file, fsync, rename).
+    pub fn record(&self, token: &RefreshToken, fate: Fate, now: DateTime<Utc>) -> Result<()> {
+        let id = digest(token);
+        let mut file = self.read()?;
+        file.entries.retain(|e| e.token_sha256 != id);
+        file.entries.push(Entry {
+            token_sha256: id,
+            fate,
+            at: now,
+        });
+        let excess = file.entries.len().saturating_sub(MAX_ENTRIES);
+        file.entries.drain(..excess);
+        self.write(&file)
+    }
+
+    /// Forgets `token`'s entry: its answer was stored, or it never reached the provider.
+    pub fn settle(&self, token: &RefreshToken) -> Result<()> {
+        let id = digest(token);
+        let mut file = self.read()?;
+        let before = file.entries.len();
+        file.entries.retain(|e| e.token_sha256 != id);
+        match file.entries.len() {
+            n if n == before => Ok(()),
+            0 => self.clear(),
+            _ => self.write(&file),
+        }
+    }
+
+    fn write(&self, file: &Entries) -> Result<()> {
+        let dir = self
+            .path
+            .parent()
+            .ok_or_else(|| Error::Internal("ledger file has no directory".into()))?;
+        PixieHome::ensure_dir(dir)?;
+        let io = |e: std::io::Error| Error::io(&self.path, e);
+        let body = serde_json::to_vec(file)
+            .map_err(|e| Error::Internal(format!("cannot serialise a refresh record: {e}")))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".ledger.")
+            .tempfile_in(dir)
+            .map_err(io)?;
+        tmp.write_all(&body).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(&self.path).map_err(|e| io(e.error))?;
+        #[cfg(unix)]
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Forgets every entry (a new sign-in, or the session is gone).
+    pub fn clear(&self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&self.path, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger() -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::at(dir.path().join("ledger/x.json"));
+        (dir, l)
+    }
+
+    #[test]
+    fn an_entry_blocks_only_its_own_token() {
+        let (_d, l) = ledger();
+        let (rt, other) = (
+            RefreshToken::new("rt-SECRET".into()),
+            RefreshToken::new("other".into()),
+        );
+        let now = Utc::now();
+        assert_eq!(l.spent(&rt, || false).unwrap(), None);
+        l.record(
+            &rt,
+            Fate::Unknown {
+                reason: "lost".into(),
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!(l.spent(&rt, || false).unwrap().unwrap().reason, "lost");
+        assert_eq!(l.spent(&other, || false).unwrap(), None);
+        let text = std::fs::read_to_string(l.path()).unwrap();
+        assert!(!text.contains("SECRET"), "{text}");
+        l.record(&other, Fate::Sending { pid: 1 }, now).unwrap();
+        l.settle(&other).unwrap();
+        assert_eq!(l.spent(&other, || false).unwrap(), None);
+        assert!(
+            l.spent(&rt, || false).unwrap().is_some(),
+            "settling one keeps the other"
+        );
+        l.clear().unwrap();
+        l.clear().unwrap();
+        assert_eq!(l.spent(&rt, || false).unwrap(), None);
+    }
+
+    #[test]
+    fn a_sending_mark_blocks_once_its_sender_is_gone() {
+        let (_d, l) = ledger();
+        let rt = RefreshToken::new("rt".into());
+        l.record(&rt, Fate::Sending { pid: 42 }, Utc::now())
+            .unwrap();
+        assert_eq!(l.spent(&rt, || true).unwrap(), None, "still running");
+        let spent = l.spent(&rt, || false).unwrap().unwrap();
+        assert!(spent.reason.contains("process 42"), "{}", spent.reason);
+    }
+
+    #[test]
+    fn an_unreadable_record_is_an_error_not_a_pass() {
+        let (_d, l) = ledger();
+        std::fs::create_dir_all(l.path().parent().unwrap()).unwrap();
+        std::fs::write(l.path(), "{not json").unwrap();
+        assert!(l.spent(&RefreshToken::new("rt".into()), || false).is_err());
+    }
+}
