@@ -153,7 +153,7 @@ pub enum ProfileCommand {
     },
     /// Show one profile as JSON (it holds no secrets).
     Show { name: String },
-    /// Remove a profile and its keychain entries (signs out locally first).
+    /// Remove a profile and its keychain entries (signs out first, revoking at the provider).
     Remove { name: String },
     /// Import profiles from a JSON export (`-` reads stdin).
     Import {
@@ -381,19 +381,34 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Status { name, json } => status(&engine, name, json).await,
         Command::Logout { name, no_revoke } => {
             let outcome = engine.logout(&name, !no_revoke).await?;
-            match outcome {
-                Revocation::Revoked => eprintln!("Signed out of `{name}`; the provider revoked the refresh token."),
-                Revocation::Skipped => eprintln!("Signed out of `{name}` locally (not revoked at the provider)."),
-                Revocation::NotSupported => eprintln!("Signed out of `{name}` locally; the provider has no revocation endpoint."),
-                Revocation::NothingToRevoke => eprintln!("`{name}` was not signed in (nothing to revoke)."),
-                Revocation::Unreadable => eprintln!("The session stored for `{name}` was unreadable; it was deleted (not revoked at the provider)."),
-                Revocation::Failed(why) => eprintln!(
-                    "Signed out of `{name}` locally, but the provider did not confirm revocation ({}); the refresh token may stay valid there until it expires.",
-                    safe(&why)
-                ),
-            }
+            say_revocation(&name, &outcome);
             Ok(())
         }
+    }
+}
+
+/// What sign-out (or removal) did at the provider, for a person.
+fn say_revocation(name: &str, outcome: &Revocation) {
+    match outcome {
+        Revocation::Revoked => {
+            eprintln!("Signed out of `{name}`; the provider revoked the refresh token.")
+        }
+        Revocation::Skipped => {
+            eprintln!("Signed out of `{name}` locally (not revoked at the provider).")
+        }
+        Revocation::NotSupported => eprintln!(
+            "Signed out of `{name}` locally; the provider has no revocation endpoint."
+        ),
+        Revocation::NothingToRevoke => {
+            eprintln!("`{name}` was not signed in (nothing to revoke).")
+        }
+        Revocation::Unreadable => eprintln!(
+            "The session stored for `{name}` was unreadable; it was deleted (not revoked at the provider)."
+        ),
+        Revocation::Failed(why) => eprintln!(
+            "Signed out of `{name}` locally, but the provider did not confirm revocation ({}); the refresh token may stay valid there until it expires.",
+            safe(why)
+        ),
     }
 }
 
@@ -619,7 +634,10 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
         }
         ProfileCommand::Show { name } => json_out(&engine.profiles().get(&name)?.to_record()),
         ProfileCommand::Remove { name } => {
-            engine.remove_profile(&name).await?;
+            let revocation = engine.remove_profile(&name).await?;
+            if revocation != Revocation::NothingToRevoke {
+                say_revocation(&name, &revocation);
+            }
             eprintln!("Removed profile `{name}` and its keychain entries.");
             Ok(())
         }

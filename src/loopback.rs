@@ -52,6 +52,9 @@ pub enum Page {
 
 struct Shared {
     path: String,
+    /// The `Host` values a browser sends to this listener: anything else (a DNS-rebinding page
+    /// whose name points at 127.0.0.1) is refused.
+    hosts: [String; 3],
     state: String,
     taken: AtomicBool,
     tx: mpsc::Sender<Callback>,
@@ -70,14 +73,26 @@ impl Listener {
     pub async fn bind(redirect: &Redirect, state: &str) -> Result<Self> {
         let (addr, listeners) = bind_all(redirect).await?;
         let (tx, rx) = mpsc::channel(1);
+        let port = addr.port();
         let shared = Arc::new(Shared {
             path: redirect.path.clone(),
+            hosts: [
+                format!("127.0.0.1:{port}"),
+                format!("localhost:{port}"),
+                format!("[::1]:{port}"),
+            ],
             state: state.to_owned(),
             taken: AtomicBool::new(false),
             tx,
         });
         let stop = CancellationToken::new();
-        let app = axum::Router::new().fallback(move |uri: Uri| handle(shared.clone(), uri));
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: axum::http::HeaderMap| {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_ascii_lowercase);
+            handle(shared.clone(), uri, host)
+        });
         let tasks = listeners
             .into_iter()
             .map(|l| {
@@ -198,7 +213,15 @@ fn bind_error(addr: SocketAddr, port: u16, e: std::io::Error) -> Error {
     }
 }
 
-async fn handle(shared: Arc<Shared>, uri: Uri) -> Response {
+async fn handle(shared: Arc<Shared>, uri: Uri, host: Option<String>) -> Response {
+    if !host.is_some_and(|h| shared.hosts.contains(&h)) {
+        tracing::warn!("ignored a request to the listener under another host name");
+        return page(
+            StatusCode::MISDIRECTED_REQUEST,
+            "Wrong address",
+            "Pixie's sign-in listener answers only as 127.0.0.1, localhost or [::1].",
+        );
+    }
     if uri.path() != shared.path {
         return page(
             StatusCode::NOT_FOUND,
@@ -343,6 +366,38 @@ mod tests {
         let addr = l.local_addr();
         l.close().await;
         assert!(std::net::TcpStream::connect(addr).is_err(), "port closed");
+    }
+
+    #[tokio::test]
+    async fn another_host_name_is_refused_even_with_the_right_state() {
+        // A DNS-rebinding page reaches 127.0.0.1 under its own name.
+        let mut l = Listener::bind(&Redirect::default(), "st").await.unwrap();
+        let url = format!("{}?code=c&state=st", l.redirect_uri());
+        let client = reqwest::Client::new();
+        let status = client
+            .get(&url)
+            .header("host", format!("evil.example:{}", l.local_addr().port()))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 421);
+        let err = l
+            .wait(Duration::from_millis(100), &CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout(_)), "nothing was taken");
+        // The names the listener really has all work.
+        let localhost = url.replace("127.0.0.1", "localhost");
+        let browser = tokio::spawn(async move { get(&localhost).await });
+        let cb = l
+            .wait(Duration::from_secs(5), &CancellationToken::new())
+            .await
+            .unwrap();
+        cb.respond(Page::Success {
+            profile: "p".into(),
+        });
+        assert_eq!(browser.await.unwrap().0, 200);
     }
 
     #[tokio::test]

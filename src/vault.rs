@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::profile::ProfileName;
@@ -34,16 +35,23 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, key: &str) -> Result<()>;
 }
 
+/// How long a keychain call may take. A locked collection can wait on an unlock prompt that
+/// never comes (from cron, over ssh, or with no prompter running); then Pixie says so instead of
+/// waiting forever, and whatever lock it holds is released.
+pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The OS keychain.
 #[derive(Clone, Debug)]
 pub struct KeyringStore {
     service: String,
+    timeout: Duration,
 }
 
 impl KeyringStore {
     pub fn new(service: impl Into<String>) -> Self {
         Self {
             service: service.into(),
+            timeout: KEYCHAIN_TIMEOUT,
         }
     }
 
@@ -84,28 +92,55 @@ pub(crate) fn map_keyring_error(e: keyring::Error) -> Error {
     }
 }
 
+/// Runs a blocking keychain call on a thread of its own and gives up after `timeout`. The call
+/// itself cannot be cancelled; its thread is left to finish (or not) on its own.
+fn with_timeout<T: Send + 'static>(
+    timeout: Duration,
+    call: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("pixie-keychain".into())
+        .spawn(move || {
+            let _ = tx.send(call());
+        })
+        .map_err(|e| Error::Keychain(format!("cannot start a keychain call: {e}")))?;
+    rx.recv_timeout(timeout).unwrap_or_else(|_| {
+        Err(Error::KeychainUnavailable(format!(
+            "the keychain did not answer within {} s. It may be locked and waiting for an unlock prompt that nobody sees (from cron or ssh); unlock it and try again",
+            timeout.as_secs()
+        )))
+    })
+}
+
 impl SecretStore for KeyringStore {
     fn get(&self, key: &str) -> Result<Option<SecretString>> {
         tracing::trace!(service = %self.service, key, "keychain read");
-        match self.entry(key)?.get_password() {
+        let entry = self.entry(key)?;
+        with_timeout(self.timeout, move || match entry.get_password() {
             Ok(v) => Ok(Some(SecretString::from(v))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(map_keyring_error(e)),
-        }
+        })
     }
 
     fn set(&self, key: &str, value: &str) -> Result<()> {
         tracing::trace!(service = %self.service, key, bytes = value.len(), "keychain write");
-        self.entry(key)?
-            .set_password(value)
-            .map_err(map_keyring_error)
+        let entry = self.entry(key)?;
+        let value = SecretString::from(value);
+        with_timeout(self.timeout, move || {
+            entry
+                .set_password(value.expose_secret())
+                .map_err(map_keyring_error)
+        })
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        match self.entry(key)?.delete_credential() {
+        let entry = self.entry(key)?;
+        with_timeout(self.timeout, move || match entry.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_keyring_error(e)),
-        }
+        })
     }
 }
 
@@ -520,6 +555,20 @@ mod tests {
         let err = v.session(&name()).unwrap_err();
         assert!(matches!(err, Error::CorruptSession { .. }), "{err}");
         assert!(!err.to_string().contains("SECRET"), "{err}");
+    }
+
+    #[test]
+    fn a_keychain_call_that_never_answers_times_out() {
+        let started = std::time::Instant::now();
+        let err = with_timeout(Duration::from_millis(100), || {
+            std::thread::sleep(Duration::from_secs(30));
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(matches!(err, Error::KeychainUnavailable(_)), "{err}");
+        assert!(err.to_string().contains("unlock prompt"), "{err}");
+        assert_eq!(with_timeout(Duration::from_secs(5), || Ok(7)).unwrap(), 7);
     }
 
     #[test]

@@ -134,6 +134,8 @@ fn a_profile_removed_during_sign_in_gets_no_session() {
         "{err}"
     );
     assert!(rig.keychain("session:p").is_none());
+    // The grant the provider issued is not left behind: Pixie revoked it.
+    assert_eq!(rig.idp.stats()["revocations"], 1);
 }
 
 /// The desktop app's silent refresh against the real provider: a short-lived token is refreshed

@@ -20,9 +20,13 @@ fn profile_names_that_match_pixies_own_files_work_end_to_end() {
         );
         assert_eq!(out.code, 0, "{name}: {}", out.stderr);
         assert!(!rig.token(name).is_empty());
+        let revocations = rig.idp.stats()["revocations"].as_u64().unwrap();
         let out = rig.run_within(&["profile", "remove", name], Duration::from_secs(30));
         assert_eq!(out.code, 0, "{name}: {}", out.stderr);
         assert!(rig.session(name).is_none(), "{name}: keychain emptied");
+        // Removing a signed-in profile revokes its grant first.
+        assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+        assert_eq!(rig.idp.stats()["revocations"], revocations + 1);
     }
 }
 
@@ -78,6 +82,55 @@ fn text_from_an_imported_file_cannot_drive_the_terminal() {
         for bad in ['\u{1b}', '\u{7}', '\u{202e}'] {
             assert!(!out.stdout.contains(bad), "{args:?}: {:?}", out.stdout);
         }
-        assert!(out.stdout.contains("pwned"), "shown, escaped: {}", out.stdout);
+        assert!(
+            out.stdout.contains("pwned"),
+            "shown, escaped: {}",
+            out.stdout
+        );
     }
+}
+
+#[test]
+fn ctrl_c_cancels_a_sign_in_stuck_before_the_browser() {
+    let rig = Rig::new();
+    // A "provider" that accepts connections and never answers: discovery hangs.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming() {
+            held.push(conn);
+        }
+    });
+    rig.pixie(&[
+        "profile",
+        "add",
+        "p",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "c",
+    ])
+    .ok();
+    let child = rig
+        .command(&["login", "p"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let started = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped at once"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("cancelled"), "{stderr}");
 }

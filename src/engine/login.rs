@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use oauth2::TokenResponse as _;
 use url::Url;
 
+use super::logout::RevokeRequest;
 use super::{blocking, BrowserChoice, Engine, LoginEvent, LoginOptions};
 use super::{LoginOutcome, LoginTimings};
 use crate::browser::{Browser, SystemBrowser};
@@ -23,8 +24,28 @@ use crate::vault::PendingWrite;
 
 type LockAndWrite = tokio::task::JoinHandle<Result<(FileLock, PendingWrite)>>;
 
+/// What the provider issued at the code exchange, and for whom.
+#[derive(Clone, Copy)]
+struct Issued<'a> {
+    profile: &'a Profile,
+    provider: &'a ProviderInfo,
+    secret: Option<&'a SecretString>,
+    response: &'a flow::TokenResponse,
+}
+
 impl Engine {
+    /// Signs in. `opts.cancel` stops it at any stage — discovery, the wait for the browser, the
+    /// code exchange, the keychain write — not only while the browser is open.
     pub async fn login(&self, name: &str, opts: LoginOptions) -> Result<LoginOutcome> {
+        let cancel = opts.cancel.clone();
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(Error::Cancelled),
+            outcome = self.sign_in(name, opts) => outcome,
+        }
+    }
+
+    async fn sign_in(&self, name: &str, opts: LoginOptions) -> Result<LoginOutcome> {
         let profile = self.profiles.get(name)?;
         let emit = |e: LoginEvent| {
             if let Some(sink) = &opts.events {
@@ -153,10 +174,82 @@ impl Engine {
             .map_err(|e| {
                 flow::map_token_error("code exchange", provider.token_endpoint.as_str(), e)
             })?;
-        let mut provider_time = exchange_started.elapsed();
+        let provider_time = exchange_started.elapsed();
         tracing::trace!(?response, "token response");
+        let issued = Issued {
+            profile,
+            provider,
+            secret,
+            response: &response,
+        };
+        match self
+            .keep_issued(
+                &issued,
+                request.nonce,
+                received_at,
+                provider_time,
+                lock_and_write,
+            )
+            .await
+        {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                // The provider issued a grant nobody will hold: take it back (best effort).
+                self.revoke_issued(&issued).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Revokes what a failed sign-in was issued: the refresh token, else the access token.
+    async fn revoke_issued(&self, issued: &Issued<'_>) {
+        let Some(endpoint) = &issued.provider.revocation_endpoint else {
+            tracing::info!(
+                "sign-in failed after tokens were issued; the provider has no revocation endpoint"
+            );
+            return;
+        };
+        let (token, hint) = match issued.response.refresh_token() {
+            Some(rt) => (rt.secret().as_str(), "refresh_token"),
+            None => (
+                issued.response.access_token().secret().as_str(),
+                "access_token",
+            ),
+        };
+        let request = RevokeRequest {
+            endpoint: endpoint.as_str(),
+            client_id: &issued.profile.client_id,
+            secret: issued.secret,
+            secret_in_body: issued.profile.client_auth == ClientAuth::Post,
+            token,
+            hint,
+        };
+        match self.revoke(request).await {
+            Ok(()) => tracing::info!("sign-in failed after tokens were issued; they were revoked"),
+            Err(e) => {
+                tracing::warn!(error = %e, "sign-in failed after tokens were issued; revoking them failed")
+            }
+        }
+    }
+
+    /// Checks the ID token and stores the session (the part of a sign-in after the exchange).
+    async fn keep_issued(
+        &self,
+        issued: &Issued<'_>,
+        nonce: Option<openidconnect::Nonce>,
+        received_at: Instant,
+        mut provider_time: Duration,
+        lock_and_write: LockAndWrite,
+    ) -> Result<LoginOutcome> {
+        let Issued {
+            profile,
+            provider,
+            secret,
+            response,
+        } = *issued;
+        let http = self.http()?;
         let now = self.clock.now();
-        let id_token = match (&response.extra_fields().id_token, &request.nonce) {
+        let id_token = match (&response.extra_fields().id_token, &nonce) {
             (Some(jwt), nonce) => {
                 let started = Instant::now();
                 let needs_fetch = provider.jwks.is_none();
@@ -195,10 +288,10 @@ impl Engine {
         };
         let session = Session {
             access_token: response.access_token().clone(),
-            token_type: flow::token_type_name(&response),
-            expires_at: flow::expires_at(&response, now),
+            token_type: flow::token_type_name(response),
+            expires_at: flow::expires_at(response, now),
             refresh_token: response.refresh_token().cloned(),
-            scopes: flow::granted_scopes(&response, &profile.scopes),
+            scopes: flow::granted_scopes(response, &profile.scopes),
             id_token,
             issued_by: IssuedBy {
                 client_id: profile.client_id.clone(),

@@ -2,9 +2,11 @@
 //! claims, status and sign-out. Keychain calls (blocking) run on tokio's blocking pool.
 
 mod login;
+mod logout;
 mod profiles;
 mod token;
 
+pub use logout::Revocation;
 pub use profiles::ImportReport;
 pub use token::{FreshToken, TokenWarning};
 
@@ -21,7 +23,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::discovery::{self, ProviderInfo};
 use crate::error::{Error, Result};
 use crate::home::PixieHome;
-use crate::http::{Http, TOKEN_CAP};
+use crate::http::Http;
 use crate::ledger::{Ledger, Spent};
 use crate::lock;
 use crate::profile::{Profile, ProfileName, ProfileStore};
@@ -183,18 +185,6 @@ pub struct Inspection {
     pub token_type: String,
     pub scopes: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "revocation", content = "detail", rename_all = "snake_case")]
-pub enum Revocation {
-    Revoked,
-    Skipped,
-    NotSupported,
-    NothingToRevoke,
-    /// The stored session could not be read; it was deleted without revocation.
-    Unreadable,
-    Failed(String),
 }
 
 /// What to do with a profile's client secret on edit.
@@ -497,112 +487,6 @@ impl Engine {
         };
         Ok(status)
     }
-
-    /// Revokes the refresh token at the provider (RFC 7009) unless told not to, then deletes the
-    /// profile's session from the keychain. A failed revocation is reported, not fatal.
-    pub async fn logout(&self, name: &str, revoke: bool) -> Result<Revocation> {
-        let profile = self.profiles.get(name)?;
-        let _guard = self.lock_session(&profile.name).await?;
-        let session = match self.session(&profile.name).await {
-            Ok(Some(s)) => s,
-            Ok(None) => return Ok(Revocation::NothingToRevoke),
-            Err(Error::CorruptSession { .. }) => {
-                let (vault, pname) = (self.vault.clone(), profile.name.clone());
-                blocking(move || vault.delete_session(&pname)).await?;
-                return Ok(Revocation::Unreadable);
-            }
-            Err(e) => return Err(e),
-        };
-        let outcome = match (
-            revoke,
-            &session.refresh_token,
-            &session.issued_by.revocation_endpoint,
-        ) {
-            (false, _, _) => Revocation::Skipped,
-            (true, None, _) => Revocation::NothingToRevoke,
-            (true, Some(_), None) => Revocation::NotSupported,
-            (true, Some(rt), Some(endpoint)) => {
-                // The profile's secret belongs to its current provider and client: it is only
-                // sent if the session came from those too.
-                let same_client = refresh::check_matches(&profile, &session).is_ok();
-                if !same_client && session.issued_by.used_secret {
-                    Revocation::Failed(
-                        "the profile now points at another provider or client, so its old client secret is gone".into(),
-                    )
-                } else {
-                    let secret = if same_client {
-                        self.client_secret(&profile).await?
-                    } else {
-                        None
-                    };
-                    match self.revoke(&session, rt, endpoint, secret.as_ref()).await {
-                        Ok(()) => Revocation::Revoked,
-                        Err(e) => Revocation::Failed(e),
-                    }
-                }
-            }
-        };
-        let (vault, pname) = (self.vault.clone(), profile.name.clone());
-        blocking(move || vault.delete_session(&pname)).await?;
-        self.forget_session_records(&profile.name);
-        Ok(outcome)
-    }
-
-    /// RFC 7009 revocation of the refresh token. Done with the shared HTTP client directly:
-    /// `oauth2` refuses non-https revocation URLs, and Pixie allows http on loopback only
-    /// (checked when the endpoint was configured or discovered).
-    async fn revoke(
-        &self,
-        session: &Session,
-        rt: &oauth2::RefreshToken,
-        endpoint: &str,
-        secret: Option<&SecretString>,
-    ) -> std::result::Result<(), String> {
-        use crate::secret::ExposeSecret;
-        let client_id = session.issued_by.client_id.as_str();
-        let http = self.http().map_err(|e| e.to_string())?;
-        let mut form = vec![
-            ("token", rt.secret().as_str()),
-            ("token_type_hint", "refresh_token"),
-        ];
-        let endpoint = url::Url::parse(endpoint).map_err(|e| e.to_string())?;
-        let mut req = http
-            .request(reqwest::Method::POST, endpoint)
-            .header("accept", "application/json");
-        match secret {
-            Some(s) if session.issued_by.secret_in_body => {
-                form.push(("client_id", client_id));
-                form.push(("client_secret", s.expose_secret()));
-            }
-            // RFC 6749 §2.3.1: both halves are form-encoded before they are joined.
-            Some(s) => {
-                req = req.basic_auth(form_encode(client_id), Some(form_encode(s.expose_secret())))
-            }
-            None => form.push(("client_id", client_id)),
-        }
-        let answer = http
-            .send(req.form(&form), TOKEN_CAP)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = answer.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        #[derive(serde::Deserialize)]
-        struct OAuthError {
-            error: String,
-        }
-        // Only the `error` code is reported, never the body.
-        let code = serde_json::from_slice::<OAuthError>(answer.body())
-            .map(|e| format!(": {}", crate::text::terminal_safe(&e.error)))
-            .unwrap_or_default();
-        Err(format!("HTTP {status}{code}"))
-    }
-}
-
-/// `application/x-www-form-urlencoded`, as RFC 6749 §2.3.1 wants for Basic credentials.
-fn form_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn not_signed_in(name: &str) -> Error {

@@ -1,7 +1,7 @@
 //! Profile management. Keychain and profile-file work runs on the blocking pool; a profile and
 //! its client secret change together or not at all.
 
-use super::{blocking, Engine, SecretChange};
+use super::{blocking, Engine, Revocation, SecretChange};
 use crate::error::{Error, Result};
 use crate::profile::{Profile, ProfileName};
 use crate::secret::SecretString;
@@ -101,12 +101,14 @@ impl Engine {
         .await
     }
 
-    /// Removes a profile and everything the keychain holds for it. Keychain first, under the
-    /// profile's refresh lock: if that fails the profile stays, so nothing is orphaned, and no
-    /// refresh can write a session back afterwards.
-    pub async fn remove_profile(&self, name: &str) -> Result<()> {
+    /// Removes a profile and everything the keychain holds for it, revoking its grant at the
+    /// provider first (best effort: the outcome is returned), so no grant is left that nobody
+    /// holds. Keychain first, under the profile's refresh lock: if that fails the profile stays,
+    /// so nothing is orphaned, and no refresh can write a session back afterwards.
+    pub async fn remove_profile(&self, name: &str) -> Result<Revocation> {
         let profile = self.profiles.get(name)?;
         let _guard = self.lock_session(&profile.name).await?;
+        let revocation = self.end_session(&profile, true).await?;
         let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
         let name = profile.name.clone();
         blocking(move || {
@@ -115,7 +117,7 @@ impl Engine {
         })
         .await?;
         self.forget_session_records(&name);
-        Ok(())
+        Ok(revocation)
     }
 
     /// Imports profiles (all or nothing). An import carries no secrets, so a profile keeps a

@@ -101,6 +101,14 @@ impl LoopbackHost {
     }
 }
 
+/// Whether the URI spells out `:80`, which `url` drops as the http default: an explicit port
+/// is a fixed one, not "pick a free port".
+fn explicit_default_port(uri: &str) -> bool {
+    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.ends_with(":80")
+}
+
 /// The redirect URI template: host, port (0 = ephemeral, chosen when the listener binds) and path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redirect {
@@ -144,7 +152,9 @@ impl Redirect {
         }
         Ok(Self {
             host,
-            port: url.port().unwrap_or(0),
+            port: url
+                .port()
+                .unwrap_or(if explicit_default_port(uri) { 80 } else { 0 }),
             path: url.path().to_owned(),
         })
     }
@@ -511,6 +521,15 @@ mod tests {
         assert_eq!(r.uri_for_port(8400), "http://localhost:8400/cb");
         let r = Redirect::parse("http://[::1]:9000/").unwrap();
         assert_eq!(r.host, LoopbackHost::Ipv6);
+        // `:80` spelled out is a fixed port, not "pick a free one".
+        let r = Redirect::parse("http://127.0.0.1:80/callback").unwrap();
+        assert_eq!(r.port, 80);
+        assert_eq!(Redirect::parse(&r.to_string()).unwrap(), r);
+        assert_eq!(Redirect::parse("http://[::1]:80/cb").unwrap().port, 80);
+        assert_eq!(
+            Redirect::parse("http://127.0.0.1:8080/cb").unwrap().port,
+            8080
+        );
         for bad in [
             "https://127.0.0.1/cb",
             "http://example.com/cb",

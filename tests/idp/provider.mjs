@@ -8,7 +8,7 @@
 // Everything else (oidc-provider's notices, logs) goes to stderr.
 //
 // Control API (plain HTTP on the control port, every POST answers {"ok":true}):
-//   GET  /stats            {"token_requests":n,"refresh":n,"authorization_code":n}
+//   GET  /stats            {"token_requests":n,"refresh":n,"authorization_code":n,"revocations":n}
 //   POST /reset-stats
 //   POST /ttl?access=SECONDS   AccessToken TTL for tokens issued from now on
 //   POST /down             stop accepting connections on the provider port (state kept)
@@ -41,7 +41,7 @@ const HOST = '127.0.0.1';
 // ---- mutable test state ---------------------------------------------------
 let accessTtl = 3600;
 let tokenMode = 'normal'; // normal | garbage | error500 | redirect
-const stats = { token_requests: 0, refresh: 0, authorization_code: 0, stolen: 0 };
+const stats = { token_requests: 0, refresh: 0, authorization_code: 0, stolen: 0, revocations: 0 };
 
 // ---- provider listener (created first so the issuer can carry the real port)
 const sockets = new Set();
@@ -148,9 +148,11 @@ provider.on('server_error', (ctx, err) => console.error('server_error:', err));
 
 const oidc = provider.callback();
 const tokenPath = new URL(provider.urlFor('token')).pathname; // '/token'
+const revocationPath = new URL(provider.urlFor('revocation')).pathname;
 
 handler = (req, res) => {
   const path = req.url.split('?')[0];
+  if (req.method === 'POST' && path === revocationPath) stats.revocations += 1;
   if (req.method === 'POST' && path === tokenPath) {
     stats.token_requests += 1;
     if (tokenMode === 'redirect') {

@@ -1,0 +1,169 @@
+//! `logout`: revoke at the provider (RFC 7009), then forget the session. The same revocation
+//! serves a profile's removal and a sign-in that fails after the provider issued tokens, so no
+//! grant is left behind that nobody holds.
+
+use serde::Serialize;
+
+use super::{blocking, Engine};
+use crate::error::{Error, Result};
+use crate::http::TOKEN_CAP;
+use crate::profile::Profile;
+use crate::refresh;
+use crate::secret::{ExposeSecret, SecretString};
+use crate::session::Session;
+
+/// What became of the grant at the provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "revocation", content = "detail", rename_all = "snake_case")]
+pub enum Revocation {
+    Revoked,
+    Skipped,
+    NotSupported,
+    NothingToRevoke,
+    /// The stored session could not be read; it was deleted without revocation.
+    Unreadable,
+    Failed(String),
+}
+
+/// A token to revoke and how to authenticate the request.
+pub(super) struct RevokeRequest<'a> {
+    pub endpoint: &'a str,
+    pub client_id: &'a str,
+    pub secret: Option<&'a SecretString>,
+    pub secret_in_body: bool,
+    pub token: &'a str,
+    /// `refresh_token` or `access_token` (RFC 7009 §2.1).
+    pub hint: &'static str,
+}
+
+impl Engine {
+    /// Revokes the refresh token at the provider (RFC 7009) unless told not to, then deletes the
+    /// profile's session from the keychain. A failed revocation is reported, not fatal.
+    pub async fn logout(&self, name: &str, revoke: bool) -> Result<Revocation> {
+        let profile = self.profiles.get(name)?;
+        let _guard = self.lock_session(&profile.name).await?;
+        self.end_session(&profile, revoke).await
+    }
+
+    /// Sign-out's work, with the profile's lock held.
+    pub(super) async fn end_session(&self, profile: &Profile, revoke: bool) -> Result<Revocation> {
+        let session = match self.session(&profile.name).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Ok(Revocation::NothingToRevoke),
+            Err(Error::CorruptSession { .. }) => {
+                let (vault, pname) = (self.vault.clone(), profile.name.clone());
+                blocking(move || vault.delete_session(&pname)).await?;
+                return Ok(Revocation::Unreadable);
+            }
+            Err(e) => return Err(e),
+        };
+        let outcome = if revoke {
+            self.revoke_session(profile, &session).await?
+        } else {
+            Revocation::Skipped
+        };
+        let (vault, pname) = (self.vault.clone(), profile.name.clone());
+        blocking(move || vault.delete_session(&pname)).await?;
+        self.forget_session_records(&profile.name);
+        Ok(outcome)
+    }
+
+    /// Revokes a stored session's refresh token. The profile's secret belongs to its current
+    /// provider and client: it is only sent if the session came from those too.
+    async fn revoke_session(&self, profile: &Profile, session: &Session) -> Result<Revocation> {
+        let (Some(rt), Some(endpoint)) = (
+            &session.refresh_token,
+            &session.issued_by.revocation_endpoint,
+        ) else {
+            return Ok(match session.refresh_token {
+                None => Revocation::NothingToRevoke,
+                Some(_) => Revocation::NotSupported,
+            });
+        };
+        let same_client = refresh::check_matches(profile, session).is_ok();
+        if !same_client && session.issued_by.used_secret {
+            return Ok(Revocation::Failed(
+                "the profile now points at another provider or client, so its old client secret is gone".into(),
+            ));
+        }
+        let secret = match same_client {
+            true => match self.client_secret(profile).await {
+                Ok(s) => s,
+                Err(e) => return Ok(Revocation::Failed(e.to_string())),
+            },
+            false => None,
+        };
+        let request = RevokeRequest {
+            endpoint,
+            client_id: &session.issued_by.client_id,
+            secret: secret.as_ref(),
+            secret_in_body: session.issued_by.secret_in_body,
+            token: rt.secret(),
+            hint: "refresh_token",
+        };
+        Ok(match self.revoke(request).await {
+            Ok(()) => Revocation::Revoked,
+            Err(e) => Revocation::Failed(e),
+        })
+    }
+
+    /// RFC 7009 revocation. Done with the shared HTTP client directly: `oauth2` refuses
+    /// non-https revocation URLs, and Pixie allows http on loopback only (checked when the
+    /// endpoint was configured or discovered).
+    pub(super) async fn revoke(&self, r: RevokeRequest<'_>) -> std::result::Result<(), String> {
+        let http = self.http().map_err(|e| e.to_string())?;
+        let endpoint = url::Url::parse(r.endpoint).map_err(|e| e.to_string())?;
+        let mut form = vec![("token", r.token), ("token_type_hint", r.hint)];
+        let mut req = http
+            .request(reqwest::Method::POST, endpoint)
+            .header("accept", "application/json");
+        match r.secret {
+            Some(s) if r.secret_in_body => {
+                form.push(("client_id", r.client_id));
+                form.push(("client_secret", s.expose_secret()));
+            }
+            // RFC 6749 §2.3.1: both halves are form-encoded before they are joined.
+            Some(s) => {
+                req = req.basic_auth(
+                    form_encode(r.client_id),
+                    Some(form_encode(s.expose_secret())),
+                )
+            }
+            None => form.push(("client_id", r.client_id)),
+        }
+        let answer = http
+            .send(req.form(&form), TOKEN_CAP)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = answer.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        #[derive(serde::Deserialize)]
+        struct OAuthError {
+            error: String,
+        }
+        // Only the `error` code is reported, never the body.
+        let code = serde_json::from_slice::<OAuthError>(answer.body())
+            .map(|e| format!(": {}", crate::text::terminal_safe(&e.error)))
+            .unwrap_or_default();
+        Err(format!("HTTP {status}{code}"))
+    }
+}
+
+/// `application/x-www-form-urlencoded`, as RFC 6749 §2.3.1 wants for Basic credentials.
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_encoded_first() {
+        assert_eq!(form_encode("client:1"), "client%3A1");
+        assert_eq!(form_encode("s3 cr&t/+="), "s3+cr%26t%2F%2B%3D");
+        assert_eq!(form_encode("plain-id_1.x"), "plain-id_1.x");
+    }
+}
