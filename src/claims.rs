@@ -435,6 +435,35 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn absurd_time_claims_are_shown_not_panicked_on() {
+        let part = |j: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(j);
+        for claims in [
+            r#"{"sub":"alice","exp":1e20,"iat":-1e300}"#,
+            r#"{"sub":"alice","exp":18446744073709551616,"iat":9223372036854775807}"#,
+        ] {
+            let jwt = format!("{}.{}.x", part(r#"{"alg":"RS256"}"#), part(claims));
+            let rec = check_id_token(
+                &crate::http::Http::new().unwrap(),
+                SecretString::from(jwt),
+                VerifyContext {
+                    issuer: Some(test_keys::ISSUER),
+                    client_id: "c",
+                    client_secret: None,
+                    jwks_uri: None,
+                    jwks: Some(test_keys::jwks("k1")),
+                    nonce: NonceCheck::IfPresent(None),
+                    expected_subject: None,
+                    algs: &[],
+                    now: Utc::now(),
+                },
+            )
+            .await;
+            assert!(!rec.record.verification.is_verified());
+            assert_eq!(rec.record.claims["sub"], "alice", "still shown");
+        }
+    }
+
     mod signed {
         use super::*;
 

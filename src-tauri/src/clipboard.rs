@@ -24,6 +24,7 @@ pub fn copy(app: &AppHandle, token: &str, clear_after: Option<Duration>) -> Resu
             .write_secret(token)
             .map_err(|e| format!("could not write to the clipboard: {e}"))?;
         *generation += 1;
+        *lock(&state.clipboard_held) = Some(digest(token));
         *generation
     };
     if let Some(delay) = clear_after {
@@ -42,7 +43,10 @@ pub fn copy(app: &AppHandle, token: &str, clear_after: Option<Duration>) -> Resu
                 }
                 let cb = app2.clipboard();
                 let result = match cb.read_text() {
-                    Ok(now) if digest(&now) == want => cb.clear().map(|_| true),
+                    Ok(now) if digest(&now) == want => cb.clear().map(|_| {
+                        *lock(&state.clipboard_held) = None;
+                        true
+                    }),
                     Ok(_) => Ok(false),
                     Err(e) => Err(e),
                 };
@@ -59,4 +63,40 @@ pub fn copy(app: &AppHandle, token: &str, clear_after: Option<Duration>) -> Resu
         });
     }
     Ok(())
+}
+
+/// Whether the clipboard's `current` text is the token Pixie put there (`held`'s digest).
+fn still_ours(held: Option<[u8; 32]>, current: &str) -> bool {
+    held.is_some_and(|d| d == digest(current))
+}
+
+/// On quit: takes the copied token off the clipboard if it is still there, whatever the delay
+/// setting (0 = "never" means never while Pixie runs, not forever after).
+pub fn clear_on_exit(app: &AppHandle) {
+    let state = app.state::<Pixie>();
+    let held = *lock(&state.clipboard_held);
+    if held.is_none() {
+        return;
+    }
+    let cb = app.clipboard();
+    match cb.read_text() {
+        Ok(now) if still_ours(held, &now) => match cb.clear() {
+            Ok(()) => tracing::debug!("clipboard cleared on exit"),
+            Err(e) => tracing::warn!(error = %e, "could not clear the clipboard on exit"),
+        },
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_token_pixie_copied_is_cleared_on_exit() {
+        let held = Some(digest("token-1"));
+        assert!(still_ours(held, "token-1"));
+        assert!(!still_ours(held, "something the person copied since"));
+        assert!(!still_ours(None, "token-1"));
+    }
 }

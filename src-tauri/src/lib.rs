@@ -105,9 +105,16 @@ pub fn run() {
             refresher::start(app.handle());
             Ok(())
         })
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("pixie-desktop: {e}");
-        std::process::exit(1);
+        .build(tauri::generate_context!());
+    match result {
+        Ok(app) => app.run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                clipboard::clear_on_exit(app);
+            }
+        }),
+        Err(e) => {
+            eprintln!("pixie-desktop: {e}");
+            std::process::exit(1);
+        }
     }
 }

@@ -30,7 +30,12 @@ impl SettingsFile {
 
     pub fn save(&self, settings: &Settings) -> std::io::Result<()> {
         let dir = self.path.parent().unwrap_or(std::path::Path::new("."));
-        std::fs::create_dir_all(dir)?;
+        // The Pixie home holds the profile file, locks and refresh records: this user's only.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
         let tmp = self.path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(settings).map_err(std::io::Error::other)?;
         std::fs::write(&tmp, text)?;
@@ -50,6 +55,19 @@ pub fn validate(settings: &Settings) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_directory_it_creates_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("pixie");
+        SettingsFile::new(home.join("desktop.json"))
+            .save(&Settings::default())
+            .unwrap();
+        let mode = std::fs::metadata(&home).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{mode:o}");
+    }
 
     #[test]
     fn saved_settings_load_back_and_garbage_gives_defaults() {

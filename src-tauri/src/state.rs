@@ -45,6 +45,10 @@ pub struct Pixie {
     /// Bumped by every copy, so an older copy's timer never clears a newer token. Held across
     /// a write and its bump, and across a timer's check, read and clear.
     pub clipboard_generation: Mutex<u64>,
+    /// The digest of the token Pixie last put on the clipboard while it may still be there, so
+    /// it can be taken off when the app quits (macOS, Windows and Wayland keep the clipboard
+    /// after the app is gone).
+    pub clipboard_held: Mutex<Option<[u8; 32]>>,
     /// What the tray menu shows, so it is rebuilt only when that changes.
     pub tray_items: Mutex<Vec<crate::tray::Item>>,
     last_focus_refresh: Mutex<Option<Instant>>,
@@ -66,6 +70,7 @@ impl Pixie {
             sign_ins: Mutex::default(),
             auto_refresh: OnceLock::new(),
             clipboard_generation: Mutex::new(0),
+            clipboard_held: Mutex::new(None),
             tray_items: Mutex::default(),
             // The window reads the list as it opens: its first focus need not read it again.
             last_focus_refresh: Mutex::new(Some(Instant::now())),

@@ -71,6 +71,11 @@ describe('formatClaim', () => {
     expect(formatClaim('iat', now / 1000 - 3 * 3600, now)).toContain('(3 h ago)');
     expect(formatClaim('auth_time', now / 1000, now)).toContain('just now');
   });
+  it('shows a time claim beyond any date as its number instead of throwing', () => {
+    expect(formatClaim('exp', 1e20, now)).toBe('100000000000000000000');
+    expect(formatClaim('iat', -1e300, now)).toBe('-1e+300');
+    expect(formatClaim('exp', 8.64e12, now)).toContain('(in ');
+  });
   it('keeps strings and shows other values as JSON', () => {
     expect(formatClaim('sub', 'alice', now)).toBe('alice');
     expect(formatClaim('aud', ['a', 'b'], now)).toBe('["a","b"]');

@@ -60,9 +60,20 @@ export function formatInstant(epochMs: number, now: number): string {
 /** JWT claims that hold a NumericDate (seconds since the epoch). */
 export const TIME_CLAIMS: ReadonlySet<string> = new Set(['exp', 'iat', 'auth_time', 'nbf', 'updated_at']);
 
-/** One claim value as text: time claims as local date-time plus relative, the rest as JSON. */
+/** The largest instant a JavaScript Date holds (±8.64e15 ms): a claim beyond it is no date. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * One claim value as text: time claims as local date-time plus relative, the rest as JSON. A
+ * time claim outside what a date can hold (`exp: 1e20`) is shown as its number, not thrown on.
+ */
 export function formatClaim(name: string, value: unknown, now: number): string {
-  if (TIME_CLAIMS.has(name) && typeof value === 'number' && Number.isFinite(value)) {
+  if (
+    TIME_CLAIMS.has(name) &&
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    Math.abs(value * 1000) <= MAX_DATE_MS
+  ) {
     return formatInstant(value * 1000, now);
   }
   if (typeof value === 'string') return value;
