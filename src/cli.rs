@@ -387,6 +387,18 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The token endpoint on another host than the sign-in page: worth a second look.
+fn split_endpoints_warning(p: &Profile) {
+    if let Some((auth, token)) = p.split_endpoints() {
+        eprintln!(
+            "Warning: `{}` signs in at {} but sends the code and refresh tokens to {}; make sure both belong to your provider.",
+            p.name,
+            safe(&auth),
+            safe(&token)
+        );
+    }
+}
+
 /// What sign-out (or removal) did at the provider, for a person.
 fn say_revocation(name: &str, outcome: &Revocation) {
     match outcome {
@@ -564,8 +576,12 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
             let profile = Profile::try_from(r)?;
             let secret = client_secret_stdin.then(read_secret_stdin).transpose()?;
             let name = profile.name.clone();
+            let split = profile.split_endpoints().is_some().then(|| profile.clone());
             engine.add_profile(profile, secret).await?;
             eprintln!("Added profile `{name}`. Sign in with `pixie login {name}`.");
+            if let Some(p) = split {
+                split_endpoints_warning(&p);
+            }
             Ok(())
         }
         ProfileCommand::Edit {
@@ -600,8 +616,12 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
             } else {
                 SecretChange::Keep
             };
+            let split = profile.split_endpoints().is_some().then(|| profile.clone());
             let dropped = engine.update_profile(profile, secret).await?;
             eprintln!("Updated profile `{name}`.");
+            if let Some(p) = split {
+                split_endpoints_warning(&p);
+            }
             if dropped {
                 eprintln!(
                     "Its client secret was deleted because the provider or client id changed; set the new one with `pixie profile edit {name} --client-secret-stdin`."
@@ -665,6 +685,18 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
                 eprintln!(
                     "`{name}`: its browser command was not imported (it would run on sign-in); use --allow-browser-command to keep it."
                 );
+            }
+            for (name, before, after) in &report.endpoints_changed {
+                eprintln!(
+                    "`{name}` now points elsewhere:\n  was  {}\n  now  {}",
+                    safe(before),
+                    safe(after)
+                );
+            }
+            for name in &report.split_endpoints {
+                if let Ok(p) = engine.profiles().get(name) {
+                    split_endpoints_warning(&p);
+                }
             }
             for name in &report.secret_needed {
                 eprintln!(

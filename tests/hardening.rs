@@ -134,3 +134,48 @@ fn ctrl_c_cancels_a_sign_in_stuck_before_the_browser() {
     assert_eq!(out.status.code(), Some(7), "{stderr}");
     assert!(stderr.contains("cancelled"), "{stderr}");
 }
+
+#[test]
+fn endpoints_split_across_hosts_or_changed_by_an_import_are_pointed_out() {
+    let rig = Rig::new();
+    let out = rig
+        .pixie(&[
+            "profile",
+            "add",
+            "split",
+            "--auth-url",
+            "http://127.0.0.1:9/authorize",
+            "--token-url",
+            "http://localhost:9/token",
+            "--client-id",
+            "c",
+        ])
+        .ok();
+    assert!(
+        out.stderr
+            .contains("sends the code and refresh tokens to localhost"),
+        "{}",
+        out.stderr
+    );
+    rig.add_profile("p");
+    let import = rig.scratch.path().join("import.json");
+    std::fs::write(
+        &import,
+        r#"{"version":1,"profiles":[{"name":"p","issuer":"https://elsewhere.example","client_id":"pixie-test"}]}"#,
+    )
+    .unwrap();
+    let out = rig
+        .pixie(&["profile", "import", "--replace", import.to_str().unwrap()])
+        .ok();
+    assert!(
+        out.stderr.contains("`p` now points elsewhere"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(&rig.idp.issuer), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("https://elsewhere.example"),
+        "{}",
+        out.stderr
+    );
+}

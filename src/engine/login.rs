@@ -373,6 +373,19 @@ fn check_callback(
     provider: &ProviderInfo,
     params: &CallbackParams,
 ) -> Result<oauth2::AuthorizationCode> {
+    // Explicit endpoints name no issuer; an `iss` that comes anyway must at least be where the
+    // sign-in page is, or the answer may come from another provider (mix-up).
+    if let (None, Some(got)) = (provider.issuer.as_deref(), params.iss.as_deref()) {
+        let same_origin =
+            Url::parse(got).is_ok_and(|u| u.origin() == provider.authorization_endpoint.origin());
+        if !same_origin {
+            return Err(Error::BadCallback(format!(
+                "it names issuer `{}`, which is not where this sign-in started ({}) (possible mix-up attack)",
+                crate::text::terminal_safe(got),
+                provider.authorization_endpoint.origin().ascii_serialization()
+            )));
+        }
+    }
     if let Some(expected) = provider.issuer.as_deref() {
         match params.iss.as_deref() {
             Some(got) if got != expected => {
@@ -455,5 +468,18 @@ mod tests {
         assert!(matches!(denied, Err(Error::AuthorizationDenied(_))));
         // Providers that don't send `iss` and don't promise it are fine without it.
         assert!(check_callback(&provider(false), &params(Some("c"), None, None)).is_ok());
+        // With explicit endpoints (no issuer known), an `iss` must share the sign-in's origin.
+        let explicit = ProviderInfo {
+            issuer: None,
+            ..provider(false)
+        };
+        assert!(check_callback(&explicit, &params(Some("c"), None, None)).is_ok());
+        assert!(check_callback(
+            &explicit,
+            &params(Some("c"), None, Some("https://id.example/tenant"))
+        )
+        .is_ok());
+        let other = check_callback(&explicit, &params(Some("c"), None, Some("https://evil")));
+        assert!(matches!(other, Err(Error::BadCallback(_))), "{other:?}");
     }
 }

@@ -16,6 +16,10 @@ pub struct ImportReport {
     pub browser_dropped: Vec<String>,
     /// Profiles that need their client secret set (secrets are never exported).
     pub secret_needed: Vec<String>,
+    /// Profiles the import pointed elsewhere (`--replace`): name, endpoints before, after.
+    pub endpoints_changed: Vec<(String, String, String)>,
+    /// Profiles whose token endpoint is on another host than their authorization endpoint.
+    pub split_endpoints: Vec<String>,
 }
 
 /// Whether two versions of a profile talk to the same provider as the same client.
@@ -168,8 +172,18 @@ impl Engine {
                         report.browser_dropped.push(p.name.to_string());
                     }
                     let wants_secret = p.client_secret_in_keychain;
+                    if p.split_endpoints().is_some() {
+                        report.split_endpoints.push(p.name.to_string());
+                    }
                     match list.iter_mut().find(|e| e.name == p.name) {
                         Some(existing) => {
+                            if existing.provider != p.provider {
+                                report.endpoints_changed.push((
+                                    p.name.to_string(),
+                                    existing.endpoint_summary(),
+                                    p.endpoint_summary(),
+                                ));
+                            }
                             let keep =
                                 existing.client_secret_in_keychain && same_client(existing, &p);
                             if existing.client_secret_in_keychain && !keep {

@@ -346,6 +346,33 @@ pub fn parse_endpoint(field: &str, value: &str) -> Result<Url> {
 }
 
 impl Profile {
+    /// Where the profile's endpoints are, in one line for a person to compare.
+    pub fn endpoint_summary(&self) -> String {
+        match &self.provider {
+            Provider::Issuer { issuer } => format!("issuer {issuer}"),
+            Provider::Endpoints {
+                authorization,
+                token,
+                ..
+            } => format!("authorization {authorization}, token {token}"),
+        }
+    }
+
+    /// The hosts of the authorization and token endpoints when they differ (explicit endpoints
+    /// only): the code and every refresh token then go to a host the sign-in page is not on.
+    pub fn split_endpoints(&self) -> Option<(String, String)> {
+        let Provider::Endpoints {
+            authorization,
+            token,
+            ..
+        } = &self.provider
+        else {
+            return None;
+        };
+        let (a, t) = (authorization.host_str()?, token.host_str()?);
+        (!a.eq_ignore_ascii_case(t)).then(|| (a.to_owned(), t.to_owned()))
+    }
+
     /// The browser command as the words it runs (program first), for a person to check.
     pub fn browser_words(&self) -> Option<Vec<String>> {
         shell_words::split(self.browser.as_deref()?).ok()
