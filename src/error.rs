@@ -94,6 +94,12 @@ pub enum Error {
         holder: Option<u32>,
     },
 
+    #[error(
+        "cannot keep the refresh record {} ({reason}); nothing was sent, so the refresh token is intact",
+        path.display()
+    )]
+    RefreshRecord { path: PathBuf, reason: String },
+
     #[error("sign-in required for `{profile}`: {reason}")]
     SignInRequired { profile: String, reason: String },
 
@@ -149,9 +155,12 @@ impl Error {
             | Cancelled
             | BadCallback(_)
             | IdTokenRejected(_) => ErrorKind::SignInIncomplete,
-            Listener { .. } | Browser(_) | Internal(_) | Lock { .. } | LockTimeout { .. } => {
-                ErrorKind::Local
-            }
+            Listener { .. }
+            | Browser(_)
+            | Internal(_)
+            | Lock { .. }
+            | LockTimeout { .. }
+            | RefreshRecord { .. } => ErrorKind::Local,
         }
     }
 

@@ -99,13 +99,19 @@ fn with_timeout<T: Send + 'static>(
     call: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    std::thread::Builder::new()
+    let worker = std::thread::Builder::new()
         .name("pixie-keychain".into())
         .spawn(move || {
             let _ = tx.send(call());
         })
         .map_err(|e| Error::Keychain(format!("cannot start a keychain call: {e}")))?;
-    rx.recv_timeout(timeout).unwrap_or_else(|_| {
+    let answer = rx.recv_timeout(timeout);
+    if answer.is_ok() {
+        // Let the thread end (its D-Bus connection closed) before going on, so the process
+        // never exits in the middle of that teardown.
+        let _ = worker.join();
+    }
+    answer.unwrap_or_else(|_| {
         Err(Error::KeychainUnavailable(format!(
             "the keychain did not answer within {} s. It may be locked and waiting for an unlock prompt that nobody sees (from cron or ssh); unlock it and try again",
             timeout.as_secs()

@@ -96,24 +96,22 @@ impl Engine {
         }
         let ledger = self.ledger(&profile.name);
         if let Some(rt) = &session.refresh_token {
-            if let Some(spent) = ledger.spent(rt, || false)? {
+            let unrecordable = |e: Error| Error::RefreshRecord {
+                path: ledger.path().to_owned(),
+                reason: match e {
+                    Error::FileIo { source, .. } => source.to_string(),
+                    other => other.to_string(),
+                },
+            };
+            if let Some(spent) = ledger.spent(rt, || false).map_err(unrecordable)? {
                 return still_valid(name, session, now, spent.reason);
             }
             // Write-ahead: from here on, whatever happens to this process, the token is not
             // sent twice.
-            ledger
-                .record(
-                    rt,
-                    Fate::Sending {
-                        pid: std::process::id(),
-                    },
-                    now,
-                )
-                .map_err(|e| {
-                    Error::Keychain(format!(
-                        "cannot record the refresh before sending it ({e}); nothing was sent"
-                    ))
-                })?;
+            let sending = Fate::Sending {
+                pid: std::process::id(),
+            };
+            ledger.record(rt, sending, now).map_err(unrecordable)?;
         }
         let secret = self.client_secret(&profile).await;
         let secret = match secret {

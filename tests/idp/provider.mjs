@@ -13,8 +13,10 @@
 //   POST /ttl?access=SECONDS   AccessToken TTL for tokens issued from now on
 //   POST /down             stop accepting connections on the provider port (state kept)
 //   POST /up               listen again on the same port
-//   POST /mode?token=normal|garbage|error500|redirect   sabotage the token endpoint
-//                                               (redirect: 307 to /stolen here, counted in stats)
+//   POST /mode?token=normal|garbage|error500|redirect|lose-answer|slow   sabotage the token endpoint
+//                                               (redirect: 307 to /stolen here, counted in stats;
+//                                               lose-answer: processed, then the connection dies;
+//                                               slow: processed, answered after 1.5 s)
 //   POST /revoke-all       revoke every grant issued so far, behind the clients' backs: its
 //                          refresh and access tokens die too, so the next refresh gets
 //                          invalid_grant. Answers {"ok":true,"revoked":<number of grants>}
@@ -40,7 +42,8 @@ const HOST = '127.0.0.1';
 
 // ---- mutable test state ---------------------------------------------------
 let accessTtl = 3600;
-let tokenMode = 'normal'; // normal | garbage | error500 | redirect
+let tokenMode = 'normal'; // normal | garbage | error500 | redirect | lose-answer | slow
+const SLOW_MS = 1500;
 const stats = { token_requests: 0, refresh: 0, authorization_code: 0, stolen: 0, revocations: 0 };
 
 // ---- provider listener (created first so the issuer can carry the real port)
@@ -165,6 +168,19 @@ handler = (req, res) => {
       });
       return;
     }
+    if (tokenMode === 'lose-answer' || tokenMode === 'slow') {
+      // The provider really processes the grant (a refresh token rotates), then the answer is
+      // lost on the way (the connection dies), or arrives only after SLOW_MS.
+      const end = res.end.bind(res);
+      if (tokenMode === 'lose-answer') {
+        res.write = () => true;
+        res.end = () => { req.socket.destroy(); return res; };
+      } else {
+        res.end = (...a) => { setTimeout(() => end(...a), SLOW_MS); return res; };
+      }
+      oidc(req, res);
+      return;
+    }
     if (tokenMode !== 'normal') {
       // Drain the body first so the client sees a clean response.
       req.resume();
@@ -232,7 +248,7 @@ const control = http.createServer(async (req, res) => {
       }
       case 'POST /mode': {
         const m = url.searchParams.get('token');
-        if (!['normal', 'garbage', 'error500', 'redirect'].includes(m)) return reply(400, { error: 'token must be normal|garbage|error500|redirect' });
+        if (!['normal', 'garbage', 'error500', 'redirect', 'lose-answer', 'slow'].includes(m)) return reply(400, { error: 'token must be normal|garbage|error500|redirect|lose-answer|slow' });
         tokenMode = m;
         break;
       }
