@@ -12,7 +12,7 @@ use crate::error::CmdResult;
 use crate::ipc::{
     AccessTokenClaims, ClaimsPayload, CopyResult, DiscoveryView, ErrorCode, FormField,
     IdTokenClaims, ImportResult, IpcError, ProfileForm, ProfileView, ReadyReport, SaveRequest,
-    SaveResult, SecretInput, Settings, SignOutResult,
+    SaveResult, SecretInput, Settings, SignOutResult, SplitHosts,
 };
 use crate::state::{emit_profile, emit_profiles, Pixie};
 use crate::views::{form_to_profile, profile_form};
@@ -38,6 +38,12 @@ pub async fn save_profile(
     let profile = form_to_profile(&request.form)?;
     let engine = &state.engine;
     confirm_browser_command(&app, &state, &profile, request.original.as_deref()).await?;
+    let split_hosts = profile
+        .split_endpoints()
+        .map(|(authorization, token)| SplitHosts {
+            authorization,
+            token,
+        });
     let secret_dropped = match request.original.as_deref() {
         None => {
             let secret = match request.secret {
@@ -78,6 +84,7 @@ pub async fn save_profile(
     Ok(SaveResult {
         profiles: emit_profiles(&app).await?,
         secret_dropped,
+        split_hosts,
     })
 }
 

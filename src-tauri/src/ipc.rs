@@ -180,6 +180,15 @@ pub struct SaveResult {
     pub profiles: Vec<ProfileView>,
     /// The client secret was deleted because the provider or client id changed.
     pub secret_dropped: bool,
+    /// The token endpoint is on another host than the authorization endpoint: worth a look.
+    pub split_hosts: Option<SplitHosts>,
+}
+
+/// The two hosts of a profile whose code and refresh tokens go elsewhere than its sign-in page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SplitHosts {
+    pub authorization: String,
+    pub token: String,
 }
 
 /// What discovery found, for the editor.
@@ -308,6 +317,7 @@ pub fn typescript() -> String {
         Param::decl(),
         SaveRequest::decl(),
         SaveResult::decl(),
+        SplitHosts::decl(),
         DiscoveryView::decl(),
         CopyResult::decl(),
         ClaimsPayload::decl(),

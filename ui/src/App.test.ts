@@ -300,6 +300,36 @@ describe('other actions', () => {
     expect(await screen.findByText(/not cleared/)).toBeInTheDocument();
   });
 
+  it('warns when a saved profile sends its tokens to another host than its sign-in page', async () => {
+    await start([view('work')], {
+      get_profile: () => ({
+        name: 'work',
+        kind: 'endpoints',
+        issuer: '',
+        authorization_endpoint: 'https://login.example.com/authorize',
+        token_endpoint: 'https://tokens.elsewhere.example/token',
+        revocation_endpoint: '',
+        userinfo_endpoint: '',
+        client_id: 'cli',
+        client_auth: 'client_secret_basic',
+        has_client_secret: false,
+        scopes: 'openid',
+        params: [],
+        redirect_uri: '',
+        browser: '',
+      }),
+      save_profile: () => ({
+        profiles: [view('work')],
+        secret_dropped: false,
+        split_hosts: { authorization: 'login.example.com', token: 'tokens.elsewhere.example' },
+      }),
+    });
+    await fireEvent.click(within(row('work')).getByTestId('edit'));
+    const editor = await screen.findByTestId('profile-editor');
+    await fireEvent.click(within(editor).getByTestId('save'));
+    expect(await screen.findByText(/sends the code and refresh tokens to tokens\.elsewhere\.example/)).toBeInTheDocument();
+  });
+
   it('opens the editor for edit with the name read-only', async () => {
     await start([view('work')], {
       get_profile: () => ({

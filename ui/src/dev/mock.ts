@@ -93,7 +93,7 @@ mockIPC(
       case 'save_profile': {
         const f = (a.request as { form: ProfileForm }).form;
         if (!list.some((x) => x.name === f.name)) list = [...list, view(f.name, { client_id: f.client_id, provider: f.issuer })];
-        return { profiles: list, secret_dropped: false };
+        return { profiles: list, secret_dropped: false, split_hosts: null };
       }
       case 'delete_profile':
         list = list.filter((x) => x.name !== name);

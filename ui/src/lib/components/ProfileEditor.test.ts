@@ -84,7 +84,7 @@ describe('profile editor', () => {
   });
 
   it('saves a new profile with the secret as SecretInput', async () => {
-    const calls = fakeBackend({ save_profile: () => ({ profiles: [view('work')], secret_dropped: false }) });
+    const calls = fakeBackend({ save_profile: () => ({ profiles: [view('work')], secret_dropped: false, split_hosts: null }) });
     const { q, onsaved } = open();
     await type(q.getByTestId('field-name'), 'work');
     await type(q.getByTestId('field-issuer'), 'https://idp.example.com');
@@ -104,14 +104,14 @@ describe('profile editor', () => {
   });
 
   it('submits on Enter in a field', async () => {
-    const calls = fakeBackend({ save_profile: () => ({ profiles: [], secret_dropped: false }) });
+    const calls = fakeBackend({ save_profile: () => ({ profiles: [], secret_dropped: false, split_hosts: null }) });
     const { q } = open({ initial: form() });
     await fireEvent.keyDown(q.getByTestId('field-client_id'), { key: 'Enter' });
     await waitFor(() => expect(calls.some((c) => c.cmd === 'save_profile')).toBe(true));
   });
 
   it('on edit keeps the name read-only, keeps or removes the stored secret', async () => {
-    const calls = fakeBackend({ save_profile: () => ({ profiles: [], secret_dropped: false }) });
+    const calls = fakeBackend({ save_profile: () => ({ profiles: [], secret_dropped: false, split_hosts: null }) });
     const { q } = open({ mode: 'edit', initial: form({ has_client_secret: true }), original: 'work' });
     expect(q.getByTestId('field-name')).toHaveAttribute('readonly');
     expect(q.getByTestId('field-client_secret')).toHaveAttribute(

@@ -61,7 +61,13 @@ export type SaveResult = { profiles: Array<ProfileView>,
 /**
  * The client secret was deleted because the provider or client id changed.
  */
-secret_dropped: boolean, };
+secret_dropped: boolean, 
+/**
+ * The token endpoint is on another host than the authorization endpoint: worth a look.
+ */
+split_hosts: SplitHosts | null, };
+
+export type SplitHosts = { authorization: string, token: string, };
 
 export type DiscoveryView = { issuer: string, authorization_endpoint: string, token_endpoint: string, revocation_endpoint: string | null, userinfo_endpoint: string | null, jwks_uri: string | null, scopes_supported: Array<string>, pkce_s256: boolean, token_endpoint_auth_methods: Array<string>, };
 
