@@ -254,6 +254,19 @@ fn json_out<T: serde::Serialize>(v: &T) -> Result<()> {
     Ok(())
 }
 
+/// A provider's token or token type as printed bare (or into `curl -H "$(…)"`): only visible
+/// ASCII, as RFC 6750's `b64token` and RFC 7230's `token` allow, so it can neither drive the
+/// terminal nor add a header line.
+fn bare<'a>(value: &'a str, what: &str) -> Result<&'a str> {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(value)
+    } else {
+        Err(Error::ProviderError(format!(
+            "the provider's {what} contains characters a bearer token cannot have; it is not printed (`--format json` shows it escaped)"
+        )))
+    }
+}
+
 /// Text that came from outside (a provider, a file), made safe to print.
 fn safe(s: &str) -> std::borrow::Cow<'_, str> {
     terminal_safe(s)
@@ -358,10 +371,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 token_warning(&name, w, t.expires_at);
             }
             match format {
-                TokenFormat::Raw => println!("{}", t.access_token.secret()),
-                TokenFormat::Header => {
-                    println!("Authorization: {} {}", t.token_type, t.access_token.secret())
-                }
+                TokenFormat::Raw => println!("{}", bare(t.access_token.secret(), "access token")?),
+                TokenFormat::Header => println!(
+                    "Authorization: {} {}",
+                    bare(&t.token_type, "token type")?,
+                    bare(t.access_token.secret(), "access token")?
+                ),
                 TokenFormat::Json => json_out(&serde_json::json!({
                     "access_token": t.access_token.secret(),
                     "token_type": t.token_type,
@@ -453,7 +468,12 @@ async fn login(engine: &Engine, name: &str, no_browser: bool, timeout: u64) -> R
     let on_ctrl_c = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Cancelling… (Ctrl-C again quits at once)");
             on_ctrl_c.cancel();
+        }
+        // Tokens may be in flight: the first Ctrl-C lets Pixie revoke them, a second one quits.
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
         }
     });
     let timeout_text = human_duration(chrono::Duration::seconds(timeout as i64));
@@ -717,6 +737,17 @@ async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
                 .filter(|p| names.is_empty() || names.iter().any(|n| n == p.name.as_str()))
                 .collect();
             json_out(&ProfileFile::from_profiles(&chosen))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_visible_ascii_tokens_are_printed_bare() {
+        assert!(super::bare("eyJ.abc-_~+/=", "t").is_ok());
+        for bad in ["", "a b", "a\r\nX-Evil: 1", "a\u{1b}[2J", "café"] {
+            assert!(super::bare(bad, "t").is_err(), "{bad:?}");
         }
     }
 }

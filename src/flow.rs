@@ -200,7 +200,16 @@ pub fn token_unused(e: &TokenError) -> bool {
         RequestTokenError::Request(inner) => {
             inner.never_sent() || matches!(inner, crate::http::HttpError::Redirect { .. })
         }
-        RequestTokenError::ServerResponse(r) => *r.error() != BasicErrorResponseType::InvalidGrant,
+        // Only the refusals RFC 6749 §5.2 defines for a request the server would not act on;
+        // anything else (`server_error`, a gateway's own JSON) may come after a rotation.
+        RequestTokenError::ServerResponse(r) => matches!(
+            r.error(),
+            BasicErrorResponseType::InvalidClient
+                | BasicErrorResponseType::InvalidRequest
+                | BasicErrorResponseType::UnauthorizedClient
+                | BasicErrorResponseType::UnsupportedGrantType
+                | BasicErrorResponseType::InvalidScope
+        ),
         _ => false,
     }
 }

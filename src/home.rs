@@ -57,11 +57,13 @@ impl PixieHome {
             .join(format!("{}.lock", hex(&name.as_str().to_ascii_lowercase())))
     }
 
-    /// Where per-profile refresh records live (see [`crate::ledger`]), named like the locks.
+    /// Where a profile's refresh records live (see [`crate::ledger`]): the hex of the exact
+    /// name (safe on any file system), so two profiles an older Pixie let differ only in case
+    /// never share records, though they share a lock.
     pub fn ledger_file(&self, name: &ProfileName) -> PathBuf {
         self.root
             .join("ledger")
-            .join(format!("{}.json", hex(&name.as_str().to_ascii_lowercase())))
+            .join(format!("{}.json", hex(name.as_str())))
     }
 
     /// Creates a directory under the home readable by this user only.
@@ -73,7 +75,18 @@ impl PixieHome {
             use std::os::unix::fs::DirBuilderExt;
             builder.mode(0o700);
         }
-        builder.create(path).map_err(|e| Error::io(path, e))
+        builder.create(path).map_err(|e| Error::io(path, e))?;
+        // One made by an older Pixie (0755) is made private too.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io(path, e))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -103,6 +116,7 @@ mod tests {
         let lower = ProfileName::new("work").unwrap();
         let upper = ProfileName::new("WORK").unwrap();
         assert_eq!(home.session_lock(&lower), home.session_lock(&upper));
+        assert_ne!(home.ledger_file(&lower), home.ledger_file(&upper));
         assert_ne!(home.session_lock(&lower), home.ledger_file(&lower));
     }
 }

@@ -38,6 +38,10 @@ pub enum Fate {
     Unknown { reason: String },
     /// The provider refused it (`invalid_grant`).
     Refused { reason: String },
+    /// Issued by a refresh in process `pid`, whose keychain would not store it: that process
+    /// holds it in memory and alone may send it. Should the write land late, every other
+    /// process still leaves it alone.
+    Unstored { pid: u32 },
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -126,6 +130,10 @@ impl Ledger {
             return Ok(None);
         };
         let reason = match entry.fate {
+            Fate::Unstored { pid } if pid == std::process::id() => return Ok(None),
+            Fate::Unstored { pid } => format!(
+                "process {pid} holds this refresh token in memory because the keychain would not store it; only that process may use it"
+            ),
             Fate::Sending { .. } if sender_alive() => return Ok(None),
             Fate::Sending { pid } => format!(
                 "a refresh (process {pid}) stopped before the provider's answer was stored; the provider may have rotated the refresh token, so it is not sent again"
@@ -142,14 +150,25 @@ impl Ledger {
     pub fn record(&self, token: &RefreshToken, fate: Fate, now: DateTime<Utc>) -> Result<()> {
         let id = digest(token);
         let mut file = self.read()?;
+        let fate = match fate {
+            Fate::Unknown { reason } => Fate::Unknown {
+                reason: crate::text::terminal_safe(&reason).into_owned(),
+            },
+            Fate::Refused { reason } => Fate::Refused {
+                reason: crate::text::terminal_safe(&reason).into_owned(),
+            },
+            other => other,
+        };
         file.entries.retain(|e| e.token_sha256 != id);
         file.entries.push(Entry {
             token_sha256: id,
             fate,
             at: now,
         });
+        // The first entry is the oldest token still held somewhere (the keychain's, while a
+        // refreshed session waits in memory): it is never the one let go.
         let excess = file.entries.len().saturating_sub(MAX_ENTRIES);
-        file.entries.drain(..excess);
+        file.entries.drain(1..1 + excess);
         self.write(&file)
     }
 

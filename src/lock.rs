@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 use crate::home::PixieHome;
 
 /// How long a session (refresh) lock is waited for. A refresh holds it for at most its HTTP
-/// attempts (3 × 30 s) plus a keychain write, so a longer wait means the holder is stuck.
-pub const SESSION_LOCK_WAIT: Duration = Duration::from_secs(120);
+/// attempts (3 × 30 s) plus a few keychain calls (60 s each at worst), so a longer wait means
+/// the holder is stuck.
+pub const SESSION_LOCK_WAIT: Duration = Duration::from_secs(300);
 /// How long the profile file's lock is waited for: it is held for a read-modify-write and at
 /// most one keychain call.
 pub const PROFILE_FILE_LOCK_WAIT: Duration = Duration::from_secs(90);

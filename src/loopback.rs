@@ -54,7 +54,7 @@ struct Shared {
     path: String,
     /// The `Host` values a browser sends to this listener: anything else (a DNS-rebinding page
     /// whose name points at 127.0.0.1) is refused.
-    hosts: [String; 3],
+    hosts: Vec<String>,
     state: String,
     taken: AtomicBool,
     tx: mpsc::Sender<Callback>,
@@ -76,11 +76,7 @@ impl Listener {
         let port = addr.port();
         let shared = Arc::new(Shared {
             path: redirect.path.clone(),
-            hosts: [
-                format!("127.0.0.1:{port}"),
-                format!("localhost:{port}"),
-                format!("[::1]:{port}"),
-            ],
+            hosts: allowed_hosts(port),
             state: state.to_owned(),
             taken: AtomicBool::new(false),
             tx,
@@ -197,6 +193,18 @@ async fn bind_all(redirect: &Redirect) -> Result<(SocketAddr, Vec<tokio::net::Tc
         addr: want.to_string(),
         reason: "no port was free on both 127.0.0.1 and [::1]".into(),
     })
+}
+
+/// The `Host` values a browser sends to the listener on `port` (lower case).
+fn allowed_hosts(port: u16) -> Vec<String> {
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .flat_map(|h| {
+            // A browser leaves the default port out of `Host`.
+            let bare = (port == 80).then(|| h.to_string());
+            std::iter::once(format!("{h}:{port}")).chain(bare)
+        })
+        .collect()
 }
 
 fn bind_error(addr: SocketAddr, port: u16, e: std::io::Error) -> Error {
@@ -398,6 +406,18 @@ mod tests {
             profile: "p".into(),
         });
         assert_eq!(browser.await.unwrap().0, 200);
+    }
+
+    #[test]
+    fn port_80_is_also_reached_without_a_port_in_host() {
+        assert_eq!(
+            allowed_hosts(8400),
+            ["127.0.0.1:8400", "localhost:8400", "[::1]:8400"]
+        );
+        let at_80 = allowed_hosts(80);
+        for h in ["127.0.0.1", "localhost", "[::1]", "localhost:80"] {
+            assert!(at_80.iter().any(|a| a == h), "{h}");
+        }
     }
 
     #[tokio::test]

@@ -417,6 +417,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_server_error_in_oauth_form_may_come_after_a_rotation() {
+        for body in [
+            r#"{"error":"server_error"}"#,
+            r#"{"error":"gateway_timeout"}"#,
+            r#"{"error":"temporarily_unavailable"}"#,
+        ] {
+            let (base, _) = provider(move || (503, body.into())).await;
+            assert_eq!(
+                refresh(&base).await.unwrap_err().fate,
+                TokenFate::Unknown,
+                "{body}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn an_unreadable_answer_is_not_retried() {
         let (base, hits) = provider(|| (502, "<html>bad gateway</html>".into())).await;
         let err = refresh(&base).await.unwrap_err();

@@ -14,11 +14,23 @@ pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061c}'
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
                 | '\u{200b}'..='\u{200f}'
                 | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2069}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
                 | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e007f}'
         )
 }
 
@@ -52,8 +64,10 @@ pub fn json_terminal_safe(json: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         if is_unsafe_in_json(c) {
-            // All of them are in the Basic Multilingual Plane: one \uXXXX each.
-            out.push_str(&format!("\\u{:04x}", c as u32));
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             out.push(c);
         }
@@ -92,7 +106,7 @@ mod tests {
 
     #[test]
     fn json_stays_json_and_means_the_same() {
-        let v = serde_json::json!({"sub": "a\u{1b}[2Jb\u{202e}c\u{9b}d\u{7f}"});
+        let v = serde_json::json!({"sub": "a\u{1b}[2Jb\u{202e}c\u{9b}d\u{7f}e\u{e0041}\u{ad}"});
         let text = serde_json::to_string_pretty(&v).unwrap();
         let safe = json_terminal_safe(&text);
         assert!(!safe.chars().any(is_unsafe_in_json), "{safe}");

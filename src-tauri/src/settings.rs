@@ -36,6 +36,14 @@ impl SettingsFile {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // One made by an older Pixie (0755) is made private too.
+            if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            }
+        }
         let tmp = self.path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(settings).map_err(std::io::Error::other)?;
         std::fs::write(&tmp, text)?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oauth2::TokenResponse as _;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::logout::RevokeRequest;
@@ -34,18 +35,12 @@ struct Issued<'a> {
 }
 
 impl Engine {
-    /// Signs in. `opts.cancel` stops it at any stage — discovery, the wait for the browser, the
-    /// code exchange, the keychain write — not only while the browser is open.
+    /// Signs in. `opts.cancel` stops it at any stage: discovery and the wait for the browser at
+    /// once; once the code is on its way to the provider, the exchange is let finish (bounded
+    /// by the HTTP timeouts) so that what it issued can be revoked rather than left behind, and
+    /// the wait for the lock ends at once too. Only a keychain write already under way is let
+    /// finish (bounded by the keychain timeout).
     pub async fn login(&self, name: &str, opts: LoginOptions) -> Result<LoginOutcome> {
-        let cancel = opts.cancel.clone();
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => Err(Error::Cancelled),
-            outcome = self.sign_in(name, opts) => outcome,
-        }
-    }
-
-    async fn sign_in(&self, name: &str, opts: LoginOptions) -> Result<LoginOutcome> {
         let profile = self.profiles.get(name)?;
         let emit = |e: LoginEvent| {
             if let Some(sink) = &opts.events {
@@ -59,18 +54,26 @@ impl Engine {
             tokio::task::spawn_blocking(move || vault.prepare_session_write(&name).map(drop))
         };
         let http = self.http()?;
-        let provider = discovery::resolve(http, &profile).await?;
-        tracing::debug!(
-            source = ?provider.source,
-            token_endpoint = %provider.token_endpoint,
-            iss_parameter = provider.iss_parameter_supported,
-            "provider resolved"
-        );
-        probe
-            .await
-            .map_err(|e| Error::Internal(format!("background task failed: {e}")))??;
-        provider.check_pkce()?;
-        let secret = self.client_secret(&profile).await?;
+        let prepared = async {
+            let provider = discovery::resolve(http, &profile).await?;
+            tracing::debug!(
+                source = ?provider.source,
+                token_endpoint = %provider.token_endpoint,
+                iss_parameter = provider.iss_parameter_supported,
+                "provider resolved"
+            );
+            probe
+                .await
+                .map_err(|e| Error::Internal(format!("background task failed: {e}")))??;
+            provider.check_pkce()?;
+            let secret = self.client_secret(&profile).await?;
+            Ok::<_, Error>((provider, secret))
+        };
+        let (provider, secret) = tokio::select! {
+            biased;
+            () = opts.cancel.cancelled() => return Err(Error::Cancelled),
+            prepared = prepared => prepared?,
+        };
 
         // Bind first: the redirect URI must carry the port actually bound.
         let state = flow::new_state();
@@ -134,6 +137,7 @@ impl Engine {
                     secret.as_ref(),
                     received_at,
                     lock_and_write,
+                    &opts.cancel,
                 )
                 .await
             }
@@ -162,6 +166,7 @@ impl Engine {
         secret: Option<&SecretString>,
         received_at: Instant,
         lock_and_write: LockAndWrite,
+        cancel: &CancellationToken,
     ) -> Result<LoginOutcome> {
         let http = self.http()?;
         tracing::debug!(endpoint = %provider.token_endpoint, "exchanging the authorization code");
@@ -182,16 +187,14 @@ impl Engine {
             secret,
             response: &response,
         };
-        match self
-            .keep_issued(
-                &issued,
-                request.nonce,
-                received_at,
-                provider_time,
-                lock_and_write,
-            )
-            .await
-        {
+        let kept = async {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let waits = (received_at, provider_time, lock_and_write, cancel);
+            self.keep_issued(&issued, request.nonce, waits).await
+        };
+        match kept.await {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 // The provider issued a grant nobody will hold: take it back (best effort).
@@ -237,9 +240,12 @@ impl Engine {
         &self,
         issued: &Issued<'_>,
         nonce: Option<openidconnect::Nonce>,
-        received_at: Instant,
-        mut provider_time: Duration,
-        lock_and_write: LockAndWrite,
+        (received_at, mut provider_time, lock_and_write, cancel): (
+            Instant,
+            Duration,
+            LockAndWrite,
+            &CancellationToken,
+        ),
     ) -> Result<LoginOutcome> {
         let Issued {
             profile,
@@ -335,9 +341,13 @@ impl Engine {
             elapsed_us = received_at.elapsed().as_micros() as u64,
             "session built"
         );
-        let (_guard, pending) = lock_and_write
-            .await
-            .map_err(|e| Error::Internal(format!("lock task failed: {e}")))??;
+        let (_guard, pending) = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(Error::Cancelled),
+            locked = lock_and_write => {
+                locked.map_err(|e| Error::Internal(format!("lock task failed: {e}")))??
+            }
+        };
         // The profile may have been removed or pointed elsewhere while the browser was open.
         match self.profiles.get(profile.name.as_str()) {
             Ok(now) if now.provider == profile.provider && now.client_id == profile.client_id => {}

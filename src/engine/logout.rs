@@ -42,6 +42,8 @@ impl Engine {
     pub async fn logout(&self, name: &str, revoke: bool) -> Result<Revocation> {
         let profile = self.profiles.get(name)?;
         let _guard = self.lock_session(&profile.name).await?;
+        // As it is now: an edit while we waited decides where the secret may go.
+        let profile = self.profiles.get(name)?;
         self.end_session(&profile, revoke).await
     }
 

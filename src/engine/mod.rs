@@ -269,9 +269,24 @@ impl Engine {
         self.unsaved().get(name).map(|u| u.warning.clone())
     }
 
-    fn keep_unsaved(&self, name: &ProfileName, session: Session, warning: TokenWarning) {
-        self.unsaved()
-            .insert(name.clone(), token::Unsaved { session, warning });
+    fn keep_unsaved(
+        &self,
+        name: &ProfileName,
+        session: Session,
+        warning: TokenWarning,
+        parent: Option<oauth2::RefreshToken>,
+    ) {
+        let unsaved = token::Unsaved {
+            session,
+            warning,
+            parent,
+        };
+        self.unsaved().insert(name.clone(), unsaved);
+    }
+
+    /// The keychain's refresh token that a session held in memory descends from.
+    fn unsaved_parent(&self, name: &ProfileName) -> Option<oauth2::RefreshToken> {
+        self.unsaved().get(name).and_then(|u| u.parent.clone())
     }
 
     fn forget_unsaved(&self, name: &ProfileName) {
@@ -285,15 +300,41 @@ impl Engine {
         self.commit_session(name, pending, session.clone()).await
     }
 
-    /// Tries again to store a session the keychain refused; the caller holds the lock.
+    /// Tries again to store a session the keychain refused; the caller holds the lock. Only
+    /// while the keychain still holds the token it was refreshed from (or this one, from a
+    /// write that landed late): if another process signed in or out meanwhile, the session in
+    /// memory is dropped rather than written over theirs, and its token is never sent.
     async fn store_unsaved_locked(&self, name: &ProfileName) {
         let Some(session) = self.unsaved_session(name) else {
             return;
         };
-        match self.store_session_locked(name, &session).await {
+        let parent = self.unsaved_parent(name);
+        let (vault, n) = (self.vault.clone(), name.clone());
+        let (stored, pending) = match blocking(move || vault.session_for_update(&n)).await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::debug!(profile = %name, error = %e, "the keychain still refuses");
+                return;
+            }
+        };
+        let secret = |t: &Option<oauth2::RefreshToken>| t.as_ref().map(|t| t.secret().clone());
+        let held = stored.as_ref().and_then(|s| secret(&s.refresh_token));
+        let ours =
+            held.is_some() && (held == secret(&parent) || held == secret(&session.refresh_token));
+        if !ours {
+            tracing::info!(profile = %name, "the keychain holds another session now; dropping the one kept in memory");
+            self.forget_unsaved(name);
+            return;
+        }
+        match self.commit_session(name, pending, session.clone()).await {
             Ok(()) => {
                 tracing::info!(profile = %name, "the keychain took the session kept in memory");
                 self.forget_unsaved(name);
+                if let Some(rt) = &session.refresh_token {
+                    if let Err(e) = self.ledger(name).settle(rt) {
+                        tracing::warn!(error = %e, "could not clear the refresh record");
+                    }
+                }
             }
             Err(e) => tracing::debug!(profile = %name, error = %e, "the keychain still refuses"),
         }

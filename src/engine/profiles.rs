@@ -112,6 +112,8 @@ impl Engine {
     pub async fn remove_profile(&self, name: &str) -> Result<Revocation> {
         let profile = self.profiles.get(name)?;
         let _guard = self.lock_session(&profile.name).await?;
+        // As it is now: an edit while we waited decides where the secret may go.
+        let profile = self.profiles.get(name)?;
         let revocation = self.end_session(&profile, true).await?;
         let (profiles, vault) = (self.profiles.clone(), self.vault.clone());
         let name = profile.name.clone();

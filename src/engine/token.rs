@@ -46,6 +46,9 @@ pub enum TokenWarning {
 pub(super) struct Unsaved {
     pub session: Session,
     pub warning: TokenWarning,
+    /// The refresh token the keychain held when this session was refreshed from it: the write
+    /// is only offered again while the keychain still holds that one (or this one).
+    pub parent: Option<oauth2::RefreshToken>,
 }
 
 fn fresh(session: Session, refreshed: bool, warning: Option<TokenWarning>) -> FreshToken {
@@ -79,6 +82,9 @@ impl Engine {
         let flight = self.flights.get(name);
         let _in_process = flight.lock().await;
         let _cross_process = self.lock_session(&profile.name).await?;
+        // The profile as it is now: an edit may have pointed it elsewhere (with a new secret)
+        // while we waited, and that secret must not go to the old provider.
+        let profile = self.profiles.get(name)?;
         self.store_unsaved_locked(&profile.name).await;
         // Someone else may have refreshed while we waited.
         let (session, pending) = match self.unsaved_session(&profile.name) {
@@ -94,6 +100,9 @@ impl Engine {
             let warning = self.unsaved_warning(&profile.name);
             return Ok(fresh(session, false, warning));
         }
+        // Everything that can fail without the network comes before the write-ahead mark.
+        let http = self.http()?;
+        let secret = self.client_secret(&profile).await?;
         let ledger = self.ledger(&profile.name);
         if let Some(rt) = &session.refresh_token {
             let unrecordable = |e: Error| Error::RefreshRecord {
@@ -113,27 +122,12 @@ impl Engine {
             };
             ledger.record(rt, sending, now).map_err(unrecordable)?;
         }
-        let secret = self.client_secret(&profile).await;
-        let secret = match secret {
-            Ok(s) => s,
-            Err(e) => {
-                self.settle(
-                    &profile.name,
-                    &session,
-                    "the client secret could not be read",
-                );
-                return Err(e);
-            }
-        };
         let clock = self.clock.clone();
-        let renewed = refresh::refresh_session(
-            self.http()?,
-            &profile,
-            secret.as_ref(),
-            &session,
-            move || clock.now(),
-        )
-        .await;
+        let renewed =
+            refresh::refresh_session(http, &profile, secret.as_ref(), &session, move || {
+                clock.now()
+            })
+            .await;
         let renewed = match renewed {
             Ok(r) => r,
             Err(failed) => return Err(self.refresh_failed(&profile.name, &session, failed)),
@@ -171,7 +165,20 @@ impl Engine {
                     reason: e.to_string(),
                     refresh_token_lost: rotated,
                 };
-                self.keep_unsaved(&profile.name, renewed.clone(), warning.clone());
+                if let Some(rt) = renewed.refresh_token.as_ref().filter(|_| rotated) {
+                    // Only this process may send the new token; a late keychain write must not
+                    // let another one use it too.
+                    let held = Fate::Unstored {
+                        pid: std::process::id(),
+                    };
+                    if let Err(e) = ledger.record(rt, held, now) {
+                        tracing::warn!(error = %e, "could not record the token kept in memory");
+                    }
+                }
+                let parent = self
+                    .unsaved_parent(&profile.name)
+                    .or_else(|| session.refresh_token.clone());
+                self.keep_unsaved(&profile.name, renewed.clone(), warning.clone(), parent);
                 Ok(fresh(renewed, true, Some(warning)))
             }
         }
@@ -244,4 +251,140 @@ fn still_valid(
         return Ok(fresh(session, false, Some(warning)));
     }
     Err(Error::sign_in_required(name, reason))
+}
+
+/// The in-process tier: the engine on a memory store and a stub token endpoint, no Node and no
+/// keychain, so the refresh-token rule's edges run in milliseconds.
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::engine::EngineConfig;
+    use crate::home::PixieHome;
+    use crate::profile::{Profile, ProfileRecord};
+    use crate::vault::MemoryStore;
+
+    /// A token endpoint that rotates: each refresh token it is sent is answered with the next
+    /// one, and every token it receives is recorded.
+    async fn rotating_provider() -> (String, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let s = seen.clone();
+        let app = axum::Router::new().route(
+            "/token",
+            axum::routing::post(move |body: String| {
+                let s = s.clone();
+                async move {
+                    let rt = url::form_urlencoded::parse(body.as_bytes())
+                        .find(|(k, _)| k == "refresh_token")
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default();
+                    let mut seen = s.lock().unwrap();
+                    seen.push(rt);
+                    let n = seen.len();
+                    let json = serde_json::json!({
+                        "access_token": format!("at-{n}"),
+                        "token_type": "Bearer",
+                        "expires_in": 300,
+                        "refresh_token": format!("rt-{n}"),
+                    });
+                    ([("content-type", "application/json")], json.to_string())
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (base, seen)
+    }
+
+    /// Two engines on one home and one store: as the app and a CLI on one machine.
+    async fn two_engines(base: &str) -> (tempfile::TempDir, Arc<MemoryStore>, Engine, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(MemoryStore::default());
+        let engine = || {
+            Engine::new(EngineConfig {
+                home: PixieHome::at(dir.path().to_path_buf()),
+                store: store.clone(),
+                clock: Arc::new(crate::clock::SystemClock),
+            })
+        };
+        let (app, cli) = (engine(), engine());
+        let profile = Profile::try_from(ProfileRecord {
+            name: "p".into(),
+            authorization_endpoint: Some(format!("{base}/authorize")),
+            token_endpoint: Some(format!("{base}/token")),
+            client_id: "c".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        app.add_profile(profile.clone(), None).await.unwrap();
+        let mut session = crate::session::tests_support::sample();
+        session.expires_at = Some(chrono::Utc::now());
+        session.refresh_token = Some(oauth2::RefreshToken::new("rt-0".into()));
+        session.id_token = None;
+        session.issued_by.client_id = "c".into();
+        session.issued_by.issuer = None;
+        session.issued_by.token_endpoint = format!("{base}/token");
+        app.vault.store_session(&profile.name, &session).unwrap();
+        (dir, store, app, cli)
+    }
+
+    #[tokio::test]
+    async fn a_rotated_session_the_keychain_refuses_is_served_from_memory_and_never_replayed() {
+        let (base, seen) = rotating_provider().await;
+        let (_dir, store, app, cli) = two_engines(&base).await;
+        let min = Duration::from_secs(60);
+        *store.fail_set_on.lock().unwrap() = Some("session:".into());
+
+        // The app refreshes; the keychain will not take rt-1: it is kept in memory.
+        let t = app.token("p", min).await.unwrap();
+        assert_eq!(t.access_token.secret(), "at-1");
+        assert!(matches!(
+            t.warning,
+            Some(TokenWarning::NotStored {
+                refresh_token_lost: true,
+                ..
+            })
+        ));
+        // The CLI sees rt-0 in the keychain, which the provider has retired: never sent again.
+        let err = cli.token("p", min).await.unwrap_err();
+        assert!(matches!(err, Error::SignInRequired { .. }), "{err}");
+        let status = cli.status("p").await.unwrap();
+        assert_eq!(status.state, super::super::SessionState::SignInRequired);
+        // The app keeps handing out its new token, from memory.
+        assert_eq!(
+            app.token("p", min).await.unwrap().access_token.secret(),
+            "at-1"
+        );
+        assert_eq!(*seen.lock().unwrap(), ["rt-0"]);
+
+        // The keychain is back: the app's retry stores rt-1, and everyone moves on.
+        *store.fail_set_on.lock().unwrap() = None;
+        app.retry_unsaved().await;
+        let t = cli.token("p", min).await.unwrap();
+        assert_eq!(t.access_token.secret(), "at-1");
+        assert!(t.warning.is_none());
+        assert_eq!(*seen.lock().unwrap(), ["rt-0"], "no token sent twice");
+    }
+
+    #[tokio::test]
+    async fn a_session_kept_in_memory_never_overwrites_a_newer_one() {
+        let (base, seen) = rotating_provider().await;
+        let (_dir, store, app, cli) = two_engines(&base).await;
+        *store.fail_set_on.lock().unwrap() = Some("session:".into());
+        app.token("p", Duration::from_secs(60)).await.unwrap();
+        *store.fail_set_on.lock().unwrap() = None;
+        // Meanwhile the person signed out in a terminal.
+        cli.logout("p", false).await.unwrap();
+        app.retry_unsaved().await;
+        assert!(app
+            .vault
+            .session(&ProfileName::new("p").unwrap())
+            .unwrap()
+            .is_none());
+        let err = app.token("p", Duration::from_secs(60)).await.unwrap_err();
+        assert!(matches!(err, Error::SignInRequired { .. }), "{err}");
+        assert_eq!(*seen.lock().unwrap(), ["rt-0"]);
+    }
 }

@@ -353,24 +353,37 @@ impl Profile {
             Provider::Endpoints {
                 authorization,
                 token,
+                revocation,
                 ..
-            } => format!("authorization {authorization}, token {token}"),
+            } => {
+                let mut s = format!("authorization {authorization}, token {token}");
+                if let Some(r) = revocation {
+                    s.push_str(&format!(", revocation {r}"));
+                }
+                s
+            }
         }
     }
 
-    /// The hosts of the authorization and token endpoints when they differ (explicit endpoints
-    /// only): the code and every refresh token then go to a host the sign-in page is not on.
+    /// The authorization endpoint's host and another host that tokens go to, when there is one
+    /// (explicit endpoints only): the token or revocation endpoint on a host the sign-in page is
+    /// not on receives the code, refresh tokens and the client secret.
     pub fn split_endpoints(&self) -> Option<(String, String)> {
         let Provider::Endpoints {
             authorization,
             token,
+            revocation,
             ..
         } = &self.provider
         else {
             return None;
         };
-        let (a, t) = (authorization.host_str()?, token.host_str()?);
-        (!a.eq_ignore_ascii_case(t)).then(|| (a.to_owned(), t.to_owned()))
+        let a = authorization.host_str()?;
+        std::iter::once(token)
+            .chain(revocation)
+            .filter_map(|u| u.host_str())
+            .find(|h| !h.eq_ignore_ascii_case(a))
+            .map(|h| (a.to_owned(), h.to_owned()))
     }
 
     /// The browser command as the words it runs (program first), for a person to check.
