@@ -155,14 +155,14 @@ const CHUNKED: &str = "1c:";
 
 /// What a head entry points at: needed to clean up the chunks a write replaces.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Head {
+pub(crate) enum Head {
     Absent,
     Inline,
     Chunked { generation: String, count: usize },
 }
 
 impl Head {
-    fn of(value: Option<&SecretString>) -> Self {
+    pub(crate) fn of(value: Option<&SecretString>) -> Self {
         match value.map(|v| v.expose_secret()) {
             None => Head::Absent,
             Some(v) => match parse_manifest(v) {
@@ -202,7 +202,7 @@ impl Vault {
         Self { store, chunk }
     }
 
-    fn session_key(profile: &ProfileName) -> String {
+    pub(crate) fn session_key(profile: &ProfileName) -> String {
         format!("session:{profile}")
     }
 
@@ -290,7 +290,7 @@ impl Vault {
         self.delete_client_secret(profile)
     }
 
-    fn chunk_key(key: &str, generation: &str, i: usize) -> String {
+    pub(crate) fn chunk_key(key: &str, generation: &str, i: usize) -> String {
         format!("{key}#{generation}.{i}")
     }
 
@@ -376,7 +376,7 @@ impl Vault {
     }
 }
 
-fn parse_manifest(head: &str) -> Option<(&str, usize)> {
+pub(crate) fn parse_manifest(head: &str) -> Option<(&str, usize)> {
     let rest = head.strip_prefix(CHUNKED)?;
     let (generation, count) = rest.split_once(':')?;
     Some((generation, count.parse().ok()?))
