@@ -152,6 +152,9 @@ impl SecretStore for MemoryStore {
 
 const INLINE: &str = "1:";
 const CHUNKED: &str = "1c:";
+/// Most chunks one value may have (1.2 MB at Windows' chunk size). A head that names more was
+/// not written by Pixie, and cleaning up after it must not walk billions of keys.
+const MAX_CHUNKS: usize = 1024;
 
 /// What a head entry points at: needed to clean up the chunks a write replaces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -339,6 +342,12 @@ impl Vault {
         } else {
             let generation = random_generation();
             let parts = split_chars(value, self.chunk);
+            if parts.len() > MAX_CHUNKS {
+                return Err(Error::Keychain(format!(
+                    "a value of {} bytes is too large for the keychain",
+                    value.len()
+                )));
+            }
             let written = parts.iter().enumerate().try_for_each(|(i, part)| {
                 self.store.set(&Self::chunk_key(key, &generation, i), part)
             });
@@ -379,7 +388,8 @@ impl Vault {
 pub(crate) fn parse_manifest(head: &str) -> Option<(&str, usize)> {
     let rest = head.strip_prefix(CHUNKED)?;
     let (generation, count) = rest.split_once(':')?;
-    Some((generation, count.parse().ok()?))
+    let count = count.parse().ok().filter(|&n| n <= MAX_CHUNKS)?;
+    Some((generation, count))
 }
 
 fn random_generation() -> String {
@@ -506,6 +516,31 @@ mod tests {
         ));
         v.delete_session(&name()).unwrap();
         assert!(store.keys().is_empty());
+    }
+
+    #[test]
+    fn a_head_naming_absurdly_many_chunks_is_corrupt_and_cleaned_up_at_once() {
+        // Found by the vault_record fuzz target: deleting or overwriting this walked 8.9e18 keys.
+        let (store, v) = vault(1000);
+        store
+            .set("session:work", "1c:deadLeef:8888888888888888888")
+            .unwrap();
+        assert!(matches!(
+            v.session(&name()),
+            Err(Error::CorruptSession { .. })
+        ));
+        v.store_session(&name(), &crate::session::tests_support::sample())
+            .unwrap();
+        assert!(v.session(&name()).unwrap().is_some());
+        store.set("session:work", "1c:deadbeef:1025").unwrap();
+        v.delete_session(&name()).unwrap();
+        assert!(store.keys().is_empty());
+        // And Pixie never writes a head it would not read back.
+        let (store, v) = vault(16);
+        assert!(v.set_value("k", &"x".repeat(16 * MAX_CHUNKS + 1)).is_err());
+        assert!(store.keys().is_empty());
+        v.set_value("k", &"x".repeat(16 * MAX_CHUNKS)).unwrap();
+        assert_eq!(store.keys().len(), 1 + MAX_CHUNKS);
     }
 
     #[test]
