@@ -562,4 +562,31 @@ mod tests {
         let parts = split_chars("aéb", 2);
         assert_eq!(parts, ["a", "é", "b"]);
     }
+
+    proptest::proptest! {
+        /// Any value, of any size, over any previous value: what is written reads back the same,
+        /// the store holds only the head and the new value's chunks, and delete leaves nothing.
+        #[test]
+        fn chunked_values_round_trip_and_leave_no_strays(
+            value in "(?s).{0,300}",
+            before in proptest::option::of("(?s).{0,300}"),
+            chunk in 16usize..48,
+        ) {
+            let (store, v) = vault(chunk);
+            if let Some(before) = &before {
+                v.set_value("k", before).unwrap();
+            }
+            v.set_value("k", &value).unwrap();
+            let back = v.get_value("k").unwrap().unwrap();
+            proptest::prop_assert_eq!(back.expose_secret(), value.as_str());
+            let chunks = if value.len() + INLINE.len() <= chunk {
+                0
+            } else {
+                split_chars(&value, chunk).len()
+            };
+            proptest::prop_assert_eq!(store.keys().len(), 1 + chunks, "{:?}", store.keys());
+            v.delete_value("k").unwrap();
+            proptest::prop_assert!(store.keys().is_empty(), "{:?}", store.keys());
+        }
+    }
 }
