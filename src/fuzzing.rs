@@ -14,8 +14,11 @@ use openidconnect::JsonWebKey as _;
 use crate::profile::{Profile, ProfileFile, ProfileName};
 use crate::vault::{Head, MemoryStore, SecretStore, Vault};
 
+/// A fuzz target: any bytes in, a panic on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name: the name of its directory in `fuzz/corpus/` and of its `fuzz_target`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("callback_query", callback_query),
     ("token_response", token_response),
     ("discovery", discovery),
@@ -194,7 +197,11 @@ pub fn vault_record(data: &[u8]) {
     let vault = Vault::with_chunk_size(store.clone(), 16);
     if let Ok((Some(session), pending)) = vault.session_for_update(&profile) {
         let now = now();
-        let _ = (session.remaining(now), session.lifetime(), session.subject());
+        let _ = (
+            session.remaining(now),
+            session.lifetime(),
+            session.subject(),
+        );
         let _ = session.is_fresh(now, std::time::Duration::from_secs(60));
         let _ = format!("{session:?}");
         vault.commit_session(pending, &session).unwrap();

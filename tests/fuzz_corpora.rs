@@ -39,8 +39,17 @@ fn every_target_has_a_corpus_and_a_fuzz_target() {
             "{} does not call pixie::fuzzing::{name}",
             source.display()
         );
-        assert!(root.join("corpus").join(name).is_dir(), "no corpus for {name}");
+        assert!(
+            root.join("corpus").join(name).is_dir(),
+            "no corpus for {name}"
+        );
     }
-    let targets = std::fs::read_dir(root.join("fuzz_targets")).unwrap().count();
-    assert_eq!(targets, pixie::fuzzing::TARGETS.len(), "a fuzz target is missing from TARGETS");
+    let targets = std::fs::read_dir(root.join("fuzz_targets"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        targets,
+        pixie::fuzzing::TARGETS.len(),
+        "a fuzz target is missing from TARGETS"
+    );
 }
