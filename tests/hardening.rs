@@ -78,6 +78,10 @@ fn text_from_an_imported_file_cannot_drive_the_terminal() {
         for bad in ['\u{1b}', '\u{7}', '\u{202e}'] {
             assert!(!out.stdout.contains(bad), "{args:?}: {:?}", out.stdout);
         }
-        assert!(out.stdout.contains("pwned"), "shown, escaped: {}", out.stdout);
+        assert!(
+            out.stdout.contains("pwned"),
+            "shown, escaped: {}",
+            out.stdout
+        );
     }
 }
