@@ -25,8 +25,7 @@ impl Browser for SystemBrowser {
             .ok()
             .filter(|s| !s.trim().is_empty())
         {
-            let sep = if cfg!(windows) { ';' } else { ':' };
-            for cmd in list.split(sep).filter(|c| !c.trim().is_empty()) {
+            for cmd in browser_list(&list) {
                 match run_command(cmd, url) {
                     Ok(()) => return Ok(()),
                     Err(e) => failures.push(format!("$BROWSER `{cmd}`: {e}")),
@@ -49,8 +48,14 @@ impl Browser for SystemBrowser {
     }
 }
 
-/// Starts `cmd` with the URL and leaves it running (reaped by a background thread).
-pub fn run_command(cmd: &str, url: &str) -> std::result::Result<(), String> {
+/// The commands in a `$BROWSER` value, in order.
+pub fn browser_list(list: &str) -> impl Iterator<Item = &str> {
+    let sep = if cfg!(windows) { ';' } else { ':' };
+    list.split(sep).filter(|c| !c.trim().is_empty())
+}
+
+/// The argv that [`run_command`] starts for `cmd` and the URL, without starting anything.
+pub fn command_argv(cmd: &str, url: &str) -> std::result::Result<Vec<String>, String> {
     let mut words = shell_words::split(cmd).map_err(|e| e.to_string())?;
     if words.is_empty() {
         return Err("empty command".into());
@@ -62,6 +67,12 @@ pub fn run_command(cmd: &str, url: &str) -> std::result::Result<(), String> {
     } else {
         words.push(url.to_owned());
     }
+    Ok(words)
+}
+
+/// Starts `cmd` with the URL and leaves it running (reaped by a background thread).
+pub fn run_command(cmd: &str, url: &str) -> std::result::Result<(), String> {
+    let words = command_argv(cmd, url)?;
     let mut child = Command::new(&words[0])
         .args(&words[1..])
         .stdin(Stdio::null())

@@ -29,7 +29,7 @@ pub struct ExtraMetadata {
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
 
-type OidcMetadata = ProviderMetadata<
+pub(crate) type OidcMetadata = ProviderMetadata<
     ExtraMetadata,
     CoreAuthDisplay,
     CoreClientAuthMethod,
@@ -46,7 +46,7 @@ type OidcMetadata = ProviderMetadata<
 
 /// RFC 8414 metadata, for OAuth servers that have no OpenID configuration.
 #[derive(Clone, Debug, Deserialize)]
-struct OAuthMetadata {
+pub(crate) struct OAuthMetadata {
     issuer: String,
     authorization_endpoint: Option<String>,
     token_endpoint: Option<String>,
@@ -109,7 +109,7 @@ impl ProviderInfo {
 
 impl ProviderInfo {
     /// Discovered endpoints get the same rule as configured ones: https, or http on loopback.
-    fn check_schemes(self) -> Result<Self> {
+    pub(crate) fn check_schemes(self) -> Result<Self> {
         let check =
             |field: &str, u: &Url| crate::profile::parse_endpoint(field, u.as_str()).map(|_| ());
         check("authorization_endpoint", &self.authorization_endpoint)?;
@@ -220,7 +220,7 @@ fn json_error(e: &serde_json::Error) -> String {
     )
 }
 
-fn from_oidc(m: OidcMetadata) -> Result<ProviderInfo> {
+pub(crate) fn from_oidc(m: OidcMetadata) -> Result<ProviderInfo> {
     let issuer = m.issuer().to_string();
     let token = m.token_endpoint().ok_or_else(|| Error::Discovery {
         issuer: issuer.clone(),

@@ -12,6 +12,8 @@ pub mod discovery;
 pub mod engine;
 pub mod error;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod home;
 pub mod http;
 pub mod ledger;

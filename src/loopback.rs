@@ -237,23 +237,7 @@ async fn handle(shared: Arc<Shared>, uri: Uri, host: Option<String>) -> Response
             "This is Pixie's sign-in listener; nothing lives here.",
         );
     }
-    let mut state = None;
-    let mut params = CallbackParams {
-        code: None,
-        error: None,
-        error_description: None,
-        iss: None,
-    };
-    for (k, v) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        match &*k {
-            "state" => state = Some(v.into_owned()),
-            "code" => params.code = Some(AuthorizationCode::new(v.into_owned())),
-            "error" => params.error = Some(v.into_owned()),
-            "error_description" => params.error_description = Some(v.into_owned()),
-            "iss" => params.iss = Some(v.into_owned()),
-            _ => {}
-        }
-    }
+    let (state, params) = parse_query(uri.query().unwrap_or(""));
     let state_ok = state
         .as_deref()
         .is_some_and(|s| constant_time_eq(s.as_bytes(), shared.state.as_bytes()));
@@ -300,7 +284,29 @@ async fn handle(shared: Arc<Shared>, uri: Uri, host: Option<String>) -> Response
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// The callback's `state` and what the authorization server sent, from the request's query.
+pub(crate) fn parse_query(query: &str) -> (Option<String>, CallbackParams) {
+    let mut state = None;
+    let mut params = CallbackParams {
+        code: None,
+        error: None,
+        error_description: None,
+        iss: None,
+    };
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*k {
+            "state" => state = Some(v.into_owned()),
+            "code" => params.code = Some(AuthorizationCode::new(v.into_owned())),
+            "error" => params.error = Some(v.into_owned()),
+            "error_description" => params.error_description = Some(v.into_owned()),
+            "iss" => params.iss = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    (state, params)
+}
+
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -243,17 +243,20 @@ impl SecretStore for MemoryStore {
 
 const INLINE: &str = "1:";
 const CHUNKED: &str = "1c:";
+/// Most chunks one value may have (1.2 MB at Windows' chunk size). A head that names more was
+/// not written by Pixie, and cleaning up after it must not walk billions of keys.
+const MAX_CHUNKS: usize = 1024;
 
 /// What a head entry points at: needed to clean up the chunks a write replaces.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Head {
+pub(crate) enum Head {
     Absent,
     Inline,
     Chunked { generation: String, count: usize },
 }
 
 impl Head {
-    fn of(value: Option<&SecretString>) -> Self {
+    pub(crate) fn of(value: Option<&SecretString>) -> Self {
         match value.map(|v| v.expose_secret()) {
             None => Head::Absent,
             Some(v) => match parse_manifest(v) {
@@ -293,7 +296,7 @@ impl Vault {
         Self { store, chunk }
     }
 
-    fn session_key(profile: &ProfileName) -> String {
+    pub(crate) fn session_key(profile: &ProfileName) -> String {
         format!("session:{profile}")
     }
 
@@ -381,7 +384,7 @@ impl Vault {
         self.delete_client_secret(profile)
     }
 
-    fn chunk_key(key: &str, generation: &str, i: usize) -> String {
+    pub(crate) fn chunk_key(key: &str, generation: &str, i: usize) -> String {
         format!("{key}#{generation}.{i}")
     }
 
@@ -430,6 +433,12 @@ impl Vault {
         } else {
             let generation = random_generation();
             let parts = split_chars(value, self.chunk);
+            if parts.len() > MAX_CHUNKS {
+                return Err(Error::Keychain(format!(
+                    "a value of {} bytes is too large for the keychain",
+                    value.len()
+                )));
+            }
             let written = parts.iter().enumerate().try_for_each(|(i, part)| {
                 self.store.set(&Self::chunk_key(key, &generation, i), part)
             });
@@ -467,10 +476,11 @@ impl Vault {
     }
 }
 
-fn parse_manifest(head: &str) -> Option<(&str, usize)> {
+pub(crate) fn parse_manifest(head: &str) -> Option<(&str, usize)> {
     let rest = head.strip_prefix(CHUNKED)?;
     let (generation, count) = rest.split_once(':')?;
-    Some((generation, count.parse().ok()?))
+    let count = count.parse().ok().filter(|&n| n <= MAX_CHUNKS)?;
+    Some((generation, count))
 }
 
 fn random_generation() -> String {
@@ -600,6 +610,31 @@ mod tests {
     }
 
     #[test]
+    fn a_head_naming_absurdly_many_chunks_is_corrupt_and_cleaned_up_at_once() {
+        // Found by the vault_record fuzz target: deleting or overwriting this walked 8.9e18 keys.
+        let (store, v) = vault(1000);
+        store
+            .set("session:work", "1c:deadLeef:8888888888888888888")
+            .unwrap();
+        assert!(matches!(
+            v.session(&name()),
+            Err(Error::CorruptSession { .. })
+        ));
+        v.store_session(&name(), &crate::session::tests_support::sample())
+            .unwrap();
+        assert!(v.session(&name()).unwrap().is_some());
+        store.set("session:work", "1c:deadbeef:1025").unwrap();
+        v.delete_session(&name()).unwrap();
+        assert!(store.keys().is_empty());
+        // And Pixie never writes a head it would not read back.
+        let (store, v) = vault(16);
+        assert!(v.set_value("k", &"x".repeat(16 * MAX_CHUNKS + 1)).is_err());
+        assert!(store.keys().is_empty());
+        v.set_value("k", &"x".repeat(16 * MAX_CHUNKS)).unwrap();
+        assert_eq!(store.keys().len(), 1 + MAX_CHUNKS);
+    }
+
+    #[test]
     fn an_unreadable_session_is_reported_without_its_content() {
         let (store, v) = vault(1000);
         store
@@ -640,5 +675,32 @@ mod tests {
     fn split_respects_char_boundaries() {
         let parts = split_chars("aéb", 2);
         assert_eq!(parts, ["a", "é", "b"]);
+    }
+
+    proptest::proptest! {
+        /// Any value, of any size, over any previous value: what is written reads back the same,
+        /// the store holds only the head and the new value's chunks, and delete leaves nothing.
+        #[test]
+        fn chunked_values_round_trip_and_leave_no_strays(
+            value in "(?s).{0,300}",
+            before in proptest::option::of("(?s).{0,300}"),
+            chunk in 16usize..48,
+        ) {
+            let (store, v) = vault(chunk);
+            if let Some(before) = &before {
+                v.set_value("k", before).unwrap();
+            }
+            v.set_value("k", &value).unwrap();
+            let back = v.get_value("k").unwrap().unwrap();
+            proptest::prop_assert_eq!(back.expose_secret(), value.as_str());
+            let chunks = if value.len() + INLINE.len() <= chunk {
+                0
+            } else {
+                split_chars(&value, chunk).len()
+            };
+            proptest::prop_assert_eq!(store.keys().len(), 1 + chunks, "{:?}", store.keys());
+            v.delete_value("k").unwrap();
+            proptest::prop_assert!(store.keys().is_empty(), "{:?}", store.keys());
+        }
     }
 }

@@ -658,6 +658,75 @@ mod tests {
         assert!(Profile::try_from(r).is_err());
     }
 
+    /// Mostly text of the `valid` shape, sometimes anything.
+    fn mostly(valid: &'static str) -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![9 => valid, 1 => "(?s).{0,12}"]
+    }
+
+    fn any_url() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            4 => "https://[a-z]{1,8}\\.example(:[0-9]{1,5})?(/[a-zA-Z0-9._~%-]{0,8}){0,3}/?",
+            4 => "http://(127\\.0\\.0\\.1|localhost|\\[::1\\])(:[0-9]{1,5})?(/[a-z]{0,5}){0,2}",
+            1 => " ?https://[a-z]{1,4}\\.example/(?s).{0,12}",
+            1 => "(?s).{0,16}",
+        ]
+    }
+
+    fn any_record() -> impl proptest::strategy::Strategy<Value = ProfileRecord> {
+        use proptest::collection::{btree_map, vec};
+        use proptest::option::of;
+        use proptest::strategy::Strategy;
+        let endpoints = (any_url(), any_url(), of(any_url()), of(any_url()));
+        let redirect = of(mostly(
+            "http://(127\\.0\\.0\\.1|localhost|\\[::1\\])(:[0-9]{1,5})?(/[a-zA-Z0-9%._~-]{0,6}){0,2}/?",
+        ));
+        let client = (
+            mostly("[a-zA-Z0-9][a-zA-Z0-9._-]{0,8}"),
+            " ?[a-z0-9-]{0,8} ?",
+            proptest::bool::ANY,
+            of(mostly("client_secret_basic|client_secret_post|basic|post")),
+        );
+        let request = (
+            vec(mostly("[ -~&&[^\"\\\\]]{0,12}"), 0..4),
+            btree_map(mostly("[a-z_]{1,8}"), "(?s).{0,8}", 0..3),
+            redirect,
+            of(mostly("[a-z]{1,8}( --?[a-z-]{1,8}){0,3}( '?%s'?)?")),
+        );
+        // 0: an issuer alone, 1: endpoints alone (the valid shapes), 2: both, 3: half the endpoints.
+        let shape = 0..4u8;
+        (shape, any_url(), endpoints, client, request).prop_map(
+            |(shape, issuer, (auth, token, revocation, userinfo), client, request)| ProfileRecord {
+                name: client.0,
+                issuer: matches!(shape, 0 | 2).then_some(issuer),
+                authorization_endpoint: (shape != 0).then_some(auth),
+                token_endpoint: matches!(shape, 1 | 2).then_some(token),
+                revocation_endpoint: revocation.filter(|_| shape != 0),
+                userinfo_endpoint: userinfo.filter(|_| shape != 0),
+                client_id: client.1,
+                client_secret_in_keychain: client.2,
+                client_auth: client.3,
+                scopes: request.0,
+                params: request.1,
+                redirect_uri: request.2,
+                browser: request.3,
+            },
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(1024))]
+
+        /// Whatever validates is written back (`to_record`) as something that validates again
+        /// into the same profile: the profile file and exports never change a profile.
+        #[test]
+        fn a_valid_record_survives_to_record(record in any_record()) {
+            if let Ok(profile) = Profile::try_from(record) {
+                let again = Profile::try_from(profile.to_record());
+                proptest::prop_assert_eq!(again.ok(), Some(profile));
+            }
+        }
+    }
+
     #[test]
     fn unknown_fields_are_refused() {
         let json =

@@ -46,6 +46,57 @@ impl ProfileFile {
     }
 }
 
+/// Why the profile file's text was refused.
+#[derive(Debug)]
+pub(crate) enum TomlProblem {
+    /// It does not parse, or a profile in it is invalid or appears twice.
+    Corrupt(String),
+    /// Its schema version is newer than this Pixie's.
+    Newer(u32),
+}
+
+impl ProfileFile {
+    /// The profile file's text (TOML) into validated profiles, in file order.
+    pub(crate) fn parse_toml(text: &str) -> std::result::Result<Vec<Profile>, TomlProblem> {
+        let file: ProfileFile = toml::from_str(text).map_err(|e| {
+            let reason = e.message().to_owned();
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            TomlProblem::Corrupt(format!("{reason}{at}"))
+        })?;
+        if file.version > SCHEMA_VERSION {
+            return Err(TomlProblem::Newer(file.version));
+        }
+        let mut profiles: Vec<Profile> = Vec::with_capacity(file.profiles.len());
+        for record in file.profiles {
+            let profile =
+                Profile::try_from(record).map_err(|e| TomlProblem::Corrupt(e.to_string()))?;
+            if profiles.iter().any(|p| p.name == profile.name) {
+                return Err(TomlProblem::Corrupt(format!(
+                    "profile `{}` appears twice",
+                    profile.name
+                )));
+            }
+            profiles.push(profile);
+        }
+        Ok(profiles)
+    }
+
+    /// The profile file's text for `profiles`, as [`ProfileStore`] writes it.
+    pub(crate) fn to_toml(profiles: &[Profile]) -> Result<String> {
+        let body = toml::to_string_pretty(&ProfileFile::from_profiles(profiles))
+            .map_err(|e| Error::Internal(format!("cannot serialise profiles: {e}")))?;
+        Ok(format!(
+            "# Pixie provider profiles. Secrets are never stored here: they live in the OS keychain.\n{body}"
+        ))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ProfileStore {
     path: PathBuf,
@@ -110,33 +161,14 @@ impl ProfileStore {
             }
             Err(e) => return Err(Error::io(&self.path, e)),
         };
-        let file: ProfileFile = toml::from_str(&text).map_err(|e| {
-            let reason = e.message().to_owned();
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start].matches('\n').count() + 1;
-                    format!(" (line {line})")
-                })
-                .unwrap_or_default();
-            self.corrupt(format!("{reason}{at}"))
-        })?;
-        if file.version > SCHEMA_VERSION {
-            return Err(Error::UnsupportedSchema {
+        ProfileFile::parse_toml(&text).map_err(|problem| match problem {
+            TomlProblem::Corrupt(reason) => self.corrupt(reason),
+            TomlProblem::Newer(found) => Error::UnsupportedSchema {
                 path: self.path.clone(),
-                found: file.version,
+                found,
                 supported: SCHEMA_VERSION,
-            });
-        }
-        let mut profiles: Vec<Profile> = Vec::with_capacity(file.profiles.len());
-        for record in file.profiles {
-            let profile = Profile::try_from(record).map_err(|e| self.corrupt(e.to_string()))?;
-            if profiles.iter().any(|p| p.name == profile.name) {
-                return Err(self.corrupt(format!("profile `{}` appears twice", profile.name)));
-            }
-            profiles.push(profile);
-        }
-        Ok(profiles)
+            },
+        })
     }
 
     /// Builds the "corrupt" error, keeping a copy of the file first (best effort).
@@ -161,11 +193,7 @@ impl ProfileStore {
             .parent()
             .ok_or_else(|| Error::Internal("profile file has no directory".into()))?;
         PixieHome::ensure_dir(dir)?;
-        let body = toml::to_string_pretty(&ProfileFile::from_profiles(profiles))
-            .map_err(|e| Error::Internal(format!("cannot serialise profiles: {e}")))?;
-        let text = format!(
-            "# Pixie provider profiles. Secrets are never stored here: they live in the OS keychain.\n{body}"
-        );
+        let text = ProfileFile::to_toml(profiles)?;
         let io = |e: std::io::Error| Error::io(&self.path, e);
         let mut tmp = tempfile::Builder::new()
             .prefix(".profiles.")
