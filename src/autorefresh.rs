@@ -178,7 +178,7 @@ async fn run(
         _ = tokio::time::sleep(policy.start_delay) => {}
     }
     loop {
-        let mut next = Utc::now() + chrono::Duration::from_std(policy.rescan).unwrap_or_default();
+        let mut next = engine.now() + chrono::Duration::from_std(policy.rescan).unwrap_or_default();
         // Refreshed sessions the keychain refused are held in memory: offer them again.
         engine.retry_unsaved().await;
         match engine.statuses().await {
@@ -192,11 +192,11 @@ async fn run(
                 memo.retain(|name, m| m.in_flight || statuses.iter().any(|s| &s.profile == name));
                 for status in &statuses {
                     let m = memo.entry(status.profile.clone()).or_default();
-                    if let Some(due) = plan(m, status, &policy, &mut next) {
+                    if let Some(due) = plan(m, status, &policy, &mut next, engine.now()) {
                         let failures = m.failures + 1;
                         m.failures = failures;
                         m.in_flight = true;
-                        m.last_refresh = Some(Utc::now());
+                        m.last_refresh = Some(engine.now());
                         tokio::spawn(refresh_one(
                             engine.clone(),
                             status.profile.clone(),
@@ -216,7 +216,7 @@ async fn run(
                 tracing::warn!(error = %e, "auto-refresh: cannot read profiles; trying later")
             }
         }
-        let sleep = (next - Utc::now()).to_std().unwrap_or_default();
+        let sleep = (next - engine.now()).to_std().unwrap_or_default();
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = wake.notified() => {}
@@ -233,6 +233,7 @@ fn plan(
     status: &ProfileStatus,
     policy: &Policy,
     next: &mut DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Option<Due> {
     if m.in_flight {
         return None;
@@ -261,7 +262,7 @@ fn plan(
         .into_iter()
         .flatten()
         .max()?;
-    if at > Utc::now() {
+    if at > now {
         *next = (*next).min(at);
         return None;
     }
@@ -302,7 +303,7 @@ async fn refresh_one(
     t: RefreshTask,
 ) {
     let outcome = match t.limit.acquire().await {
-        Err(_) => Outcome::Retry(Utc::now()),
+        Err(_) => Outcome::Retry(engine.now()),
         Ok(_permit) => {
             (t.sink)(RefreshEvent::Refreshing {
                 profile: name.clone(),
@@ -348,7 +349,7 @@ async fn refresh_one(
                         retry_in,
                     });
                     Outcome::Retry(
-                        Utc::now() + chrono::Duration::from_std(retry_in).unwrap_or_default(),
+                        engine.now() + chrono::Duration::from_std(retry_in).unwrap_or_default(),
                     )
                 }
             }
@@ -406,7 +407,8 @@ mod tests {
 
     #[test]
     fn a_token_that_expires_at_once_is_not_refreshed_back_to_back() {
-        let now = Utc::now();
+        // A fixed clock: the edges are exact.
+        let now = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
         let s = ProfileStatus {
             issued_at: Some(now),
             expires_at: Some(now),
@@ -415,21 +417,30 @@ mod tests {
         let p = Policy::default();
         let mut m = ProfileMemo::default();
         let mut next = now + chrono::Duration::seconds(60);
-        assert!(plan(&mut m, &s, &p, &mut next).is_some(), "due now");
-        m.last_refresh = Some(Utc::now());
+        assert!(plan(&mut m, &s, &p, &mut next, now).is_some(), "due now");
+        m.last_refresh = Some(now);
         assert!(
-            plan(&mut m, &s, &p, &mut next).is_none(),
+            plan(&mut m, &s, &p, &mut next, now).is_none(),
             "not again at once"
         );
-        let wait = next - Utc::now();
+        let wait = next - now;
         assert!(wait > chrono::Duration::seconds(9) && wait <= chrono::Duration::seconds(10));
+        assert_eq!(
+            wait,
+            chrono::Duration::seconds(10),
+            "exactly the minimum gap"
+        );
+        // Ten seconds on, it is due again.
+        let later = now + chrono::Duration::seconds(10);
+        assert!(plan(&mut m, &s, &p, &mut next, later).is_some());
+        m.in_flight = false;
         // In flight or parked: left alone.
         m.in_flight = true;
-        assert!(plan(&mut m, &s, &p, &mut next).is_none());
+        assert!(plan(&mut m, &s, &p, &mut next, now).is_none());
         m.in_flight = false;
         m.parked_for = s.expires_at;
         m.last_refresh = None;
-        assert!(plan(&mut m, &s, &p, &mut next).is_none());
+        assert!(plan(&mut m, &s, &p, &mut next, now).is_none());
     }
 
     #[test]

@@ -217,6 +217,12 @@ impl Engine {
         Ok(Self::new(EngineConfig::from_env()?))
     }
 
+    /// The engine's clock: fronts and the scheduler read time here, so a test's fixed clock
+    /// rules them all.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub fn profiles(&self) -> &ProfileStore {
         &self.profiles
     }
