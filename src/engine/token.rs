@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use oauth2::AccessToken;
 
-use super::{not_signed_in, Engine};
+use super::{blocking, not_signed_in, Engine};
 use crate::error::{Error, Result};
 use crate::ledger::Fate;
 use crate::profile::ProfileName;
@@ -235,6 +235,117 @@ impl Engine {
         };
         if let Err(e) = self.ledger(name).settle(rt) {
             tracing::warn!(error = %e, why, "could not clear the refresh record");
+        }
+    }
+}
+
+/// Sessions the keychain refused, held in memory (see [`Unsaved`]).
+impl Engine {
+    pub(super) fn unsaved(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ProfileName, Unsaved>> {
+        self.unsaved.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn unsaved_session(&self, name: &ProfileName) -> Option<Session> {
+        self.unsaved().get(name).map(|u| u.session.clone())
+    }
+
+    pub(super) fn unsaved_warning(&self, name: &ProfileName) -> Option<TokenWarning> {
+        self.unsaved().get(name).map(|u| u.warning.clone())
+    }
+
+    pub(super) fn keep_unsaved(
+        &self,
+        name: &ProfileName,
+        session: Session,
+        warning: TokenWarning,
+        parent: Option<oauth2::RefreshToken>,
+    ) {
+        let unsaved = Unsaved {
+            session,
+            warning,
+            parent,
+        };
+        self.unsaved().insert(name.clone(), unsaved);
+    }
+
+    /// The keychain's refresh token that a session held in memory descends from.
+    pub(super) fn unsaved_parent(&self, name: &ProfileName) -> Option<oauth2::RefreshToken> {
+        self.unsaved().get(name).and_then(|u| u.parent.clone())
+    }
+
+    pub(super) fn forget_unsaved(&self, name: &ProfileName) {
+        self.unsaved().remove(name);
+    }
+
+    /// Writes a session with the profile's lock held (read the head, then write).
+    pub(super) async fn store_session_locked(
+        &self,
+        name: &ProfileName,
+        session: &Session,
+    ) -> Result<()> {
+        let (vault, n) = (self.vault.clone(), name.clone());
+        let pending = blocking(move || vault.prepare_session_write(&n)).await?;
+        self.commit_session(name, pending, session.clone()).await
+    }
+
+    /// Tries again to store a session the keychain refused; the caller holds the lock. Only
+    /// while the keychain still holds the token it was refreshed from (or this one, from a
+    /// write that landed late): if another process signed in or out meanwhile, the session in
+    /// memory is dropped rather than written over theirs, and its token is never sent.
+    pub(super) async fn store_unsaved_locked(&self, name: &ProfileName) {
+        let Some(session) = self.unsaved_session(name) else {
+            return;
+        };
+        let parent = self.unsaved_parent(name);
+        let (vault, n) = (self.vault.clone(), name.clone());
+        let (stored, pending) = match blocking(move || vault.session_for_update(&n)).await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::debug!(profile = %name, error = %e, "the keychain still refuses");
+                return;
+            }
+        };
+        let secret = |t: &Option<oauth2::RefreshToken>| t.as_ref().map(|t| t.secret().clone());
+        let held = stored.as_ref().and_then(|s| secret(&s.refresh_token));
+        let ours =
+            held.is_some() && (held == secret(&parent) || held == secret(&session.refresh_token));
+        if !ours {
+            tracing::info!(profile = %name, "the keychain holds another session now; dropping the one kept in memory");
+            self.forget_unsaved(name);
+            return;
+        }
+        match self.commit_session(name, pending, session.clone()).await {
+            Ok(()) => {
+                tracing::info!(profile = %name, "the keychain took the session kept in memory");
+                self.forget_unsaved(name);
+                if let Some(rt) = &session.refresh_token {
+                    if let Err(e) = self.ledger(name).settle(rt) {
+                        tracing::warn!(error = %e, "could not clear the refresh record");
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(profile = %name, error = %e, "the keychain still refuses"),
+        }
+    }
+
+    /// Drops what is kept about a session that is gone or replaced (a sign-out, a new sign-in).
+    pub(super) fn forget_session_records(&self, name: &ProfileName) {
+        self.forget_unsaved(name);
+        if let Err(e) = self.ledger(name).clear() {
+            tracing::warn!(profile = %name, error = %e, "could not remove the refresh record");
+        }
+    }
+
+    /// Tries again to store every refreshed session the keychain refused (a long-running front
+    /// calls this now and then).
+    pub async fn retry_unsaved(&self) {
+        let names: Vec<ProfileName> = self.unsaved().keys().cloned().collect();
+        for name in names {
+            if let Ok(_guard) = self.lock_session(&name).await {
+                self.store_unsaved_locked(&name).await;
+            }
         }
     }
 }
