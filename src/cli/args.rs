@@ -1,0 +1,205 @@
+//! The command line's shape (clap): commands, flags, their help, and the bounds on numbers.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  local failure (port in use, browser would not start, I/O)
+  2  usage error or invalid input
+  3  sign-in required (not signed in, or the refresh token was refused)
+  4  provider unreachable or answering with an error
+  5  keychain unavailable (absent, locked, access refused)
+  6  profile file unreadable or corrupt
+  7  sign-in did not complete (denied, timed out, cancelled, answer or ID token rejected)
+
+Environment:
+  PIXIE_HOME             where profiles.toml and locks live (default: platform config dir)
+  PIXIE_KEYRING_SERVICE  keychain service name (default: pixie)
+  PIXIE_LOG              Pixie's log level: error, warn, info, debug, trace (default: warn)
+  BROWSER                browser command(s), `:`-separated; `%s` is replaced by the URL";
+
+/// Bound on the seconds a person may give (`--timeout`, `--min-valid`): a day.
+pub(super) const MAX_SECS: u64 = 86_400;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pixie",
+    version,
+    about = "Sign in to OAuth 2.0 / OpenID Connect providers (Authorization Code + PKCE) and hand out fresh access tokens",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+// Parsed once per process; the size difference is irrelevant.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Manage provider profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Show what a provider's discovery document says (endpoints, scopes, PKCE support).
+    Discover {
+        /// The issuer URL, e.g. https://accounts.example.com
+        issuer: String,
+    },
+    /// Sign in through the system browser (PKCE, loopback redirect).
+    Login {
+        name: String,
+        /// Print the sign-in URL instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Give up when the browser has not answered after this many seconds (at most a day).
+        #[arg(long, value_name = "SECS", default_value_t = 300,
+              value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+        timeout: u64,
+    },
+    /// Print a fresh access token (refreshing it first when it is about to expire).
+    Token {
+        name: String,
+        #[arg(long, value_enum, default_value_t = TokenFormat::Raw)]
+        format: TokenFormat,
+        /// Refresh unless the token stays valid for at least this many seconds (at most half
+        /// the token's lifetime is asked for, so short-lived tokens are not refreshed each time).
+        #[arg(long, value_name = "SECS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
+        min_valid: u64,
+    },
+    /// Print the ID token's claims as JSON, with the verification result.
+    Claims { name: String },
+    /// Show whether profiles are signed in and when their tokens expire.
+    Status {
+        name: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Sign out: revoke the refresh token at the provider, then delete it from the keychain.
+    Logout {
+        name: String,
+        /// Only delete the local tokens; don't ask the provider to revoke them.
+        #[arg(long)]
+        no_revoke: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TokenFormat {
+    /// The bare access token.
+    Raw,
+    /// `Authorization: Bearer …`, ready for `curl -H`.
+    Header,
+    /// Token, type, expiry and scopes as JSON.
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// Add a profile.
+    Add {
+        /// A short name for the profile, used on the command line (letters, digits, - _ .).
+        name: String,
+        #[command(flatten)]
+        fields: ProfileFields,
+        /// Read a client secret (confidential clients) from stdin into the keychain.
+        #[arg(long)]
+        client_secret_stdin: bool,
+    },
+    /// Change fields of a profile.
+    Edit {
+        name: String,
+        #[command(flatten)]
+        fields: ProfileFields,
+        /// Read a new client secret from stdin into the keychain.
+        #[arg(long, conflicts_with = "no_client_secret")]
+        client_secret_stdin: bool,
+        /// Delete the profile's client secret (it becomes a public client).
+        #[arg(long)]
+        no_client_secret: bool,
+        /// Add scopes (space-separated; may be repeated).
+        #[arg(long, value_name = "SCOPES")]
+        add_scope: Vec<String>,
+        /// Remove scopes (space-separated; may be repeated).
+        #[arg(long, value_name = "SCOPES")]
+        remove_scope: Vec<String>,
+        /// Remove an extra authorization parameter.
+        #[arg(long, value_name = "KEY")]
+        unset_param: Vec<String>,
+    },
+    /// List profiles.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one profile as JSON (it holds no secrets).
+    Show { name: String },
+    /// Remove a profile and its keychain entries (signs out first, revoking at the provider).
+    Remove { name: String },
+    /// Import profiles from a JSON export (`-` reads stdin).
+    Import {
+        file: String,
+        /// Replace profiles that already exist instead of refusing.
+        #[arg(long)]
+        replace: bool,
+        /// Keep the profiles' browser commands (they run on sign-in: only for files you trust).
+        #[arg(long)]
+        allow_browser_command: bool,
+    },
+    /// Export profiles as JSON (all, or the named ones). Secrets are never exported.
+    Export { names: Vec<String> },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ProfileFields {
+    /// OpenID Connect / RFC 8414 issuer; endpoints are discovered from it.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["auth_url", "token_url"])]
+    pub(super) issuer: Option<String>,
+    /// Authorization endpoint (plain OAuth 2.0 servers).
+    #[arg(long, value_name = "URL")]
+    pub(super) auth_url: Option<String>,
+    /// Token endpoint (plain OAuth 2.0 servers).
+    #[arg(long, value_name = "URL")]
+    pub(super) token_url: Option<String>,
+    /// Revocation endpoint (RFC 7009), for explicit endpoints.
+    #[arg(long, value_name = "URL")]
+    pub(super) revocation_url: Option<String>,
+    /// Userinfo endpoint, for explicit endpoints.
+    #[arg(long, value_name = "URL")]
+    pub(super) userinfo_url: Option<String>,
+    /// The client id registered at the provider (required when adding).
+    #[arg(long, value_name = "ID")]
+    pub(super) client_id: Option<String>,
+    /// Scopes, space-separated; may be repeated (default with --issuer: "openid offline_access").
+    #[arg(long, value_name = "SCOPES")]
+    pub(super) scope: Vec<String>,
+    /// Extra authorization parameter (audience, resource, prompt, login_hint, acr_values, …).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub(super) param: Vec<(String, String)>,
+    /// Loopback redirect URI, e.g. http://127.0.0.1:8400/callback (default: http://127.0.0.1/callback on a free port).
+    #[arg(long, value_name = "URI")]
+    pub(super) redirect_uri: Option<String>,
+    /// Browser command for this profile (used when $BROWSER is not set).
+    #[arg(long, value_name = "CMD")]
+    pub(super) browser: Option<String>,
+    /// How a confidential client sends its secret: client_secret_basic (default) or client_secret_post.
+    #[arg(long, value_name = "METHOD")]
+    pub(super) client_auth: Option<String>,
+}
+
+pub(super) fn parse_param(s: &str) -> std::result::Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))?;
+    if k.is_empty() {
+        return Err(format!("empty parameter name in `{s}`"));
+    }
+    Ok((k.to_owned(), v.to_owned()))
+}

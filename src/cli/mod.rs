@@ -1,0 +1,79 @@
+//! The `pixie` command line: argument definitions (clap) and their translation into engine calls.
+//! Results go to stdout; everything meant for a person goes to stderr. One file per command
+//! group; `output` holds what they print with.
+
+mod args;
+mod login;
+mod output;
+mod profile;
+mod status;
+mod token;
+
+pub use args::Cli;
+
+use args::Command;
+use output::{json_out, say_revocation};
+use pixie::{Engine, Error, ErrorKind, Result};
+
+pub fn exit_code(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::Local => 1,
+        ErrorKind::Invalid => 2,
+        ErrorKind::SignInRequired => 3,
+        ErrorKind::Provider => 4,
+        ErrorKind::Keychain => 5,
+        ErrorKind::ProfileFile => 6,
+        ErrorKind::SignInIncomplete => 7,
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    // Only the commands that need it open the engine (completions work anywhere).
+    let engine = Engine::from_env;
+    match cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "pixie", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Profile(cmd) => profile::profile_command(&engine()?, cmd).await,
+        Command::Discover { issuer } => {
+            let info = engine()?.discover(issuer.trim()).await?;
+            json_out(&serde_json::json!({
+                "source": info.source,
+                "issuer": info.issuer,
+                "authorization_endpoint": info.authorization_endpoint,
+                "token_endpoint": info.token_endpoint,
+                "revocation_endpoint": info.revocation_endpoint,
+                "userinfo_endpoint": info.userinfo_endpoint,
+                "jwks_uri": info.jwks_uri,
+                "scopes_supported": info.scopes_supported,
+                "code_challenge_methods_supported": info.code_challenge_methods_supported,
+                "authorization_response_iss_parameter_supported": info.iss_parameter_supported,
+            }))
+        }
+        Command::Login {
+            name,
+            no_browser,
+            timeout,
+        } => login::login(&engine()?, &name, no_browser, timeout).await,
+        Command::Token {
+            name,
+            format,
+            min_valid,
+        } => token::token(&engine()?, &name, format, min_valid).await,
+        Command::Claims { name } => match engine()?.claims(&name).await? {
+            Some(view) => json_out(&view),
+            None => Err(Error::InvalidProfile(format!(
+                "`{name}` is signed in but has no ID token (plain OAuth 2.0, or the `openid` \
+                 scope was not asked for)"
+            ))),
+        },
+        Command::Status { name, json } => status::status(&engine()?, name, json).await,
+        Command::Logout { name, no_revoke } => {
+            let outcome = engine()?.logout(&name, !no_revoke).await?;
+            say_revocation(&name, &outcome);
+            Ok(())
+        }
+    }
+}

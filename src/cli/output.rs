@@ -1,0 +1,134 @@
+//! Output for people and scripts: JSON, durations, warnings, and outside text made safe.
+
+use pixie::engine::{Revocation, TokenWarning};
+use pixie::text::{json_terminal_safe as terminal_safe_json, terminal_safe};
+use pixie::{Error, Profile, Result};
+
+pub(super) fn json_out<T: serde::Serialize>(v: &T) -> Result<()> {
+    let s = serde_json::to_string_pretty(v)
+        .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?;
+    // Claims and reasons come from the provider: escape what would drive the terminal.
+    println!("{}", terminal_safe_json(&s));
+    Ok(())
+}
+
+/// A provider's token or token type as printed bare (or into `curl -H "$(…)"`): only visible
+/// ASCII, as RFC 6750's `b64token` and RFC 7230's `token` allow, so it can neither drive the
+/// terminal nor add a header line.
+pub(super) fn bare<'a>(value: &'a str, what: &str) -> Result<&'a str> {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(value)
+    } else {
+        Err(Error::ProviderError(format!(
+            "the provider's {what} contains characters a bearer token cannot have; it is not \
+             printed (`--format json` shows it escaped)"
+        )))
+    }
+}
+
+/// Text that came from outside (a provider, a file), made safe to print.
+pub(super) fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    terminal_safe(s)
+}
+
+pub(super) fn human_duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds();
+    let (neg, s) = (s < 0, s.abs());
+    let text = if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s < 86400 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}d{:02}h", s / 86400, (s % 86400) / 3600)
+    };
+    if neg {
+        format!("{text} ago")
+    } else {
+        format!("in {text}")
+    }
+}
+
+/// The token endpoint on another host than the sign-in page: worth a second look.
+pub(super) fn split_endpoints_warning(p: &Profile) {
+    if let Some((auth, token)) = p.split_endpoints() {
+        eprintln!(
+            "Warning: `{}` signs in at {} but sends the code and refresh tokens to {}; make \
+             sure both belong to your provider.",
+            p.name,
+            safe(&auth),
+            safe(&token)
+        );
+    }
+}
+
+/// What sign-out (or removal) did at the provider, for a person.
+pub(super) fn say_revocation(name: &str, outcome: &Revocation) {
+    match outcome {
+        Revocation::Revoked => {
+            eprintln!("Signed out of `{name}`; the provider revoked the refresh token.")
+        }
+        Revocation::Skipped => {
+            eprintln!("Signed out of `{name}` locally (not revoked at the provider).")
+        }
+        Revocation::NotSupported => {
+            eprintln!("Signed out of `{name}` locally; the provider has no revocation endpoint.")
+        }
+        Revocation::NothingToRevoke => {
+            eprintln!("`{name}` was not signed in (nothing to revoke).")
+        }
+        Revocation::Unreadable => eprintln!(
+            "The session stored for `{name}` was unreadable; it was deleted (not revoked at \
+             the provider)."
+        ),
+        Revocation::Failed(why) => eprintln!(
+            "Signed out of `{name}` locally, but the provider did not confirm revocation ({}); \
+             the refresh token may stay valid there until it expires.",
+            safe(why)
+        ),
+    }
+}
+
+/// What a person must know about a token that was handed out anyway.
+pub(super) fn token_warning(
+    name: &str,
+    w: &TokenWarning,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let until = expires_at
+        .map(|e| format!("expires {}", human_duration(e - chrono::Utc::now())))
+        .unwrap_or_else(|| "has no stated expiry".into());
+    match w {
+        TokenWarning::RefreshBlocked { reason } => eprintln!(
+            "Warning: sign-in required for `{name}` soon: {}. This access token {until}; then \
+             run `pixie login {name}`.",
+            safe(reason)
+        ),
+        TokenWarning::NotStored {
+            reason,
+            refresh_token_lost: true,
+        } => eprintln!(
+            "Warning: the keychain would not store the refreshed tokens for `{name}` ({}). The \
+             provider has retired the stored refresh token and the new one is lost when this \
+             command ends: this access token {until}; then run `pixie login {name}`.",
+            safe(reason)
+        ),
+        TokenWarning::NotStored { reason, .. } => eprintln!(
+            "Warning: the keychain would not store the new access token for `{name}` ({}); the \
+             stored refresh token still works, so the next call refreshes again.",
+            safe(reason)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_visible_ascii_tokens_are_printed_bare() {
+        assert!(super::bare("eyJ.abc-_~+/=", "t").is_ok());
+        for bad in ["", "a b", "a\r\nX-Evil: 1", "a\u{1b}[2J", "café"] {
+            assert!(super::bare(bad, "t").is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! `pixie profile …`: add, edit, list, show, remove, import, export.
+
+use std::io::{BufRead, IsTerminal, Read};
+
+use pixie::engine::{Revocation, SecretChange};
+use pixie::profile::{ProfileFile, ProfileRecord};
+use pixie::secret::SecretString;
+use pixie::{Engine, Error, Profile, Result};
+
+use super::args::{ProfileCommand, ProfileFields};
+use super::output::{json_out, safe, say_revocation, split_endpoints_warning};
+
+fn read_secret_stdin() -> Result<SecretString> {
+    if std::io::stdin().is_terminal() {
+        eprintln!("Client secret (input is not hidden; end with Enter):");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::InvalidProfile(format!("cannot read the client secret: {e}")))?;
+    let secret = line.trim_end_matches(['\r', '\n']).to_owned();
+    if secret.is_empty() {
+        return Err(Error::InvalidProfile(
+            "the client secret on stdin is empty".into(),
+        ));
+    }
+    Ok(SecretString::from(secret))
+}
+
+fn split_scopes(list: &[String]) -> Vec<String> {
+    list.iter()
+        .flat_map(|s| s.split_whitespace())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Applies command-line fields to a profile record (used by add and edit).
+fn apply_fields(r: &mut ProfileRecord, f: ProfileFields) {
+    if let Some(issuer) = f.issuer {
+        r.issuer = Some(issuer);
+        r.authorization_endpoint = None;
+        r.token_endpoint = None;
+        r.revocation_endpoint = None;
+        r.userinfo_endpoint = None;
+    }
+    if f.auth_url.is_some() || f.token_url.is_some() {
+        r.issuer = None;
+    }
+    let set = |slot: &mut Option<String>, v: Option<String>| {
+        if let Some(v) = v {
+            *slot = Some(v);
+        }
+    };
+    set(&mut r.authorization_endpoint, f.auth_url);
+    set(&mut r.token_endpoint, f.token_url);
+    set(&mut r.revocation_endpoint, f.revocation_url);
+    set(&mut r.userinfo_endpoint, f.userinfo_url);
+    if let Some(id) = f.client_id {
+        r.client_id = id;
+    }
+    if !f.scope.is_empty() {
+        r.scopes = split_scopes(&f.scope);
+    }
+    r.params.extend(f.param);
+    set(&mut r.redirect_uri, f.redirect_uri);
+    set(&mut r.browser, f.browser);
+    set(&mut r.client_auth, f.client_auth);
+}
+
+pub(super) async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
+    match cmd {
+        ProfileCommand::Add {
+            name,
+            fields,
+            client_secret_stdin,
+        } => {
+            let mut r = ProfileRecord {
+                name,
+                ..Default::default()
+            };
+            let default_scopes = fields.scope.is_empty() && fields.issuer.is_some();
+            if fields.client_id.is_none() {
+                return Err(Error::InvalidProfile("--client-id is required".into()));
+            }
+            apply_fields(&mut r, fields);
+            if default_scopes {
+                r.scopes = vec!["openid".into(), "offline_access".into()];
+            }
+            let profile = Profile::try_from(r)?;
+            let secret = client_secret_stdin.then(read_secret_stdin).transpose()?;
+            let name = profile.name.clone();
+            let split = profile.split_endpoints().is_some().then(|| profile.clone());
+            engine.add_profile(profile, secret).await?;
+            eprintln!("Added profile `{name}`. Sign in with `pixie login {name}`.");
+            if let Some(p) = split {
+                split_endpoints_warning(&p);
+            }
+            Ok(())
+        }
+        ProfileCommand::Edit {
+            name,
+            fields,
+            client_secret_stdin,
+            no_client_secret,
+            add_scope,
+            remove_scope,
+            unset_param,
+        } => {
+            let mut r = engine.profiles().get(&name)?.to_record();
+            apply_fields(&mut r, fields);
+            for s in split_scopes(&add_scope) {
+                if !r.scopes.contains(&s) {
+                    r.scopes.push(s);
+                }
+            }
+            let remove = split_scopes(&remove_scope);
+            r.scopes = split_scopes(&r.scopes)
+                .into_iter()
+                .filter(|s| !remove.contains(s))
+                .collect();
+            for k in unset_param {
+                r.params.remove(&k);
+            }
+            let profile = Profile::try_from(r)?;
+            let secret = if client_secret_stdin {
+                SecretChange::Set(read_secret_stdin()?)
+            } else if no_client_secret {
+                SecretChange::Remove
+            } else {
+                SecretChange::Keep
+            };
+            let split = profile.split_endpoints().is_some().then(|| profile.clone());
+            let dropped = engine.update_profile(profile, secret).await?;
+            eprintln!("Updated profile `{name}`.");
+            if let Some(p) = split {
+                split_endpoints_warning(&p);
+            }
+            if dropped {
+                eprintln!(
+                    "Its client secret was deleted because the provider or client id changed; \
+                     set the new one with `pixie profile edit {name} --client-secret-stdin`."
+                );
+            }
+            Ok(())
+        }
+        ProfileCommand::List { json } => {
+            let profiles = engine.profiles().list()?;
+            if json {
+                return json_out(&ProfileFile::from_profiles(&profiles).profiles);
+            }
+            if profiles.is_empty() {
+                eprintln!("No profiles yet. Add one with `pixie profile add`.");
+            }
+            for p in profiles {
+                let provider = match &p.provider {
+                    pixie::profile::Provider::Issuer { issuer } => issuer.to_string(),
+                    pixie::profile::Provider::Endpoints { token, .. } => token.to_string(),
+                };
+                // The file may have come from an import: its text is shown, not obeyed.
+                println!(
+                    "{:<20} {}  client {}",
+                    p.name,
+                    safe(&provider),
+                    safe(&p.client_id)
+                );
+            }
+            Ok(())
+        }
+        ProfileCommand::Show { name } => json_out(&engine.profiles().get(&name)?.to_record()),
+        ProfileCommand::Remove { name } => {
+            let revocation = engine.remove_profile(&name).await?;
+            if revocation != Revocation::NothingToRevoke {
+                say_revocation(&name, &revocation);
+            }
+            eprintln!("Removed profile `{name}` and its keychain entries.");
+            Ok(())
+        }
+        ProfileCommand::Import {
+            file,
+            replace,
+            allow_browser_command,
+        } => {
+            let text = if file == "-" {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| Error::InvalidProfile(format!("cannot read stdin: {e}")))?;
+                s
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| Error::InvalidProfile(format!("cannot read {file}: {e}")))?
+            };
+            let incoming = ProfileFile::parse_export(&text, &file)?;
+            let report = engine
+                .import_profiles(incoming, replace, allow_browser_command)
+                .await?;
+            eprintln!("Imported {} profile(s).", report.imported);
+            for name in &report.browser_dropped {
+                eprintln!(
+                    "`{name}`: its browser command was not imported (it would run on sign-in); \
+                     use --allow-browser-command to keep it."
+                );
+            }
+            for (name, before, after) in &report.endpoints_changed {
+                eprintln!(
+                    "`{name}` now points elsewhere:\n  was  {}\n  now  {}",
+                    safe(before),
+                    safe(after)
+                );
+            }
+            for name in &report.split_endpoints {
+                if let Ok(p) = engine.profiles().get(name) {
+                    split_endpoints_warning(&p);
+                }
+            }
+            for name in &report.secret_needed {
+                eprintln!(
+                    "`{name}` needs its client secret: `pixie profile edit {name} \
+                     --client-secret-stdin`."
+                );
+            }
+            Ok(())
+        }
+        ProfileCommand::Export { names } => {
+            let all = engine.profiles().list()?;
+            for n in &names {
+                if !all.iter().any(|p| p.name.as_str() == n) {
+                    return Err(Error::UnknownProfile(n.clone()));
+                }
+            }
+            let chosen: Vec<Profile> = all
+                .into_iter()
+                .filter(|p| names.is_empty() || names.iter().any(|n| n == p.name.as_str()))
+                .collect();
+            json_out(&ProfileFile::from_profiles(&chosen))
+        }
+    }
+}
