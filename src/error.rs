@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub use crate::profile::ProfileField;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The broad class of an error: what the CLI turns into an exit code and the UI into a code.
@@ -28,14 +30,24 @@ pub enum ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("no profile named `{0}` (see `pixie profile list`)")]
+    /// No profile has this name.
+    #[error("no profile named `{0}`")]
     UnknownProfile(String),
 
     #[error("a profile named `{0}` already exists")]
     DuplicateProfile(String),
 
-    #[error("{0}")]
-    InvalidProfile(String),
+    /// A profile (or other input) is not valid; `field` says which profile field, when one is
+    /// to blame, so a form can put the message beside it.
+    #[error("{message}")]
+    InvalidProfile {
+        field: Option<ProfileField>,
+        message: String,
+    },
+
+    /// The profile says it has a client secret, but the keychain holds none.
+    #[error("profile `{profile}` uses a client secret but none is in the keychain")]
+    MissingClientSecret { profile: String },
 
     #[error(
         "the profile file {} is corrupt: {reason}. Pixie will not change it; fix it by hand or move it away (a copy is kept at {})",
@@ -73,7 +85,8 @@ pub enum Error {
     #[error("the keychain entry `{key}` is damaged: {reason}")]
     CorruptEntry { key: String, reason: String },
 
-    #[error("the session stored for `{profile}` is unreadable ({reason}); sign out (`pixie logout {profile}`) and sign in again")]
+    /// The stored session cannot be read; signing out and in again replaces it.
+    #[error("the session stored for `{profile}` is unreadable ({reason})")]
     CorruptSession { profile: String, reason: String },
 
     #[error("cannot lock {}: {source}", path.display())]
@@ -141,7 +154,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         use Error::*;
         match self {
-            UnknownProfile(_) | DuplicateProfile(_) | InvalidProfile(_) => ErrorKind::Invalid,
+            UnknownProfile(_)
+            | DuplicateProfile(_)
+            | InvalidProfile { .. }
+            | MissingClientSecret { .. } => ErrorKind::Invalid,
             CorruptProfileFile { .. } | UnsupportedSchema { .. } | FileIo { .. } => {
                 ErrorKind::ProfileFile
             }
@@ -170,6 +186,41 @@ impl Error {
         match self {
             Error::SignInRequired { reason, .. } => reason.clone(),
             other => other.to_string(),
+        }
+    }
+
+    /// Invalid input that no single profile field is to blame for.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidProfile {
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// Invalid input, placed at a profile field.
+    pub fn invalid_field(field: ProfileField, message: impl Into<String>) -> Self {
+        Error::InvalidProfile {
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
+    /// The profile field to blame, if it is an invalid-profile error that knows it.
+    pub fn field(&self) -> Option<ProfileField> {
+        match self {
+            Error::InvalidProfile { field, .. } => *field,
+            _ => None,
+        }
+    }
+
+    /// Blames `field` for an invalid-profile error that names no field yet.
+    pub(crate) fn at(self, field: ProfileField) -> Self {
+        match self {
+            Error::InvalidProfile {
+                field: None,
+                message,
+            } => Error::invalid_field(field, message),
+            other => other,
         }
     }
 
@@ -203,6 +254,33 @@ pub(crate) fn root_cause(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_engine_names_no_front_s_commands() {
+        let errors = [
+            Error::UnknownProfile("p".into()),
+            Error::CorruptSession {
+                profile: "p".into(),
+                reason: "r".into(),
+            },
+            Error::MissingClientSecret {
+                profile: "p".into(),
+            },
+            Error::sign_in_required("p", "not signed in"),
+            Error::invalid_field(ProfileField::Scopes, "invalid scope"),
+        ];
+        for e in errors {
+            assert!(!e.to_string().contains("pixie "), "{e}");
+        }
+        assert_eq!(
+            Error::invalid_field(ProfileField::Scopes, "x").field(),
+            Some(ProfileField::Scopes)
+        );
+        assert_eq!(
+            Error::invalid("x").at(ProfileField::Name).field(),
+            Some(ProfileField::Name)
+        );
+    }
 
     #[test]
     fn a_network_error_is_reported_by_its_root_cause() {

@@ -69,7 +69,7 @@ pub struct ClientConfig<'a> {
 }
 
 pub fn client(c: ClientConfig<'_>) -> Result<OAuthClient> {
-    let bad = |what: &str, e: url::ParseError| Error::InvalidProfile(format!("bad {what}: {e}"));
+    let bad = |what: &str, e: url::ParseError| Error::invalid(format!("bad {what}: {e}"));
     let mut client = oauth2::Client::new(ClientId::new(c.client_id.to_owned()))
         .set_auth_uri_option(
             c.authorization_endpoint

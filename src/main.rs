@@ -23,7 +23,13 @@ fn main() {
     if let Err(e) = result {
         // Messages quote the provider (`error_description`, claims): nothing in them may drive
         // the terminal.
-        eprintln!("pixie: {}", pixie::text::terminal_safe(&e.to_string()));
+        let remedy = cli::remedy(&e)
+            .map(|r| format!("; {r}"))
+            .unwrap_or_default();
+        eprintln!(
+            "pixie: {}{remedy}",
+            pixie::text::terminal_safe(&e.to_string())
+        );
         std::process::exit(cli::exit_code(e.kind()));
     }
 }

@@ -1,6 +1,7 @@
 //! Errors as the webview sees them: `{code, message, fields}` ([`IpcError`]). The engine's
 //! messages are already written for people and never carry a token.
 
+use pixie::profile::ProfileField;
 use pixie::{Error, ErrorKind};
 
 use crate::ipc::{ErrorCode, FieldError, FormField, IpcError};
@@ -50,7 +51,41 @@ impl From<Error> for IpcError {
             (_, ErrorKind::SignInIncomplete) => ErrorCode::SignInIncomplete,
             (_, ErrorKind::Local) => ErrorCode::Local,
         };
-        IpcError::new(code, e.to_string())
+        // The engine names no commands: the remedy is the app's, in its own words.
+        let remedy = match &e {
+            Error::CorruptSession { .. } => ". Sign out, then sign in again.",
+            Error::MissingClientSecret { .. } => ". Edit the profile and enter its client secret.",
+            _ => "",
+        };
+        let message = format!("{e}{remedy}");
+        match e.field() {
+            Some(field) => IpcError {
+                code,
+                message: message.clone(),
+                fields: vec![FieldError {
+                    field: form_field(field),
+                    message,
+                }],
+            },
+            None => IpcError::new(code, message),
+        }
+    }
+}
+
+/// Where a form shows an error the engine blames on a profile field.
+fn form_field(field: ProfileField) -> FormField {
+    match field {
+        ProfileField::Name => FormField::Name,
+        ProfileField::Issuer => FormField::Issuer,
+        ProfileField::AuthorizationEndpoint => FormField::AuthorizationEndpoint,
+        ProfileField::TokenEndpoint => FormField::TokenEndpoint,
+        ProfileField::RevocationEndpoint => FormField::RevocationEndpoint,
+        ProfileField::UserinfoEndpoint => FormField::UserinfoEndpoint,
+        ProfileField::ClientId | ProfileField::ClientAuth => FormField::ClientId,
+        ProfileField::Scopes => FormField::Scopes,
+        ProfileField::Params => FormField::Params,
+        ProfileField::RedirectUri => FormField::RedirectUri,
+        ProfileField::Browser => FormField::Browser,
     }
 }
 
@@ -65,6 +100,25 @@ mod tests {
         let e: IpcError = Error::KeychainUnavailable("no Secret Service".into()).into();
         assert_eq!(e.code, ErrorCode::Keychain);
         assert_eq!(e.message, "keychain unavailable: no Secret Service");
+        // The engine blames a field; the app places the message there, in its own words.
+        let e: IpcError = Error::invalid_field(ProfileField::Scopes, "invalid scope `a\\b`").into();
+        assert_eq!(e.fields[0].field, FormField::Scopes);
+        let e: IpcError = Error::CorruptSession {
+            profile: "p".into(),
+            reason: "bad".into(),
+        }
+        .into();
+        assert_eq!(e.code, ErrorCode::Keychain);
+        assert!(
+            e.message.ends_with("Sign out, then sign in again."),
+            "{}",
+            e.message
+        );
+        assert!(
+            !e.message.contains("pixie "),
+            "no CLI commands: {}",
+            e.message
+        );
         let json = serde_json::to_value(IpcError::field(FormField::Issuer, "not a URL")).unwrap();
         assert_eq!(
             json,

@@ -227,23 +227,8 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
         redirect_uri: nonempty(&form.redirect_uri),
         browser: nonempty(&form.browser),
     };
-    Profile::try_from(record).map_err(|e| {
-        // The remaining checks name what they found wrong; place the message by that.
-        let message = e.to_string();
-        let field = if message.contains("scope") {
-            Some(FormField::Scopes)
-        } else if message.contains("parameter") {
-            Some(FormField::Params)
-        } else if message.contains("browser") {
-            Some(FormField::Browser)
-        } else {
-            None
-        };
-        match field {
-            Some(f) => IpcError::field(f, message),
-            None => e.into(),
-        }
-    })
+    // The engine's error names the field it blames; the conversion places the message there.
+    Profile::try_from(record).map_err(IpcError::from)
 }
 
 #[cfg(test)]

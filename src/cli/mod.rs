@@ -10,6 +10,7 @@ mod status;
 mod token;
 
 pub use args::Cli;
+pub use output::remedy;
 
 use args::Command;
 use output::{json_out, say_revocation};
@@ -64,7 +65,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => token::token(&engine()?, &name, format, min_valid).await,
         Command::Claims { name } => match engine()?.claims(&name).await? {
             Some(view) => json_out(&view),
-            None => Err(Error::InvalidProfile(format!(
+            None => Err(Error::invalid(format!(
                 "`{name}` is signed in but has no ID token (plain OAuth 2.0, or the `openid` \
                  scope was not asked for)"
             ))),

@@ -26,6 +26,21 @@ pub(super) fn bare<'a>(value: &'a str, what: &str) -> Result<&'a str> {
     }
 }
 
+/// What to do about an error, in the command line's words (the engine names no commands).
+pub fn remedy(e: &Error) -> Option<String> {
+    Some(match e {
+        Error::UnknownProfile(_) => "see `pixie profile list`".into(),
+        Error::SignInRequired { profile, .. } => format!("run `pixie login {profile}`"),
+        Error::CorruptSession { profile, .. } => {
+            format!("sign out (`pixie logout {profile}`) and sign in again")
+        }
+        Error::MissingClientSecret { profile } => {
+            format!("set it with `pixie profile edit {profile} --client-secret-stdin`")
+        }
+        _ => return None,
+    })
+}
+
 /// Text that came from outside (a provider, a file), made safe to print.
 pub(super) fn safe(s: &str) -> std::borrow::Cow<'_, str> {
     terminal_safe(s)
@@ -124,6 +139,21 @@ pub(super) fn token_warning(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cli_words_the_remedy() {
+        use pixie::Error;
+        let r = super::remedy(&Error::MissingClientSecret {
+            profile: "work".into(),
+        });
+        assert_eq!(
+            r.as_deref(),
+            Some("set it with `pixie profile edit work --client-secret-stdin`")
+        );
+        let r = super::remedy(&Error::UnknownProfile("x".into()));
+        assert_eq!(r.as_deref(), Some("see `pixie profile list`"));
+        assert!(super::remedy(&Error::Cancelled).is_none());
+    }
+
     #[test]
     fn only_visible_ascii_tokens_are_printed_bare() {
         assert!(super::bare("eyJ.abc-_~+/=", "t").is_ok());

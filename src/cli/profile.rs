@@ -18,12 +18,10 @@ fn read_secret_stdin() -> Result<SecretString> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Error::InvalidProfile(format!("cannot read the client secret: {e}")))?;
+        .map_err(|e| Error::invalid(format!("cannot read the client secret: {e}")))?;
     let secret = line.trim_end_matches(['\r', '\n']).to_owned();
     if secret.is_empty() {
-        return Err(Error::InvalidProfile(
-            "the client secret on stdin is empty".into(),
-        ));
+        return Err(Error::invalid("the client secret on stdin is empty"));
     }
     Ok(SecretString::from(secret))
 }
@@ -81,7 +79,10 @@ pub(super) async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Res
             };
             let default_scopes = fields.scope.is_empty() && fields.issuer.is_some();
             if fields.client_id.is_none() {
-                return Err(Error::InvalidProfile("--client-id is required".into()));
+                return Err(Error::invalid_field(
+                    pixie::profile::ProfileField::ClientId,
+                    "--client-id is required",
+                ));
             }
             apply_fields(&mut r, fields);
             if default_scopes {
@@ -185,11 +186,11 @@ pub(super) async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Res
                 let mut s = String::new();
                 std::io::stdin()
                     .read_to_string(&mut s)
-                    .map_err(|e| Error::InvalidProfile(format!("cannot read stdin: {e}")))?;
+                    .map_err(|e| Error::invalid(format!("cannot read stdin: {e}")))?;
                 s
             } else {
                 std::fs::read_to_string(&file)
-                    .map_err(|e| Error::InvalidProfile(format!("cannot read {file}: {e}")))?
+                    .map_err(|e| Error::invalid(format!("cannot read {file}: {e}")))?
             };
             let incoming = ProfileFile::parse_export(&text, &file)?;
             let report = engine

@@ -352,7 +352,7 @@ impl Engine {
         match self.profiles.get(profile.name.as_str()) {
             Ok(now) if now.provider == profile.provider && now.client_id == profile.client_id => {}
             Ok(_) | Err(Error::UnknownProfile(_)) => {
-                return Err(Error::InvalidProfile(format!(
+                return Err(Error::invalid(format!(
                     "profile `{}` was removed or changed during sign-in; nothing was stored",
                     profile.name
                 )))

@@ -251,11 +251,8 @@ impl Engine {
         }
         let (vault, name) = (self.vault.clone(), profile.name.clone());
         let secret = blocking(move || vault.client_secret(&name)).await?;
-        secret.map(Some).ok_or_else(|| {
-            Error::InvalidProfile(format!(
-                "profile `{}` uses a client secret but none is in the keychain; set it with `pixie profile edit {} --client-secret-stdin`",
-                profile.name, profile.name
-            ))
+        secret.map(Some).ok_or_else(|| Error::MissingClientSecret {
+            profile: profile.name.to_string(),
         })
     }
 
@@ -266,5 +263,5 @@ impl Engine {
 }
 
 fn not_signed_in(name: &str) -> Error {
-    Error::sign_in_required(name, "not signed in (run `pixie login`)")
+    Error::sign_in_required(name, "not signed in")
 }

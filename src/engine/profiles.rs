@@ -150,7 +150,7 @@ impl Engine {
                 let mut report = ImportReport::default();
                 for (i, p) in incoming.iter().enumerate() {
                     if incoming[..i].iter().any(|q| q.name.collides_with(&p.name)) {
-                        return Err(Error::InvalidProfile(format!(
+                        return Err(Error::invalid(format!(
                             "`{}` appears twice in the import",
                             p.name
                         )));

@@ -24,9 +24,13 @@ impl ProfileName {
         if ok_len && ok_chars && ok_start {
             Ok(Self(name.to_owned()))
         } else {
-            Err(Error::InvalidProfile(format!(
-                "invalid profile name `{name}`: use 1–64 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
-            )))
+            Err(Error::invalid_field(
+                ProfileField::Name,
+                format!(
+                    "invalid profile name `{name}`: use 1–64 letters, digits, `-`, `_` or `.`, \
+                     starting with a letter or digit"
+                ),
+            ))
         }
     }
 
@@ -54,6 +58,24 @@ impl fmt::Display for ProfileName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// A profile's fields, as an error names the one to blame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileField {
+    Name,
+    Issuer,
+    AuthorizationEndpoint,
+    TokenEndpoint,
+    RevocationEndpoint,
+    UserinfoEndpoint,
+    ClientId,
+    ClientAuth,
+    Scopes,
+    Params,
+    RedirectUri,
+    Browser,
 }
 
 /// Where a profile's endpoints come from.
@@ -130,9 +152,13 @@ impl Default for Redirect {
 impl Redirect {
     pub fn parse(uri: &str) -> Result<Self> {
         let bad = |why: &str| {
-            Error::InvalidProfile(format!(
-                "invalid redirect URI `{uri}`: {why} (expected e.g. http://127.0.0.1/callback or http://127.0.0.1:8400/callback)"
-            ))
+            Error::invalid_field(
+                ProfileField::RedirectUri,
+                format!(
+                    "invalid redirect URI `{uri}`: {why} (expected e.g. \
+                     http://127.0.0.1/callback or http://127.0.0.1:8400/callback)"
+                ),
+            )
         };
         let url = Url::parse(uri).map_err(|e| bad(&e.to_string()))?;
         if url.scheme() != "http" {
@@ -203,9 +229,13 @@ impl ClientAuth {
         match s {
             "client_secret_basic" | "basic" => Ok(Self::Basic),
             "client_secret_post" | "post" => Ok(Self::Post),
-            other => Err(Error::InvalidProfile(format!(
-                "unknown client authentication `{other}` (use client_secret_basic or client_secret_post)"
-            ))),
+            other => Err(Error::invalid_field(
+                ProfileField::ClientAuth,
+                format!(
+                    "unknown client authentication `{other}` (use client_secret_basic or \
+                     client_secret_post)"
+                ),
+            )),
         }
     }
 
@@ -316,7 +346,7 @@ pub struct ProfileRecord {
 /// Parses an endpoint or issuer URL. TLS is required except on loopback (local test servers).
 pub fn parse_endpoint(field: &str, value: &str) -> Result<Url> {
     let url = Url::parse(value.trim())
-        .map_err(|e| Error::InvalidProfile(format!("{field}: `{value}` is not a URL ({e})")))?;
+        .map_err(|e| Error::invalid(format!("{field}: `{value}` is not a URL ({e})")))?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -327,18 +357,18 @@ pub fn parse_endpoint(field: &str, value: &str) -> Result<Url> {
         "https" => {}
         "http" if loopback => {}
         "http" => {
-            return Err(Error::InvalidProfile(format!(
+            return Err(Error::invalid(format!(
                 "{field}: `{value}` must use https (plain http is only allowed on loopback)"
             )))
         }
         other => {
-            return Err(Error::InvalidProfile(format!(
+            return Err(Error::invalid(format!(
                 "{field}: `{value}` has unsupported scheme `{other}`"
             )))
         }
     }
     if url.fragment().is_some() {
-        return Err(Error::InvalidProfile(format!(
+        return Err(Error::invalid(format!(
             "{field}: `{value}` must not have a fragment"
         )));
     }
@@ -397,23 +427,37 @@ impl TryFrom<ProfileRecord> for Profile {
 
     fn try_from(r: ProfileRecord) -> Result<Self> {
         let name = ProfileName::new(&r.name)?;
-        let invalid = |msg: String| Error::InvalidProfile(format!("profile `{name}`: {msg}"));
-        let opt = |field: &str, v: &Option<String>| -> Result<Option<Url>> {
+        let invalid = |msg: String| Error::invalid(format!("profile `{name}`: {msg}"));
+        let at = |field: ProfileField| move |msg: String| invalid(msg).at(field);
+        let opt = |field: ProfileField, what: &str, v: &Option<String>| -> Result<Option<Url>> {
             v.as_deref()
                 .filter(|s| !s.trim().is_empty())
-                .map(|s| parse_endpoint(field, s))
+                .map(|s| parse_endpoint(what, s).map_err(|e| e.at(field)))
                 .transpose()
         };
-        let authorization = opt("authorization endpoint", &r.authorization_endpoint)?;
-        let token = opt("token endpoint", &r.token_endpoint)?;
-        let revocation = opt("revocation endpoint", &r.revocation_endpoint)?;
-        let userinfo = opt("userinfo endpoint", &r.userinfo_endpoint)?;
+        use ProfileField as F;
+        let authorization = opt(
+            F::AuthorizationEndpoint,
+            "authorization endpoint",
+            &r.authorization_endpoint,
+        )?;
+        let token = opt(F::TokenEndpoint, "token endpoint", &r.token_endpoint)?;
+        let revocation = opt(
+            F::RevocationEndpoint,
+            "revocation endpoint",
+            &r.revocation_endpoint,
+        )?;
+        let userinfo = opt(
+            F::UserinfoEndpoint,
+            "userinfo endpoint",
+            &r.userinfo_endpoint,
+        )?;
         let issuer_text = r.issuer.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        let issuer = opt("issuer", &r.issuer)?;
+        let issuer = opt(F::Issuer, "issuer", &r.issuer)?;
         let provider = match (issuer, authorization, token) {
             (Some(issuer), None, None) if revocation.is_none() && userinfo.is_none() => {
                 if issuer.query().is_some() {
-                    return Err(invalid("the issuer URL must not have a query".into()));
+                    return Err(at(F::Issuer)("the issuer URL must not have a query".into()));
                 }
                 Provider::Issuer {
                     issuer: issuer_text.unwrap_or_default().to_owned(),
@@ -443,12 +487,12 @@ impl TryFrom<ProfileRecord> for Profile {
         };
         let client_id = r.client_id.trim().to_owned();
         if client_id.is_empty() {
-            return Err(invalid("the client id is empty".into()));
+            return Err(at(F::ClientId)("the client id is empty".into()));
         }
         let mut scopes: Vec<String> = Vec::new();
         for s in r.scopes.iter().flat_map(|s| s.split_whitespace()) {
             if s.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
-                return Err(invalid(format!("invalid scope `{s}`")));
+                return Err(at(F::Scopes)(format!("invalid scope `{s}`")));
             }
             if !scopes.iter().any(|x| x == s) {
                 scopes.push(s.to_owned());
@@ -456,10 +500,10 @@ impl TryFrom<ProfileRecord> for Profile {
         }
         for key in r.params.keys() {
             if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c == '=') {
-                return Err(invalid(format!("invalid parameter name `{key}`")));
+                return Err(at(F::Params)(format!("invalid parameter name `{key}`")));
             }
             if RESERVED_PARAMS.contains(&key.as_str()) {
-                return Err(invalid(format!(
+                return Err(at(F::Params)(format!(
                     "parameter `{key}` is set by Pixie itself and cannot be overridden"
                 )));
             }
@@ -473,13 +517,14 @@ impl TryFrom<ProfileRecord> for Profile {
             // A newline, an escape or a bidi override could push the dangerous part of a
             // command out of sight in the confirmation that shows it.
             if b.chars().any(crate::text::is_unsafe) {
-                return Err(invalid(format!(
+                return Err(at(F::Browser)(format!(
                     "the browser command `{}` contains control or invisible characters",
                     crate::text::terminal_safe(b)
                 )));
             }
-            shell_words::split(b)
-                .map_err(|e| invalid(format!("browser command `{b}` cannot be parsed: {e}")))?;
+            shell_words::split(b).map_err(|e| {
+                at(F::Browser)(format!("browser command `{b}` cannot be parsed: {e}"))
+            })?;
         }
         let client_auth = match r.client_auth.as_deref().filter(|s| !s.is_empty()) {
             Some(a) => ClientAuth::parse(a)?,

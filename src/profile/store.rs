@@ -33,11 +33,10 @@ impl ProfileFile {
 
     /// Reads a JSON export (`source` names it in messages) into validated profiles.
     pub fn parse_export(text: &str, source: &str) -> Result<Vec<Profile>> {
-        let doc: ProfileFile = serde_json::from_str(text).map_err(|e| {
-            Error::InvalidProfile(format!("{source} is not a Pixie profile export: {e}"))
-        })?;
+        let doc: ProfileFile = serde_json::from_str(text)
+            .map_err(|e| Error::invalid(format!("{source} is not a Pixie profile export: {e}")))?;
         if doc.version > SCHEMA_VERSION {
-            return Err(Error::InvalidProfile(format!(
+            return Err(Error::invalid(format!(
                 "{source} has schema version {}, newer than this Pixie ({SCHEMA_VERSION})",
                 doc.version
             )));
