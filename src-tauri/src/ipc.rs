@@ -345,6 +345,11 @@ pub fn typescript() -> String {
         events::PROFILES,
         events::NOTICE
     ));
+    // Defaults and lists the engine owns, so the webview never retypes them.
+    out.push_str(&format!(
+        "export const DEFAULT_SCOPES = {:?};\n",
+        pixie::Profile::DEFAULT_SCOPES.join(" ")
+    ));
     out
 }
 

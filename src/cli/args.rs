@@ -177,7 +177,8 @@ pub struct ProfileFields {
     /// The client id registered at the provider (required when adding).
     #[arg(long, value_name = "ID")]
     pub(super) client_id: Option<String>,
-    /// Scopes, space-separated; may be repeated (default with --issuer: "openid offline_access").
+    /// Scopes, space-separated; may be repeated (default with --issuer: "openid offline_access
+    /// profile email").
     #[arg(long, value_name = "SCOPES")]
     pub(super) scope: Vec<String>,
     /// Extra authorization parameter (audience, resource, prompt, login_hint, acr_values, …).

@@ -86,7 +86,10 @@ pub(super) async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Res
             }
             apply_fields(&mut r, fields);
             if default_scopes {
-                r.scopes = vec!["openid".into(), "offline_access".into()];
+                r.scopes = Profile::DEFAULT_SCOPES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
             }
             let profile = Profile::try_from(r)?;
             let secret = client_secret_stdin.then(read_secret_stdin).transpose()?;

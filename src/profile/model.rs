@@ -376,6 +376,11 @@ pub fn parse_endpoint(field: &str, value: &str) -> Result<Url> {
 }
 
 impl Profile {
+    /// The scopes a profile with an issuer asks for unless told otherwise: an ID token, a
+    /// refresh token, and the claims the claims view shows. The CLI and the app both use it.
+    pub const DEFAULT_SCOPES: &'static [&'static str] =
+        &["openid", "offline_access", "profile", "email"];
+
     /// Where the profile's endpoints are, in one line for a person to compare.
     pub fn endpoint_summary(&self) -> String {
         match &self.provider {

@@ -1,9 +1,10 @@
 // The profile editor's model: defaults, client-side checks and the request it sends.
 
-import type { FieldError, FormField, ProfileForm, SecretInput } from './ipc';
+import { DEFAULT_SCOPES, type FieldError, type FormField, type ProfileForm, type SecretInput } from './ipc';
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const DEFAULT_SCOPES = 'openid offline_access profile email';
+// The engine's default scopes, generated into the bindings (one source for CLI and app).
+export { DEFAULT_SCOPES };
 export const REDIRECT_PLACEHOLDER = 'http://127.0.0.1/callback';
 
 export const FORM_FIELDS: readonly FormField[] = [

@@ -112,3 +112,4 @@ export type ReadyReport = { profiles: number,
 render_ms: number, };
 
 export const EVENTS = { profile: "pixie://profile", profiles: "pixie://profiles", notice: "pixie://notice" } as const;
+export const DEFAULT_SCOPES = "openid offline_access profile email";

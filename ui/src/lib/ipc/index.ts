@@ -22,7 +22,7 @@ import {
 } from './bindings';
 
 export type * from './bindings';
-export { EVENTS } from './bindings';
+export { DEFAULT_SCOPES, EVENTS } from './bindings';
 
 /** One entry of the IPC tap an end-to-end test may install (see README). */
 export interface TapEntry {
