@@ -345,6 +345,14 @@ pub fn typescript() -> String {
         events::PROFILES,
         events::NOTICE
     ));
+    out.push_str(&format!(
+        "export type Command = {};\n",
+        crate::command_names::COMMANDS
+            .iter()
+            .map(|c| format!("{c:?}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ));
     // Defaults and lists the engine owns, so the webview never retypes them.
     out.push_str(&format!(
         "export const DEFAULT_SCOPES = {:?};\n",

@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod browser;
 pub mod clipboard;
+mod command_names;
 pub mod commands;
 pub mod error;
 pub mod ipc;
@@ -116,5 +117,42 @@ pub fn run() {
             eprintln!("pixie-desktop: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::command_names::COMMANDS;
+
+    /// The one command list agrees with the handler, the command functions and the
+    /// capability's permission set: a command added in one place and not the others fails here.
+    #[test]
+    fn every_command_is_handled_defined_and_permitted_once() {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| std::fs::read_to_string(here.join(p)).unwrap();
+        let lib = read("src/lib.rs");
+        let handler = &lib[lib.find("generate_handler![").unwrap()..];
+        let handler = &handler[..handler.find("])").unwrap()];
+        let handled: Vec<&str> = handler
+            .split("commands::")
+            .skip(1)
+            .map(|s| s.split(',').next().unwrap().trim())
+            .collect();
+        assert_eq!(handled, COMMANDS);
+        let defined = read("src/commands.rs");
+        for c in COMMANDS {
+            assert!(
+                defined.contains(&format!("pub async fn {c}("))
+                    || defined.contains(&format!("pub fn {c}(")),
+                "{c} is not defined in commands.rs"
+            );
+        }
+        let permissions = read("permissions/app.toml");
+        let granted: Vec<String> = permissions
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("\"allow-"))
+            .map(|l| l.trim_end_matches(['"', ',']).replace('-', "_"))
+            .collect();
+        assert_eq!(granted, COMMANDS);
     }
 }

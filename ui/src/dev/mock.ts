@@ -4,7 +4,7 @@
 
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
-import type { ClaimsPayload, DiscoveryView, ProfileForm, ProfileView } from '../lib/ipc';
+import type { ClaimsPayload, Command, DiscoveryView, ProfileForm, ProfileView } from '../lib/ipc';
 import { EVENTS } from '../lib/ipc';
 import { view } from '../test/fixtures';
 
@@ -85,7 +85,9 @@ mockIPC(
     const a = (args ?? {}) as Record<string, unknown>;
     const name = String(a.name ?? '');
     const p = list.find((x) => x.name === name) ?? view(name);
-    switch (cmd) {
+    // Typed by the generated command list: a case for a command that does not exist fails
+    // the type check.
+    switch (cmd as Command) {
       case 'list_profiles':
         return list;
       case 'get_profile':

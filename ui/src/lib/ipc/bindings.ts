@@ -112,4 +112,5 @@ export type ReadyReport = { profiles: number,
 render_ms: number, };
 
 export const EVENTS = { profile: "pixie://profile", profiles: "pixie://profiles", notice: "pixie://notice" } as const;
+export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "ui_ready";
 export const DEFAULT_SCOPES = "openid offline_access profile email";

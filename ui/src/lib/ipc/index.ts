@@ -6,6 +6,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import {
   EVENTS,
   type ClaimsPayload,
+  type Command,
   type CopyResult,
   type DiscoveryView,
   type ErrorCode,
@@ -83,7 +84,7 @@ export function isIpcError(e: unknown): e is IpcError {
   );
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: Command, args?: Record<string, unknown>): Promise<T> {
   try {
     const result = await invoke<T>(cmd, args);
     record('result', cmd, result);

@@ -1,0 +1,21 @@
+// The app's commands, listed once: `build.rs` `include!`s this file so Tauri generates a
+// permission for each, the IPC bindings give the webview their names, and a test checks the
+// handler and the capability's permission set against it.
+pub const COMMANDS: &[&str] = &[
+    "list_profiles",
+    "get_profile",
+    "save_profile",
+    "delete_profile",
+    "discover",
+    "sign_in",
+    "cancel_sign_in",
+    "reopen_browser",
+    "copy_token",
+    "claims",
+    "sign_out",
+    "export_profiles",
+    "import_profiles",
+    "get_settings",
+    "set_settings",
+    "ui_ready",
+];
