@@ -8,11 +8,11 @@
 
 import type { ProfileView } from './ipc';
 import { countdownText } from './format';
-import { STATE_LABEL, holdsSession, isLive } from './states';
+import { STATE_LABEL, holdsSession, isLive, type RowAction } from './states';
 
 type Group = 'live' | 'waiting' | 'signin' | 'signin-signout';
 
-const BUTTONS: Record<string, [label: string, cls: string, title: string]> = {
+const BUTTONS: Record<RowAction, [label: string, cls: string, title: string]> = {
   'sign-in': ['Sign in', 'primary', ''],
   'copy-token': ['Copy token', 'primary', 'Copy the access token to the clipboard (Ctrl+Shift+C)'],
   claims: ['Claims', '', 'Show the ID token and access token claims'],
@@ -24,7 +24,7 @@ const BUTTONS: Record<string, [label: string, cls: string, title: string]> = {
   delete: ['Delete', 'quiet danger-text', ''],
 };
 
-const GROUP_ACTIONS: Record<Group, string[]> = {
+const GROUP_ACTIONS: Record<Group, RowAction[]> = {
   live: ['copy-token', 'claims', 'sign-out'],
   waiting: ['cancel-sign-in', 'reopen-browser'],
   signin: ['sign-in'],
@@ -64,8 +64,9 @@ function template(group: Group): HTMLLIElement {
   line2.append(provider, client);
   info.append(line1, line2);
   const actions = el('div', 'actions');
-  for (const a of [...GROUP_ACTIONS[group], 'edit', 'duplicate', 'delete']) {
-    const [label, cls, title] = BUTTONS[a] ?? [a, '', ''];
+  const always: RowAction[] = ['edit', 'duplicate', 'delete'];
+  for (const a of [...GROUP_ACTIONS[group], ...always]) {
+    const [label, cls, title] = BUTTONS[a];
     const b = el('button', cls, label);
     b.type = 'button';
     b.dataset.testid = a;
