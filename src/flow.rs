@@ -97,7 +97,6 @@ pub fn client(c: ClientConfig<'_>) -> Result<OAuthClient> {
 /// One attempt's authorization request. The verifier, state and nonce are fresh per attempt.
 pub struct AuthorizationRequest {
     pub url: Url,
-    pub state: CsrfToken,
     pub nonce: Option<Nonce>,
     pub pkce_verifier: PkceCodeVerifier,
 }
@@ -142,10 +141,9 @@ pub fn authorization_request(
     {
         req = req.add_extra_param("prompt", "consent");
     }
-    let (url, state) = req.url();
+    let (url, _state) = req.url();
     Ok(AuthorizationRequest {
         url,
-        state,
         nonce,
         pkce_verifier,
     })
@@ -271,7 +269,7 @@ mod tests {
         .unwrap()
     }
 
-    fn build(p: &Profile) -> (AuthorizationRequest, HashMap<String, String>) {
+    fn build(p: &Profile) -> (AuthorizationRequest, HashMap<String, String>, String) {
         let auth = Url::parse("https://as.example/authorize").unwrap();
         let token = Url::parse("https://as.example/token").unwrap();
         let c = client(ClientConfig {
@@ -284,18 +282,20 @@ mod tests {
             secret_in_body: false,
         })
         .unwrap();
-        let req = authorization_request(&c, p, new_state()).unwrap();
+        let state = new_state();
+        let sent = state.secret().clone();
+        let req = authorization_request(&c, p, state).unwrap();
         let q = req.url.query_pairs().into_owned().collect();
-        (req, q)
+        (req, q, sent)
     }
 
     #[test]
     fn request_has_pkce_s256_state_nonce_and_consent() {
-        let (req, q) = build(&profile("openid offline_access", &[("audience", "api")]));
+        let (req, q, state) = build(&profile("openid offline_access", &[("audience", "api")]));
         assert_eq!(q["response_type"], "code");
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["redirect_uri"], "http://127.0.0.1:5555/callback");
-        assert_eq!(q["state"], *req.state.secret());
+        assert_eq!(q["state"], state);
         assert_eq!(&q["nonce"], req.nonce.as_ref().unwrap().secret());
         assert_eq!(q["scope"], "openid offline_access");
         assert_eq!(q["prompt"], "consent");
@@ -311,19 +311,19 @@ mod tests {
     #[test]
     fn each_attempt_is_fresh() {
         let p = profile("openid", &[]);
-        let (a, qa) = build(&p);
-        let (b, qb) = build(&p);
-        assert_ne!(a.state.secret(), b.state.secret());
+        let (_, qa, _) = build(&p);
+        let (_, qb, _) = build(&p);
+        assert_ne!(qa["state"], qb["state"]);
         assert_ne!(qa["nonce"], qb["nonce"]);
         assert_ne!(qa["code_challenge"], qb["code_challenge"]);
     }
 
     #[test]
     fn profile_prompt_wins_and_plain_oauth_has_no_nonce() {
-        let (_, q) = build(&profile("offline_access", &[("prompt", "login")]));
+        let (_, q, _) = build(&profile("offline_access", &[("prompt", "login")]));
         assert_eq!(q["prompt"], "login");
         assert!(!q.contains_key("nonce"));
-        let (_, q) = build(&profile("api", &[]));
+        let (_, q, _) = build(&profile("api", &[]));
         assert!(!q.contains_key("prompt"));
     }
 

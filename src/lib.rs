@@ -2,31 +2,41 @@
 //! loopback redirect, the keychain-backed token vault and single-flight refresh.
 //!
 //! Nothing here knows about Tauri: the desktop app and the `pixie` CLI are thin fronts over
-//! [`Engine`].
+//! [`Engine`]. The public surface is the facade (`engine`), the profile model, the scheduler a
+//! long-running front drives, text safety for output, and the few types the fronts and tests
+//! plug in (store, clock, browser); everything else is the engine's own business.
 
 pub mod autorefresh;
-pub mod browser;
-pub mod claims;
-pub mod clock;
-pub mod discovery;
 pub mod engine;
-pub mod error;
-pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod home;
-pub mod http;
-pub mod ledger;
-pub mod lock;
-pub mod logging;
-pub mod loopback;
 pub mod profile;
-pub mod refresh;
-pub mod secret;
-pub mod session;
 pub mod text;
-pub mod vault;
 
+pub(crate) mod browser;
+pub(crate) mod claims;
+pub(crate) mod clock;
+pub(crate) mod discovery;
+pub(crate) mod error;
+pub(crate) mod flow;
+pub(crate) mod home;
+pub(crate) mod http;
+pub(crate) mod ledger;
+pub(crate) mod lock;
+pub(crate) mod logging;
+pub(crate) mod loopback;
+pub(crate) mod refresh;
+pub(crate) mod secret;
+pub(crate) mod session;
+pub(crate) mod vault;
+
+pub use browser::{run_command, Browser, SystemBrowser};
+pub use clock::{Clock, SystemClock};
 pub use engine::{Engine, EngineConfig, LoginEvent, LoginOptions, LoginOutcome, ProfileStatus};
 pub use error::{Error, ErrorKind, Result};
-pub use profile::{Profile, ProfileName};
+pub use home::PixieHome;
+pub use logging::init as init_logging;
+pub use profile::{Profile, ProfileField, ProfileName};
+pub use secret::{ExposeSecret, SecretString};
+pub use session::Verification;
+pub use vault::{KeyringStore, MemoryStore, SecretStore, Vault};

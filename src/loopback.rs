@@ -62,6 +62,8 @@ struct Shared {
 
 pub struct Listener {
     redirect_uri: String,
+    /// What was bound (tests connect to it).
+    #[cfg(test)]
     addr: SocketAddr,
     rx: mpsc::Receiver<Callback>,
     stop: CancellationToken,
@@ -107,6 +109,7 @@ impl Listener {
         tracing::debug!(%redirect_uri, "loopback listener ready");
         Ok(Self {
             redirect_uri,
+            #[cfg(test)]
             addr,
             rx,
             stop,
@@ -118,6 +121,7 @@ impl Listener {
         &self.redirect_uri
     }
 
+    #[cfg(test)]
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }

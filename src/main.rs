@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
-    pixie::logging::init("warn");
+    pixie::init_logging("warn");
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -6,11 +6,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pixie::browser::Browser;
 use pixie::engine::{BrowserChoice, EngineConfig, LoginOptions};
-use pixie::home::PixieHome;
-use pixie::vault::KeyringStore;
+use pixie::Browser;
 use pixie::Engine;
+use pixie::KeyringStore;
+use pixie::PixieHome;
 use support::Rig;
 
 struct ScriptedBrowser;
@@ -18,7 +18,7 @@ struct ScriptedBrowser;
 impl Browser for ScriptedBrowser {
     fn open(&self, url: &str) -> pixie::Result<()> {
         let cmd = format!("node {}", support::idp_dir().join("browser.mjs").display());
-        pixie::browser::run_command(&cmd, url).map_err(pixie::Error::Browser)
+        pixie::run_command(&cmd, url).map_err(pixie::Error::Browser)
     }
 }
 
@@ -36,7 +36,7 @@ fn engine_for(rig: &Rig) -> Engine {
     Engine::new(EngineConfig {
         home: PixieHome::at(rig.home.path().to_path_buf()),
         store: Arc::new(KeyringStore::new(&rig.service)),
-        clock: Arc::new(pixie::clock::SystemClock),
+        clock: Arc::new(pixie::SystemClock),
     })
 }
 

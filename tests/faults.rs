@@ -183,8 +183,8 @@ fn a_collection_locked_during_a_refresh_loses_nothing_silently() {
 fn two_apps_and_ten_clis_refreshing_while_the_provider_rotates_never_replay() {
     use pixie::autorefresh::{AutoRefresh, Policy};
     use pixie::engine::EngineConfig;
-    use pixie::home::PixieHome;
-    use pixie::vault::KeyringStore;
+    use pixie::KeyringStore;
+    use pixie::PixieHome;
 
     let rig = Rig::new();
     rig.add_profile("p");
@@ -200,7 +200,7 @@ fn two_apps_and_ten_clis_refreshing_while_the_provider_rotates_never_replay() {
             let engine = Arc::new(pixie::Engine::new(EngineConfig {
                 home: PixieHome::at(rig.home.path().to_path_buf()),
                 store: Arc::new(KeyringStore::new(&rig.service)),
-                clock: Arc::new(pixie::clock::SystemClock),
+                clock: Arc::new(pixie::SystemClock),
             }));
             let _rt = rt.enter();
             let policy = Policy {

@@ -5,9 +5,9 @@ mod support;
 
 use std::sync::Arc;
 
-use pixie::secret::{ExposeSecret, SecretString};
-use pixie::vault::{KeyringStore, Vault};
 use pixie::ProfileName;
+use pixie::{ExposeSecret, SecretString};
+use pixie::{KeyringStore, Vault};
 
 fn entries(service: &str) -> Vec<String> {
     let out = std::process::Command::new("secret-tool")

@@ -2,7 +2,7 @@
 //! honoured exactly as the CLI does (scripts and tests rely on them); otherwise Tauri's opener
 //! plugin hands the URL to the desktop.
 
-use pixie::browser::{Browser, SystemBrowser};
+use pixie::{Browser, SystemBrowser};
 use tauri::AppHandle;
 use tauri_plugin_opener::OpenerExt;
 

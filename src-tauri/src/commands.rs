@@ -4,7 +4,7 @@
 
 use pixie::engine::{Revocation, SecretChange};
 use pixie::profile::{Profile, ProfileFile};
-use pixie::secret::SecretString;
+use pixie::SecretString;
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
@@ -210,8 +210,8 @@ pub async fn claims(state: State<'_, Pixie>, name: String) -> CmdResult<ClaimsPa
         profile: name,
         id_token: i.id_token.map(|c| {
             let (problem, checked_at) = match c.verification {
-                pixie::session::Verification::Verified { checked_at } => (None, checked_at),
-                pixie::session::Verification::Unverified { reason, checked_at } => {
+                pixie::Verification::Verified { checked_at } => (None, checked_at),
+                pixie::Verification::Unverified { reason, checked_at } => {
                     (Some(reason), checked_at)
                 }
             };

@@ -38,7 +38,7 @@ pub fn started() -> Instant {
 
 pub fn run() {
     started();
-    pixie::logging::init("info");
+    pixie::init_logging("info");
     let config = match EngineConfig::from_env() {
         Ok(c) => c,
         Err(e) => {

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use pixie::autorefresh::AutoRefresh;
-use pixie::browser::Browser;
 use pixie::engine::ProfileStatus;
+use pixie::Browser;
 use pixie::Engine;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio_util::sync::CancellationToken;

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Read};
 
 use pixie::engine::{Revocation, SecretChange};
 use pixie::profile::{ProfileFile, ProfileRecord};
-use pixie::secret::SecretString;
+use pixie::SecretString;
 use pixie::{Engine, Error, Profile, Result};
 
 use super::args::{ProfileCommand, ProfileFields};
