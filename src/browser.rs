@@ -12,6 +12,18 @@ pub trait Browser: Send + Sync {
     fn open(&self, url: &str) -> Result<()>;
 }
 
+/// A browser that fails the test if it is opened: for the paths that must stop before the
+/// person is sent anywhere.
+#[cfg(test)]
+pub(crate) struct NeverBrowser;
+
+#[cfg(test)]
+impl Browser for NeverBrowser {
+    fn open(&self, url: &str) -> Result<()> {
+        panic!("no browser may open on this path (asked to open {url})");
+    }
+}
+
 /// The person's browser, as configured.
 #[derive(Clone, Debug, Default)]
 pub struct SystemBrowser {

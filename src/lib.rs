@@ -39,4 +39,4 @@ pub use logging::init as init_logging;
 pub use profile::{Profile, ProfileField, ProfileName};
 pub use secret::{ExposeSecret, SecretString};
 pub use session::Verification;
-pub use vault::{KeyringStore, MemoryStore, SecretStore, Vault};
+pub use vault::{KeyringStore, MemoryStore, SecretStore, StoreOp, Vault};

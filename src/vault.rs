@@ -200,12 +200,19 @@ impl SecretStore for KeyringStore {
     }
 }
 
-/// An in-memory store for unit tests (never used by the CLI or the app).
+/// A keychain operation, for [`MemoryStore::fail_on`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreOp {
+    Get,
+    Set,
+    Delete,
+}
+
+/// An in-memory store for tests (never used by the CLI or the app) that fails on demand.
 #[derive(Default)]
 pub struct MemoryStore {
     map: Mutex<HashMap<String, String>>,
-    /// When set, `set` fails for keys containing this text (to test partial failures).
-    pub fail_set_on: Mutex<Option<String>>,
+    failing: Mutex<Vec<(StoreOp, String)>>,
 }
 
 impl MemoryStore {
@@ -214,10 +221,35 @@ impl MemoryStore {
         k.sort();
         k
     }
+
+    /// Makes `op` fail, like a keychain that refuses, for keys containing `key_part` (`""`:
+    /// every key) until [`MemoryStore::heal`].
+    pub fn fail_on(&self, op: StoreOp, key_part: impl Into<String>) {
+        self.failing.lock().unwrap().push((op, key_part.into()));
+    }
+
+    /// Every operation works again.
+    pub fn heal(&self) {
+        self.failing.lock().unwrap().clear();
+    }
+
+    fn check(&self, op: StoreOp, key: &str) -> Result<()> {
+        let failing = self.failing.lock().unwrap();
+        if failing
+            .iter()
+            .any(|(o, part)| *o == op && key.contains(part.as_str()))
+        {
+            return Err(Error::Keychain(format!(
+                "injected {op:?} failure for {key}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl SecretStore for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<SecretString>> {
+        self.check(StoreOp::Get, key)?;
         Ok(self
             .map
             .lock()
@@ -227,15 +259,12 @@ impl SecretStore for MemoryStore {
             .map(SecretString::from))
     }
     fn set(&self, key: &str, value: &str) -> Result<()> {
-        if let Some(bad) = self.fail_set_on.lock().unwrap().as_deref() {
-            if key.contains(bad) {
-                return Err(Error::Keychain(format!("injected failure for {key}")));
-            }
-        }
+        self.check(StoreOp::Set, key)?;
         self.map.lock().unwrap().insert(key.into(), value.into());
         Ok(())
     }
     fn delete(&self, key: &str) -> Result<()> {
+        self.check(StoreOp::Delete, key)?;
         self.map.lock().unwrap().remove(key);
         Ok(())
     }
@@ -547,7 +576,7 @@ mod tests {
         let (store, v) = vault(16);
         v.set_value("k", &"a".repeat(40)).unwrap();
         let before = store.keys();
-        *store.fail_set_on.lock().unwrap() = Some(".2".into());
+        store.fail_on(StoreOp::Set, ".2");
         assert!(v.set_value("k", &"b".repeat(40)).is_err());
         assert_eq!(
             v.get_value("k").unwrap().unwrap().expose_secret(),
@@ -669,6 +698,20 @@ mod tests {
             with_timeout(Duration::from_secs(5), &stuck, || Ok(7)).unwrap(),
             7
         );
+    }
+
+    #[test]
+    fn a_refused_read_or_delete_changes_nothing() {
+        let (store, v) = vault(1000);
+        let s = crate::session::tests_support::sample();
+        v.store_session(&name(), &s).unwrap();
+        store.fail_on(StoreOp::Get, "session:");
+        assert!(matches!(v.session(&name()), Err(Error::Keychain(_))));
+        store.heal();
+        store.fail_on(StoreOp::Delete, "");
+        assert!(v.delete_session(&name()).is_err());
+        store.heal();
+        assert!(v.session(&name()).unwrap().is_some(), "still there");
     }
 
     #[test]

@@ -427,6 +427,60 @@ fn check_callback(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An engine on a memory store whose one profile's provider is at `issuer`.
+    async fn engine_with(
+        issuer: &str,
+    ) -> (tempfile::TempDir, Arc<crate::vault::MemoryStore>, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::vault::MemoryStore::default());
+        let engine = Engine::new(super::super::EngineConfig {
+            home: crate::home::PixieHome::at(dir.path().to_path_buf()),
+            store: store.clone(),
+            clock: Arc::new(crate::clock::SystemClock),
+        });
+        let profile = Profile::try_from(crate::profile::ProfileRecord {
+            name: "p".into(),
+            issuer: Some(issuer.into()),
+            client_id: "c".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        engine.add_profile(profile, None).await.unwrap();
+        (dir, store, engine)
+    }
+
+    fn never() -> LoginOptions {
+        LoginOptions {
+            browser: BrowserChoice::Custom(Arc::new(crate::browser::NeverBrowser)),
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_that_cannot_finish_never_opens_the_browser() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let issuer = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let (_dir, store, engine) = engine_with(&issuer).await;
+        let err = engine.login("p", never()).await.unwrap_err();
+        assert!(matches!(err, Error::ProviderUnreachable(_)), "{err}");
+        // A keychain that refuses is found before the person signs in, too (explicit
+        // endpoints: nothing to discover first).
+        let explicit = Profile::try_from(crate::profile::ProfileRecord {
+            name: "e".into(),
+            authorization_endpoint: Some(format!("{issuer}/authorize")),
+            token_endpoint: Some(format!("{issuer}/token")),
+            client_id: "c".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        engine.add_profile(explicit, None).await.unwrap();
+        store.fail_on(crate::vault::StoreOp::Get, "");
+        let err = engine.login("e", never()).await.unwrap_err();
+        assert!(matches!(err, Error::Keychain(_)), "{err}");
+    }
     use crate::discovery::MetadataSource;
 
     fn provider(iss_supported: bool) -> ProviderInfo {

@@ -374,7 +374,7 @@ mod tests {
     use crate::engine::EngineConfig;
     use crate::home::PixieHome;
     use crate::profile::{Profile, ProfileRecord};
-    use crate::vault::MemoryStore;
+    use crate::vault::{MemoryStore, StoreOp};
 
     /// A token endpoint that rotates: each refresh token it is sent is answered with the next
     /// one, and every token it receives is recorded.
@@ -446,7 +446,7 @@ mod tests {
         let (base, seen) = rotating_provider().await;
         let (_dir, store, app, cli) = two_engines(&base).await;
         let min = Duration::from_secs(60);
-        *store.fail_set_on.lock().unwrap() = Some("session:".into());
+        store.fail_on(StoreOp::Set, "session:");
 
         // The app refreshes; the keychain will not take rt-1: it is kept in memory.
         let t = app.token("p", min).await.unwrap();
@@ -471,7 +471,7 @@ mod tests {
         assert_eq!(*seen.lock().unwrap(), ["rt-0"]);
 
         // The keychain is back: the app's retry stores rt-1, and everyone moves on.
-        *store.fail_set_on.lock().unwrap() = None;
+        store.heal();
         app.retry_unsaved().await;
         let t = cli.token("p", min).await.unwrap();
         assert_eq!(t.access_token.secret(), "at-1");
@@ -483,9 +483,9 @@ mod tests {
     async fn a_session_kept_in_memory_never_overwrites_a_newer_one() {
         let (base, seen) = rotating_provider().await;
         let (_dir, store, app, cli) = two_engines(&base).await;
-        *store.fail_set_on.lock().unwrap() = Some("session:".into());
+        store.fail_on(StoreOp::Set, "session:");
         app.token("p", Duration::from_secs(60)).await.unwrap();
-        *store.fail_set_on.lock().unwrap() = None;
+        store.heal();
         // Meanwhile the person signed out in a terminal.
         cli.logout("p", false).await.unwrap();
         app.retry_unsaved().await;
