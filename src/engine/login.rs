@@ -25,6 +25,24 @@ use crate::vault::PendingWrite;
 
 type LockAndWrite = tokio::task::JoinHandle<Result<(FileLock, PendingWrite)>>;
 
+/// Everything the code exchange and what follows it need.
+struct CodeExchange<'a> {
+    profile: &'a Profile,
+    provider: &'a ProviderInfo,
+    client: &'a flow::OAuthClient,
+    request: flow::AuthorizationRequest,
+    code: oauth2::AuthorizationCode,
+    secret: Option<&'a SecretString>,
+    waits: Waits<'a>,
+}
+
+/// When the callback came, the lock being taken meanwhile, and the sign-in's cancel token.
+struct Waits<'a> {
+    received_at: Instant,
+    lock_and_write: LockAndWrite,
+    cancel: &'a CancellationToken,
+}
+
 /// What the provider issued at the code exchange, and for whom.
 #[derive(Clone, Copy)]
 struct Issued<'a> {
@@ -128,17 +146,19 @@ impl Engine {
                         Ok((guard, pending))
                     })
                 };
-                self.finish_login(
-                    &profile,
-                    &provider,
-                    &client,
+                self.finish_login(CodeExchange {
+                    profile: &profile,
+                    provider: &provider,
+                    client: &client,
                     request,
                     code,
-                    secret.as_ref(),
-                    received_at,
-                    lock_and_write,
-                    &opts.cancel,
-                )
+                    secret: secret.as_ref(),
+                    waits: Waits {
+                        received_at,
+                        lock_and_write,
+                        cancel: &opts.cancel,
+                    },
+                })
                 .await
             }
             Err(e) => Err(e),
@@ -155,19 +175,16 @@ impl Engine {
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn finish_login(
-        &self,
-        profile: &Profile,
-        provider: &ProviderInfo,
-        client: &flow::OAuthClient,
-        request: flow::AuthorizationRequest,
-        code: oauth2::AuthorizationCode,
-        secret: Option<&SecretString>,
-        received_at: Instant,
-        lock_and_write: LockAndWrite,
-        cancel: &CancellationToken,
-    ) -> Result<LoginOutcome> {
+    async fn finish_login(&self, x: CodeExchange<'_>) -> Result<LoginOutcome> {
+        let CodeExchange {
+            profile,
+            provider,
+            client,
+            request,
+            code,
+            secret,
+            waits,
+        } = x;
         let http = self.http()?;
         tracing::debug!(endpoint = %provider.token_endpoint, "exchanging the authorization code");
         let exchange_started = Instant::now();
@@ -188,11 +205,11 @@ impl Engine {
             response: &response,
         };
         let kept = async {
-            if cancel.is_cancelled() {
+            if waits.cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
-            let waits = (received_at, provider_time, lock_and_write, cancel);
-            self.keep_issued(&issued, request.nonce, waits).await
+            self.keep_issued(&issued, request.nonce, provider_time, waits)
+                .await
         };
         match kept.await {
             Ok(outcome) => Ok(outcome),
@@ -240,13 +257,14 @@ impl Engine {
         &self,
         issued: &Issued<'_>,
         nonce: Option<openidconnect::Nonce>,
-        (received_at, mut provider_time, lock_and_write, cancel): (
-            Instant,
-            Duration,
-            LockAndWrite,
-            &CancellationToken,
-        ),
+        mut provider_time: Duration,
+        waits: Waits<'_>,
     ) -> Result<LoginOutcome> {
+        let Waits {
+            received_at,
+            lock_and_write,
+            cancel,
+        } = waits;
         let Issued {
             profile,
             provider,
