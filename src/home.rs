@@ -66,6 +66,32 @@ impl PixieHome {
             .join(format!("{}.json", hex(name.as_str())))
     }
 
+    /// Replaces `path` with `bytes` durably: a temporary file beside it (named `prefix…`),
+    /// fsynced, renamed over it, and the rename itself fsynced. Readers see the old content or
+    /// the new, never a part; the directory is created private if need be.
+    pub(crate) fn write_atomically(path: &Path, prefix: &str, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let dir = path
+            .parent()
+            .ok_or_else(|| Error::Internal(format!("{} has no directory", path.display())))?;
+        Self::ensure_dir(dir)?;
+        let io = |e: std::io::Error| Error::io(path, e);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(prefix)
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(io)?;
+        tmp.write_all(bytes).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        #[cfg(unix)]
+        if let Ok(d) = std::fs::File::open(dir) {
+            // Make the rename itself durable.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
     /// Creates a directory under the home readable by this user only.
     pub(crate) fn ensure_dir(path: &Path) -> Result<()> {
         let mut builder = std::fs::DirBuilder::new();

@@ -10,7 +10,7 @@
 //! An entry names the token by its SHA-256, never the token itself, so a new sign-in (a new
 //! token) is unaffected by an old entry.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -186,26 +186,9 @@ impl Ledger {
     }
 
     fn write(&self, file: &Entries) -> Result<()> {
-        let dir = self
-            .path
-            .parent()
-            .ok_or_else(|| Error::Internal("ledger file has no directory".into()))?;
-        PixieHome::ensure_dir(dir)?;
-        let io = |e: std::io::Error| Error::io(&self.path, e);
         let body = serde_json::to_vec(file)
             .map_err(|e| Error::Internal(format!("cannot serialise a refresh record: {e}")))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".ledger.")
-            .tempfile_in(dir)
-            .map_err(io)?;
-        tmp.write_all(&body).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(&self.path).map_err(|e| io(e.error))?;
-        #[cfg(unix)]
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        PixieHome::write_atomically(&self.path, ".ledger.", &body)
     }
 
     /// Forgets every entry (a new sign-in, or the session is gone).

@@ -2,7 +2,6 @@
 //! (temp file + rename) under a cross-process lock. A file that does not parse is never
 //! overwritten; a copy is kept beside it so nothing is lost even if someone deletes it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -187,27 +186,8 @@ impl ProfileStore {
     }
 
     fn write(&self, profiles: &[Profile]) -> Result<()> {
-        let dir = self
-            .path
-            .parent()
-            .ok_or_else(|| Error::Internal("profile file has no directory".into()))?;
-        PixieHome::ensure_dir(dir)?;
         let text = ProfileFile::to_toml(profiles)?;
-        let io = |e: std::io::Error| Error::io(&self.path, e);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".profiles.")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(io)?;
-        tmp.write_all(text.as_bytes()).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(&self.path).map_err(|e| io(e.error))?;
-        #[cfg(unix)]
-        if let Ok(d) = std::fs::File::open(dir) {
-            // Make the rename itself durable.
-            let _ = d.sync_all();
-        }
-        Ok(())
+        PixieHome::write_atomically(&self.path, ".profiles.", text.as_bytes())
     }
 }
 
