@@ -15,11 +15,18 @@
 //     hang       fetch nothing, exit 0 (the user closed the browser)
 //     wrong-iss  send the real callback with iss=http://evil.example, then stop
 //     slow       sleep 1 s before the final callback
+//     device-deny  on a device-flow confirmation page, press "Abort"
+//
+// The URL may also be a device flow's verification_uri_complete (/device?user_code=…): the
+// script confirms the code, signs in, consents and stops at the provider's success page. A
+// pushed (PAR) authorization URL carries no redirect_uri: the callback is then the first hop
+// to another port on the loopback.
 //   PIXIE_TEST_SCENARIO_FILE  a file whose text is read as more PIXIE_TEST_SCENARIO entries at each
 //                           start (a long-running app keeps its environment; a test can change this)
 //   PIXIE_TEST_BROWSER_LOG  file to append one JSON line per step to:
 //     {"step":"authorize","url"} {"step":"favicon","status"} {"step":"forged","status","body"}
-//     {"step":"wrong-iss","status","body"} {"step":"callback","status","body","code"} {"step":"error","message"}
+//     {"step":"wrong-iss","status","body"} {"step":"callback","status","body","code"}
+//     {"step":"device-done"} {"step":"device-denied"} {"step":"error","message"}
 // Errors go to stderr and exit 1.
 
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -32,7 +39,7 @@ const scenarioText = [
 ].join(',');
 const SCENARIO = new Set(scenarioText.split(',').map((s) => s.trim()).filter(Boolean));
 const LOG = process.env.PIXIE_TEST_BROWSER_LOG;
-const KNOWN = ['forged', 'favicon', 'deny', 'hang', 'wrong-iss', 'slow'];
+const KNOWN = ['forged', 'favicon', 'deny', 'hang', 'wrong-iss', 'slow', 'device-deny'];
 
 const log = (entry) => { if (LOG) appendFileSync(LOG, `${JSON.stringify(entry)}\n`); };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -93,6 +100,17 @@ const textOf = (html) => unescape(html.replace(/<(style|script)[\s\S]*?<\/\1>/gi
 const unescape = (s) => s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
   .replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 
+// A post form made only of hidden inputs (no login/consent prompt): {action, fields}, else null.
+function hiddenForm(html) {
+  const form = html.match(/<form[^>]*method="post"[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i);
+  if (!form || /name="prompt"/.test(form[2])) return null;
+  const fields = {};
+  for (const m of form[2].matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"\/?>/gi)) {
+    fields[m[1]] = unescape(m[2]);
+  }
+  return Object.keys(fields).length ? { action: unescape(form[1]), fields } : null;
+}
+
 function parseInteraction(html) {
   const action = html.match(/<form[^>]*action="([^"]*)"[^>]*method="post"/i)?.[1];
   const prompt = html.match(/<input type="hidden" name="prompt" value="([^"]*)"/i)?.[1];
@@ -113,8 +131,15 @@ async function main() {
   log({ step: 'authorize', url: authUrl });
   if (SCENARIO.has('hang')) return; // the user closed the browser: touch nothing
 
-  const redirectUri = new URL(new URL(authUrl).searchParams.get('redirect_uri') ?? '');
-  const isCallback = (u) => u.origin === redirectUri.origin && u.pathname === redirectUri.pathname;
+  const start = new URL(authUrl);
+  const declared = start.searchParams.get('redirect_uri');
+  const redirectUri = declared ? new URL(declared) : null;
+  const isCallback = (u) => (redirectUri
+    ? u.origin === redirectUri.origin && u.pathname === redirectUri.pathname
+    : u.origin !== start.origin && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname));
+  if (!redirectUri && (SCENARIO.has('favicon') || SCENARIO.has('forged'))) {
+    throw new Error('favicon/forged need a redirect_uri in the authorization URL');
+  }
 
   if (SCENARIO.has('favicon')) {
     const r = await request(new URL('/favicon.ico', redirectUri.origin));
@@ -155,6 +180,24 @@ async function main() {
       throw new Error(`unexpected HTTP ${r.status} from ${url}: ${textOf(r.text)}`);
     }
 
+    if (/<title>Sign-in Success<\/title>/.test(r.text)) {
+      log({ step: 'device-done' });
+      return;
+    }
+    const hidden = hiddenForm(r.text);
+    if (hidden) {
+      // oidc-provider's self-submitting form_post page, or the device confirmation page.
+      if (hidden.fields.confirm === 'yes' && SCENARIO.has('device-deny')) {
+        delete hidden.fields.confirm;
+        hidden.fields.abort = 'yes';
+        await request(new URL(hidden.action, url), { method: 'POST', form: hidden.fields });
+        log({ step: 'device-denied' });
+        return;
+      }
+      url = new URL(hidden.action, url);
+      next = { method: 'POST', form: hidden.fields };
+      continue;
+    }
     const page = parseInteraction(r.text);
     if (page.prompt === 'login') {
       if (SCENARIO.has('deny')) {

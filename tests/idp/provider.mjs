@@ -1,14 +1,18 @@
 // Test OpenID Provider for Pixie's end-to-end tests and demo.
 //
 //   node tests/idp/provider.mjs [--port N] [--control-port N]   (0 = ephemeral, the default)
+//                               [--tls-cert PEM --tls-key PEM]   serve https (issuer https://…)
+//                               [--par | --require-par]          offer / demand RFC 9126 PAR
 //
 // Listens on 127.0.0.1 only. Once both listeners are up it prints exactly one
 // JSON line on stdout:
 //   {"issuer":"http://127.0.0.1:PORT","control":"http://127.0.0.1:CPORT"}
+// The device grant (RFC 8628) is always on: /device/auth, verification page /device.
 // Everything else (oidc-provider's notices, logs) goes to stderr.
 //
 // Control API (plain HTTP on the control port, every POST answers {"ok":true}):
-//   GET  /stats            {"token_requests":n,"refresh":n,"authorization_code":n,"revocations":n}
+//   GET  /stats            {"token_requests":n,"refresh":n,"authorization_code":n,"device_code":n,
+//                           "revocations":n,"par":n}
 //   POST /reset-stats
 //   POST /ttl?access=SECONDS   AccessToken TTL for tokens issued from now on
 //   POST /down             stop accepting connections on the provider port (state kept)
@@ -22,7 +26,9 @@
 //                          invalid_grant. Answers {"ok":true,"revoked":<number of grants>}
 
 import * as crypto from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { parseArgs } from 'node:util';
 
 // oidc-provider prints its NOTICEs with console.info, i.e. on stdout; stdout
@@ -35,6 +41,10 @@ const { values: args } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
     'control-port': { type: 'string', default: '0' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    par: { type: 'boolean', default: false },
+    'require-par': { type: 'boolean', default: false },
   },
 });
 
@@ -44,12 +54,19 @@ const HOST = '127.0.0.1';
 let accessTtl = 3600;
 let tokenMode = 'normal'; // normal | garbage | error500 | redirect | lose-answer | slow
 const SLOW_MS = 1500;
-const stats = { token_requests: 0, refresh: 0, authorization_code: 0, stolen: 0, revocations: 0 };
+const stats = {
+  token_requests: 0, refresh: 0, authorization_code: 0, device_code: 0, stolen: 0, revocations: 0, par: 0,
+};
 
 // ---- provider listener (created first so the issuer can carry the real port)
 const sockets = new Set();
 let handler = (req, res) => { res.statusCode = 503; res.end(); };
-const server = http.createServer((req, res) => handler(req, res));
+const tls = args['tls-cert'] && args['tls-key']
+  ? { cert: readFileSync(args['tls-cert']), key: readFileSync(args['tls-key']) }
+  : null;
+const server = tls
+  ? https.createServer(tls, (req, res) => handler(req, res))
+  : http.createServer((req, res) => handler(req, res));
 server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
 
 const listen = (srv, port) => new Promise((resolve, reject) => {
@@ -58,7 +75,7 @@ const listen = (srv, port) => new Promise((resolve, reject) => {
 });
 
 const port = await listen(server, Number(args.port));
-const issuer = `http://${HOST}:${port}`;
+const issuer = `${tls ? 'https' : 'http'}://${HOST}:${port}`;
 
 // ---- provider configuration ------------------------------------------------
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -74,7 +91,7 @@ const nativeClient = {
   // For native clients oidc-provider accepts any port on a 127.0.0.1
   // redirect_uri with this path (RFC 8252 §7.3).
   redirect_uris: ['http://127.0.0.1/callback'],
-  grant_types: ['authorization_code', 'refresh_token'],
+  grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
   response_types: ['code'],
 };
 
@@ -117,6 +134,11 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true, allowedPolicy: ownTokenOnly },
     introspection: { enabled: true, allowedPolicy: ownTokenOnly },
     userinfo: { enabled: true },
+    deviceFlow: { enabled: true },
+    pushedAuthorizationRequests: {
+      enabled: args.par || args['require-par'],
+      requirePushedAuthorizationRequests: args['require-par'],
+    },
   },
   ttl: {
     AccessToken: () => accessTtl,
@@ -127,6 +149,8 @@ const provider = new Provider(issuer, {
     Grant: 14 * 24 * 3600,
     Interaction: 3600,
     Session: 14 * 24 * 3600,
+    DeviceCode: 600,
+    PushedAuthorizationRequest: 60,
   },
   findAccount: (ctx, sub) => ({
     accountId: sub,
@@ -143,6 +167,7 @@ provider.on('grant.success', (ctx) => {
   const gt = ctx.oidc.params?.grant_type;
   if (gt === 'refresh_token') stats.refresh += 1;
   else if (gt === 'authorization_code') stats.authorization_code += 1;
+  else if (gt === 'urn:ietf:params:oauth:grant-type:device_code') stats.device_code += 1;
 });
 // Every grant ever saved, for POST /revoke-all.
 const grantIds = new Set();
@@ -152,10 +177,12 @@ provider.on('server_error', (ctx, err) => console.error('server_error:', err));
 const oidc = provider.callback();
 const tokenPath = new URL(provider.urlFor('token')).pathname; // '/token'
 const revocationPath = new URL(provider.urlFor('revocation')).pathname;
+const parPath = '/request';
 
 handler = (req, res) => {
   const path = req.url.split('?')[0];
   if (req.method === 'POST' && path === revocationPath) stats.revocations += 1;
+  if (req.method === 'POST' && path === parPath) stats.par += 1;
   if (req.method === 'POST' && path === tokenPath) {
     stats.token_requests += 1;
     if (tokenMode === 'redirect') {
