@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::{Engine, ProfileStatus, SessionState};
 use crate::error::ErrorKind;
 
+/// How the scheduler times refreshes and paces itself.
 #[derive(Clone, Debug)]
 pub struct Policy {
     /// Refresh this long before expiry (capped at a third of the token's lifetime, so short-lived
@@ -26,7 +27,9 @@ pub struct Policy {
     pub jitter: Duration,
     /// Refreshes running at once.
     pub max_parallel: usize,
+    /// The wait after a first failure; it doubles with each further failure in a row.
     pub backoff_start: Duration,
+    /// The longest wait between retries.
     pub backoff_max: Duration,
     /// Look at the keychain again at least this often (another process may have signed in or
     /// refreshed).
@@ -56,31 +59,41 @@ impl Default for Policy {
 /// What the scheduler did, for the UI.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefreshEvent {
+    /// A refresh of `profile` started.
     Refreshing {
+        /// The profile's name.
         profile: String,
     },
+    /// `profile` has a fresh token, or needs none any more (signed out or removed meanwhile).
     Refreshed {
+        /// The profile's name.
         profile: String,
     },
     /// The provider refused the refresh token (or there is none): only a sign-in helps. The
     /// profile is left alone until its session changes.
     SignInRequired {
+        /// The profile's name.
         profile: String,
+        /// Why, without the profile's name (shown beside it).
         reason: String,
     },
     /// A failure that may pass (network, provider error, locked keychain): tried again later.
     Retrying {
+        /// The profile's name.
         profile: String,
+        /// What failed.
         error: String,
+        /// How long until the next attempt.
         retry_in: Duration,
     },
 }
 
+/// Receives the scheduler's [`RefreshEvent`]s, from its own tasks.
 pub type RefreshSink = Arc<dyn Fn(RefreshEvent) + Send + Sync>;
 
 /// When a profile's token is to be refreshed, and the `min_valid` that makes [`Engine::token`]
 /// refresh it then. `None`: nothing to refresh (signed out, no expiry, no refresh token).
-pub fn schedule(status: &ProfileStatus, policy: &Policy, unit_jitter: f64) -> Option<Due> {
+pub(crate) fn schedule(status: &ProfileStatus, policy: &Policy, unit_jitter: f64) -> Option<Due> {
     if !matches!(
         status.state,
         SessionState::SignedIn | SessionState::RefreshDue
@@ -107,10 +120,15 @@ pub fn schedule(status: &ProfileStatus, policy: &Policy, unit_jitter: f64) -> Op
     })
 }
 
+/// A profile's next refresh, as [`schedule`] plans it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Due {
+pub(crate) struct Due {
+    /// When to refresh.
     pub at: DateTime<Utc>,
+    /// When the current access token expires (a sign-in required is parked until it changes).
     pub expires_at: DateTime<Utc>,
+    /// What to ask [`Engine::token`] for, so that it refreshes at `at` rather than hand out the
+    /// cached token.
     pub min_valid: Duration,
 }
 

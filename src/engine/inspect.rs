@@ -11,9 +11,13 @@ use crate::session::Verification;
 /// The claims view: an ID token's claims and verification, without the token.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClaimsView {
+    /// The profile the session belongs to.
     pub profile: String,
+    /// Whether the ID token passed verification when it was received.
     pub verified: bool,
+    /// The verification result in full: when it was checked and, if it failed, why.
     pub verification: Verification,
+    /// The ID token's claims as JSON.
     pub claims: serde_json::Value,
 }
 
@@ -24,7 +28,9 @@ pub enum AccessTokenView {
     /// A JWT: its header and claims, decoded without verification (only its audience, the
     /// resource server, can verify it).
     Jwt {
+        /// The JOSE header.
         header: serde_json::Value,
+        /// The payload's claims.
         claims: serde_json::Value,
     },
     /// Not a JWT: only the resource server knows what it means.
@@ -34,14 +40,21 @@ pub enum AccessTokenView {
 /// Everything the claims view shows for a signed-in profile.
 #[derive(Clone, Debug, Serialize)]
 pub struct Inspection {
+    /// The ID token's view, when the provider issued one.
     pub id_token: Option<ClaimsView>,
+    /// What the access token shows of itself.
     pub access_token: AccessTokenView,
+    /// The token type the provider gave (usually `Bearer`).
     pub token_type: String,
+    /// The scopes granted.
     pub scopes: Vec<String>,
+    /// When the access token expires; `None` when the provider did not say.
     pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Engine {
+    /// The ID token's claims and verification, or `None` when the session has no ID token. Reads
+    /// the keychain only: nothing is refreshed.
     pub async fn claims(&self, name: &str) -> Result<Option<ClaimsView>> {
         Ok(self.inspect(name).await?.id_token)
     }

@@ -16,12 +16,18 @@ use crate::session::Session;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "revocation", content = "detail", rename_all = "snake_case")]
 pub enum Revocation {
+    /// The provider confirmed the revocation; the session was deleted.
     Revoked,
+    /// Revocation was not asked for: the session was only deleted locally.
     Skipped,
+    /// The provider has no revocation endpoint: the session was only deleted locally.
     NotSupported,
+    /// There was no session, or it held no refresh token (it was deleted all the same).
     NothingToRevoke,
     /// The stored session could not be read; it was deleted without revocation.
     Unreadable,
+    /// The provider did not confirm the revocation (the reason is inside). The session was
+    /// deleted anyway; the refresh token may stay valid there until it expires.
     Failed(String),
 }
 

@@ -41,9 +41,14 @@ pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default lifetime a handed-out access token has left at least.
 pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(60);
 
+/// What an [`Engine`] is built on: where its files live, where secrets go, and which clock it
+/// reads. Tests swap the store and the clock; [`EngineConfig::from_env`] gives the real ones.
 pub struct EngineConfig {
+    /// Where the profile file, locks and refresh records live.
     pub home: PixieHome,
+    /// Where sessions and client secrets are kept: the OS keychain, or a stand-in in tests.
     pub store: Arc<dyn SecretStore>,
+    /// The time every expiry decision is made against.
     pub clock: Arc<dyn Clock>,
 }
 
@@ -59,6 +64,8 @@ impl EngineConfig {
     }
 }
 
+/// The engine facade: every operation the fronts perform on profiles and their sessions
+/// (sign-in, fresh tokens, claims, status, sign-out).
 pub struct Engine {
     home: PixieHome,
     profiles: ProfileStore,
@@ -77,15 +84,23 @@ pub enum BrowserChoice {
     System,
     /// Don't open anything: the URL is reported through [`LoginEvent::OpenManually`].
     None,
+    /// A browser the caller supplies (the desktop app's opener, a test's HTTP client).
     Custom(Arc<dyn Browser>),
 }
 
+/// Where a sign-in reports its progress ([`LoginEvent`]s), e.g. to a UI.
 pub type EventSink = Arc<dyn Fn(&LoginEvent) + Send + Sync>;
 
+/// How a sign-in runs. The default opens the system browser, waits up to
+/// [`DEFAULT_LOGIN_TIMEOUT`] and reports no events.
 pub struct LoginOptions {
+    /// How the authorization URL is opened.
     pub browser: BrowserChoice,
+    /// How long to wait for the browser's answer before giving up ([`crate::Error::Timeout`]).
     pub timeout: Duration,
+    /// Cancelling it stops the sign-in with [`crate::Error::Cancelled`] (see [`Engine::login`]).
     pub cancel: CancellationToken,
+    /// Receives the sign-in's progress, if anyone listens.
     pub events: Option<EventSink>,
 }
 
@@ -105,28 +120,44 @@ impl Default for LoginOptions {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum LoginEvent {
     /// The browser was asked to open `url`; waiting for its answer.
-    BrowserOpened { url: String },
+    BrowserOpened {
+        /// The authorization URL.
+        url: String,
+    },
     /// The URL must be opened by hand (`--no-browser`, or the browser failed to start).
-    OpenManually { url: String, reason: Option<String> },
+    OpenManually {
+        /// The authorization URL.
+        url: String,
+        /// Why the browser could not open it; `None` when none was to be opened.
+        reason: Option<String>,
+    },
     /// The provider answered; exchanging the code.
     CallbackReceived,
 }
 
+/// What a completed sign-in stored, for the front to report. Holds no token.
 #[derive(Clone, Debug, Serialize)]
 pub struct LoginOutcome {
+    /// The profile signed in to.
     pub profile: String,
+    /// The ID token's `sub` claim, when there is an ID token.
     pub subject: Option<String>,
+    /// When the access token expires; `None` when the provider did not say.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Whether the provider issued a refresh token (without one, expiry means signing in again).
     pub has_refresh_token: bool,
     /// `None` when no ID token was issued (plain OAuth).
     pub id_token_verified: Option<bool>,
+    /// Why the ID token could not be verified, when it could not.
     pub id_token_problem: Option<String>,
+    /// Where the time went after the browser's answer.
     pub timings: LoginTimings,
 }
 
 /// Where the time went between the browser's callback and the tokens being stored.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct LoginTimings {
+    /// From the browser's callback to the session being in the keychain, in all.
     pub callback_to_stored: Duration,
     /// Waiting for the provider (token exchange, and a JWKS fetch if one was needed).
     pub provider: Duration,
@@ -136,8 +167,12 @@ pub struct LoginTimings {
 
 /// What to do with a profile's client secret on edit.
 pub enum SecretChange {
+    /// Leave the stored secret as it is; but if the edit points the profile at another provider
+    /// or client, the old secret is deleted, since it belongs to the old one.
     Keep,
+    /// Store this secret in the keychain for the profile.
     Set(SecretString),
+    /// Delete the profile's secret: it becomes a public client.
     Remove,
 }
 
@@ -148,6 +183,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 impl Engine {
+    /// An engine over `config`'s home, store and clock. Nothing is read until first use.
     pub fn new(config: EngineConfig) -> Self {
         Self {
             profiles: ProfileStore::new(&config.home),
@@ -160,6 +196,7 @@ impl Engine {
         }
     }
 
+    /// An engine over the real home, keychain and clock (see [`EngineConfig::from_env`]).
     pub fn from_env() -> Result<Self> {
         Ok(Self::new(EngineConfig::from_env()?))
     }
@@ -170,6 +207,8 @@ impl Engine {
         self.clock.now()
     }
 
+    /// The profile file, for reading profiles. Changes go through the engine's methods, which
+    /// keep the keychain in step.
     pub fn profiles(&self) -> &ProfileStore {
         &self.profiles
     }

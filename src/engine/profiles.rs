@@ -10,6 +10,7 @@ use crate::vault::Vault;
 /// What an import did beyond adding profiles.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct ImportReport {
+    /// How many profiles were added or replaced.
     pub imported: usize,
     /// Profiles whose `browser` command was dropped (commands run on sign-in, so an imported
     /// file may not bring one unless explicitly allowed).

@@ -11,31 +11,48 @@ use crate::lock;
 use crate::profile::Profile;
 use crate::refresh;
 
+/// Where a profile's session stands, as [`ProfileStatus::state`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
+    /// No session is stored.
     SignedOut,
+    /// The access token has more than [`super::DEFAULT_MIN_VALID`] left (at most half its
+    /// lifetime).
     SignedIn,
     /// The access token is due; the next use refreshes it.
     RefreshDue,
+    /// Only a new sign-in helps: the access token expired without a refresh token, the refresh
+    /// token may not be sent again, the profile now points elsewhere, or the stored session is
+    /// unreadable.
     SignInRequired,
 }
 
+/// A profile's session as it stands now, for display. Holds no token.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProfileStatus {
+    /// The profile's name.
     pub profile: String,
+    /// Where the session stands.
     pub state: SessionState,
+    /// Why a sign-in is required, or a problem worth showing beside the state.
     pub reason: Option<String>,
+    /// The ID token's `sub` claim, when there is an ID token.
     pub subject: Option<String>,
     /// When the current access token was obtained (sign-in or last refresh).
     pub issued_at: Option<DateTime<Utc>>,
+    /// When the access token expires; `None` when signed out or the provider did not say.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Whether the session holds a refresh token.
     pub has_refresh_token: bool,
+    /// Whether the ID token passed verification; `None` when there is no ID token.
     pub id_token_verified: Option<bool>,
+    /// The scopes granted.
     pub scopes: Vec<String>,
 }
 
 impl Engine {
+    /// One profile's status, from the keychain and the refresh records. Nothing is refreshed.
     pub async fn status(&self, name: &str) -> Result<ProfileStatus> {
         self.status_of(self.profiles.get(name)?).await
     }

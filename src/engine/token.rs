@@ -18,10 +18,15 @@ use crate::session::Session;
 /// A fresh access token, ready to hand out.
 #[derive(Debug)]
 pub struct FreshToken {
+    /// The access token itself: a redacting secret type, read with `.secret()`.
     pub access_token: AccessToken,
+    /// The token type the provider gave (usually `Bearer`).
     pub token_type: String,
+    /// When the access token expires; `None` when the provider did not say.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The scopes granted.
     pub scopes: Vec<String>,
+    /// Whether this call refreshed the token (rather than handing out the one it found).
     pub refreshed: bool,
     /// Handed out, but the person has something to know (a front shows it beside the token).
     pub warning: Option<TokenWarning>,
@@ -32,12 +37,17 @@ pub struct FreshToken {
 pub enum TokenWarning {
     /// The refresh token may not be sent again; this access token stays valid until it
     /// expires, and then only a sign-in helps.
-    RefreshBlocked { reason: String },
+    RefreshBlocked {
+        /// Why the refresh token may not be sent again.
+        reason: String,
+    },
     /// The provider issued new tokens but the keychain would not store them: they live in this
     /// process only (retried on each use). With `refresh_token_lost`, the provider retired the
     /// stored refresh token, so once this process ends a sign-in is needed.
     NotStored {
+        /// Why the keychain refused the write.
         reason: String,
+        /// Whether the refresh token the keychain still holds was retired by the provider.
         refresh_token_lost: bool,
     },
 }
@@ -239,7 +249,7 @@ impl Engine {
     }
 }
 
-/// Sessions the keychain refused, held in memory (see [`Unsaved`]).
+/// Sessions the keychain refused, held in memory (see `Unsaved`).
 impl Engine {
     pub(super) fn unsaved(
         &self,
