@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 pub use crate::profile::ProfileField;
 
+/// The engine's `Result`: [`Error`] unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The broad class of an error: what the CLI turns into an exit code and the UI into a code.
@@ -27,6 +28,8 @@ pub enum ErrorKind {
     Local,
 }
 
+/// Everything that can go wrong in the engine. [`Error::kind`] sorts a variant into the class a
+/// front acts on; the `Display` text is for a person.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -34,6 +37,8 @@ pub enum Error {
     #[error("no profile named `{0}`")]
     UnknownProfile(String),
 
+    /// A profile by this name (or one differing only in case) exists already; the text names
+    /// it and, where useful, how to replace it.
     #[error("a profile named `{0}` already exists")]
     DuplicateProfile(String),
 
@@ -41,116 +46,190 @@ pub enum Error {
     /// to blame, so a form can put the message beside it.
     #[error("{message}")]
     InvalidProfile {
+        /// The field to blame, when one is.
         field: Option<ProfileField>,
+        /// What is wrong, for a person.
         message: String,
     },
 
     /// The profile says it has a client secret, but the keychain holds none.
     #[error("profile `{profile}` uses a client secret but none is in the keychain")]
-    MissingClientSecret { profile: String },
+    MissingClientSecret {
+        /// The profile's name.
+        profile: String,
+    },
 
+    /// The profile file does not parse, or holds an invalid or repeated profile. Pixie leaves it
+    /// as it is.
     #[error(
         "the profile file {} is corrupt: {reason}. Pixie will not change it; fix it by hand or move it away (a copy is kept at {})",
         path.display(), backup.display()
     )]
     CorruptProfileFile {
+        /// The profile file.
         path: PathBuf,
+        /// What is wrong with it.
         reason: String,
+        /// Where a copy of it was kept.
         backup: PathBuf,
     },
 
+    /// The profile file was written by a newer Pixie.
     #[error(
         "the profile file {} has schema version {found}, newer than this Pixie understands ({supported}); upgrade Pixie",
         path.display()
     )]
     UnsupportedSchema {
+        /// The profile file.
         path: PathBuf,
+        /// The file's schema version.
         found: u32,
+        /// The newest version this Pixie reads.
         supported: u32,
     },
 
+    /// Reading or writing one of Pixie's files failed.
     #[error("{}: {source}", path.display())]
     FileIo {
+        /// The file (or directory).
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
 
+    /// No keychain could be reached, it is locked, or it did not answer in time; the text says
+    /// what to do.
     #[error("keychain unavailable: {0}")]
     KeychainUnavailable(String),
 
+    /// The keychain refused or failed a call.
     #[error("keychain error: {0}")]
     Keychain(String),
 
+    /// A keychain entry (or one of its chunks) is not in the form Pixie writes.
     #[error("the keychain entry `{key}` is damaged: {reason}")]
-    CorruptEntry { key: String, reason: String },
+    CorruptEntry {
+        /// The entry's key.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// The stored session cannot be read; signing out and in again replaces it.
     #[error("the session stored for `{profile}` is unreadable ({reason})")]
-    CorruptSession { profile: String, reason: String },
+    CorruptSession {
+        /// The profile's name.
+        profile: String,
+        /// What is wrong with it (never its content).
+        reason: String,
+    },
 
+    /// A lock file could not be created or locked.
     #[error("cannot lock {}: {source}", path.display())]
     Lock {
+        /// The lock file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
 
+    /// Another process held a lock for longer than Pixie waits.
     #[error(
         "{} is held by {} for over {waited_secs} s; if that process is stuck, stop it and try again",
         path.display(),
         holder.map_or("another Pixie process".to_owned(), |pid| format!("another Pixie process (pid {pid})"))
     )]
     LockTimeout {
+        /// The lock file.
         path: PathBuf,
+        /// How long Pixie waited.
         waited_secs: u64,
+        /// The holder's process id, when the lock file names it.
         holder: Option<u32>,
     },
 
+    /// The record that a refresh token is about to be sent could not be written, so the
+    /// refresh was not attempted.
     #[error(
         "cannot keep the refresh record {} ({reason}); nothing was sent, so the refresh token is intact",
         path.display()
     )]
-    RefreshRecord { path: PathBuf, reason: String },
+    RefreshRecord {
+        /// The record file.
+        path: PathBuf,
+        /// Why it could not be written.
+        reason: String,
+    },
 
+    /// No usable session: not signed in, or the session can no longer be refreshed.
     #[error("sign-in required for `{profile}`: {reason}")]
-    SignInRequired { profile: String, reason: String },
+    SignInRequired {
+        /// The profile's name.
+        profile: String,
+        /// Why, for a person (see [`Error::detail`]).
+        reason: String,
+    },
 
+    /// The provider could not be reached: the request itself failed.
     #[error("provider unreachable: {0}")]
     ProviderUnreachable(String),
 
+    /// The provider answered, but with an error or something Pixie cannot use.
     #[error("the provider answered with an error: {0}")]
     ProviderError(String),
 
+    /// The provider's metadata could not be fetched or is unusable.
     #[error("discovery failed for {issuer}: {reason}")]
-    Discovery { issuer: String, reason: String },
+    Discovery {
+        /// The issuer, as the profile spells it.
+        issuer: String,
+        /// What went wrong.
+        reason: String,
+    },
 
+    /// The provider's authorization response was an error (e.g. the person declined).
     #[error("sign-in was refused by the provider: {0}")]
     AuthorizationDenied(String),
 
+    /// No answer came from the browser in time; the number is the seconds waited.
     #[error("sign-in timed out after {0} s without an answer from the browser (was the browser window closed?); run the sign-in again")]
     Timeout(u64),
 
+    /// The caller cancelled the sign-in.
     #[error("sign-in cancelled")]
     Cancelled,
 
+    /// The answer that reached the redirect URI is not a valid one for this sign-in.
     #[error("the sign-in answer was rejected: {0}")]
     BadCallback(String),
 
+    /// The ID token failed a check that must pass before anything is stored.
     #[error("the provider's ID token failed verification ({0}); nothing was stored")]
     IdTokenRejected(String),
 
+    /// The loopback listener for the redirect could not be bound.
     #[error("cannot listen for the browser's answer on {addr}: {reason}")]
-    Listener { addr: String, reason: String },
+    Listener {
+        /// The address asked for.
+        addr: String,
+        /// Why it could not be bound.
+        reason: String,
+    },
 
+    /// No browser could be started; the text lists each attempt.
     #[error("could not open a browser: {0}")]
     Browser(String),
 
+    /// A failure that is nobody's input: a background task died, a value would not serialise,
+    /// no config directory.
     #[error("{0}")]
     Internal(String),
 }
 
 impl Error {
+    /// The class of this error, for exit codes and UI error codes.
     pub fn kind(&self) -> ErrorKind {
         use Error::*;
         match self {

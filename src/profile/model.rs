@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 pub struct ProfileName(String);
 
 impl ProfileName {
+    /// Checks `name` against the safe alphabet: 1–64 ASCII letters, digits, `-`, `_` or `.`,
+    /// starting with a letter or digit.
     pub fn new(name: &str) -> Result<Self> {
         let ok_len = !name.is_empty() && name.len() <= 64;
         let ok_chars = name
@@ -34,6 +36,7 @@ impl ProfileName {
         }
     }
 
+    /// The name as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -64,17 +67,29 @@ impl fmt::Display for ProfileName {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileField {
+    /// The profile's name.
     Name,
+    /// The issuer URL.
     Issuer,
+    /// The explicit authorization endpoint.
     AuthorizationEndpoint,
+    /// The explicit token endpoint.
     TokenEndpoint,
+    /// The explicit revocation endpoint.
     RevocationEndpoint,
+    /// The explicit userinfo endpoint.
     UserinfoEndpoint,
+    /// The client id.
     ClientId,
+    /// The client authentication method.
     ClientAuth,
+    /// The scopes.
     Scopes,
+    /// The extra authorization parameters.
     Params,
+    /// The redirect URI.
     RedirectUri,
+    /// The browser command.
     Browser,
 }
 
@@ -86,12 +101,19 @@ pub enum Provider {
     /// Discovered from `{issuer}/.well-known/openid-configuration`, falling back to RFC 8414.
     /// Kept exactly as written: it is compared byte for byte with the provider's `issuer`/`iss`
     /// (`https://tenant.example/` and `https://tenant.example` are different issuers).
-    Issuer { issuer: String },
+    Issuer {
+        /// The issuer identifier.
+        issuer: String,
+    },
     /// A plain OAuth 2.0 server with endpoints given explicitly.
     Endpoints {
+        /// Where the person signs in.
         authorization: Url,
+        /// Where codes and refresh tokens are exchanged for tokens.
         token: Url,
+        /// Where sign-out revokes the refresh token (RFC 7009), if the server has one.
         revocation: Option<Url>,
+        /// The userinfo endpoint, if the server has one.
         userinfo: Option<Url>,
     },
 }
@@ -100,13 +122,17 @@ pub enum Provider {
 /// `localhost` can resolve to another interface or to IPv6 first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoopbackHost {
+    /// `127.0.0.1`.
     Ipv4,
+    /// `localhost`, bound on `127.0.0.1`.
     Localhost,
+    /// `[::1]`.
     Ipv6,
 }
 
 impl LoopbackHost {
-    pub fn uri_host(self) -> &'static str {
+    /// The host as the redirect URI spells it.
+    pub(crate) fn uri_host(self) -> &'static str {
         match self {
             LoopbackHost::Ipv4 => "127.0.0.1",
             LoopbackHost::Localhost => "localhost",
@@ -115,7 +141,7 @@ impl LoopbackHost {
     }
 
     /// The address actually bound: never a wildcard.
-    pub fn bind_ip(self) -> std::net::IpAddr {
+    pub(crate) fn bind_ip(self) -> std::net::IpAddr {
         match self {
             LoopbackHost::Ipv4 | LoopbackHost::Localhost => std::net::Ipv4Addr::LOCALHOST.into(),
             LoopbackHost::Ipv6 => std::net::Ipv6Addr::LOCALHOST.into(),
@@ -134,8 +160,11 @@ fn explicit_default_port(uri: &str) -> bool {
 /// The redirect URI template: host, port (0 = ephemeral, chosen when the listener binds) and path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redirect {
+    /// The loopback host.
     pub host: LoopbackHost,
+    /// The port; 0 means a free one is chosen for each sign-in.
     pub port: u16,
+    /// The path the browser is sent back to.
     pub path: String,
 }
 
@@ -150,6 +179,8 @@ impl Default for Redirect {
 }
 
 impl Redirect {
+    /// Parses a loopback redirect URI: `http` on 127.0.0.1, localhost or [::1], with no query,
+    /// fragment or user info. Without a port, a free one is chosen for each sign-in.
     pub fn parse(uri: &str) -> Result<Self> {
         let bad = |why: &str| {
             Error::invalid_field(
@@ -186,7 +217,7 @@ impl Redirect {
     }
 
     /// The URI sent to the provider once the listener is bound on `port`.
-    pub fn uri_for_port(&self, port: u16) -> String {
+    pub(crate) fn uri_for_port(&self, port: u16) -> String {
         format!("http://{}:{}{}", self.host.uri_host(), port, self.path)
     }
 }
@@ -225,6 +256,7 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
+    /// Parses a method: `client_secret_basic` (or `basic`) or `client_secret_post` (or `post`).
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "client_secret_basic" | "basic" => Ok(Self::Basic),
@@ -239,6 +271,7 @@ impl ClientAuth {
         }
     }
 
+    /// The method's name in provider metadata and in the profile file.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Basic => "client_secret_basic",
@@ -250,15 +283,24 @@ impl ClientAuth {
 /// A validated provider profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
+    /// The profile's name.
     pub name: ProfileName,
+    /// Where the endpoints come from.
     pub provider: Provider,
+    /// The client id registered with the provider.
     pub client_id: String,
     /// Whether a client secret is kept in the keychain for this profile.
     pub client_secret_in_keychain: bool,
+    /// How a client secret is sent to the token endpoint.
     pub client_auth: ClientAuth,
+    /// The scopes to ask for, each once, in order.
     pub scopes: Vec<String>,
+    /// Extra authorization request parameters (e.g. `prompt`); ones Pixie sets itself are refused.
     pub params: BTreeMap<String, String>,
+    /// The loopback redirect URI.
     pub redirect: Redirect,
+    /// A command that opens the sign-in page for this profile: `%s` in it is replaced by the URL,
+    /// else the URL is appended. Tried after `$BROWSER`, before the platform's default.
     pub browser: Option<String>,
 }
 
@@ -276,6 +318,7 @@ impl Profile {
         }
     }
 
+    /// The profile as the profile file and exports write it (defaults left out).
     pub fn to_record(&self) -> ProfileRecord {
         let (issuer, authorization, token, revocation, userinfo) = match &self.provider {
             Provider::Issuer { issuer } => (Some(issuer.clone()), None, None, None, None),
@@ -316,29 +359,41 @@ impl Profile {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileRecord {
+    /// The profile's name.
     pub name: String,
+    /// The issuer URL, when the endpoints are discovered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// The authorization endpoint, when there is no issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_endpoint: Option<String>,
+    /// The token endpoint, when there is no issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint: Option<String>,
+    /// The revocation endpoint, when there is no issuer (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
+    /// The userinfo endpoint, when there is no issuer (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
+    /// The client id.
     pub client_id: String,
+    /// Whether the keychain holds a client secret for the profile (never the secret itself).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub client_secret_in_keychain: bool,
     /// `client_secret_basic` (default) or `client_secret_post`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_auth: Option<String>,
+    /// The scopes to ask for; an entry may hold several, separated by spaces.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Extra authorization request parameters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, String>,
+    /// The redirect URI, when it is not the default `http://127.0.0.1/callback`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
+    /// The browser command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<String>,
 }

@@ -11,18 +11,22 @@ use crate::error::{Error, Result};
 use crate::home::PixieHome;
 use crate::lock;
 
+/// The profile file's schema version: what this Pixie writes, and the newest it reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The whole file, and also the export/import document (as JSON).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileFile {
+    /// The schema version the document was written with.
     pub version: u32,
+    /// The profiles, in order.
     #[serde(default)]
     pub profiles: Vec<ProfileRecord>,
 }
 
 impl ProfileFile {
+    /// The document for `profiles`, at this Pixie's schema version.
     pub fn from_profiles(profiles: &[Profile]) -> Self {
         Self {
             version: SCHEMA_VERSION,
@@ -95,6 +99,8 @@ impl ProfileFile {
     }
 }
 
+/// The profile file of a Pixie home. Every call reads the file, so changes made by other
+/// processes are seen; writes happen under the profile-file lock.
 #[derive(Clone, Debug)]
 pub struct ProfileStore {
     path: PathBuf,
@@ -102,13 +108,15 @@ pub struct ProfileStore {
 }
 
 impl ProfileStore {
-    pub fn new(home: &PixieHome) -> Self {
+    /// The store for `home`'s profile file. Nothing is read yet.
+    pub(crate) fn new(home: &PixieHome) -> Self {
         Self {
             path: home.profiles_file(),
             lock_path: home.profiles_lock(),
         }
     }
 
+    /// The profile file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -118,6 +126,7 @@ impl ProfileStore {
         self.read()
     }
 
+    /// The profile named `name`, or [`Error::UnknownProfile`].
     pub fn get(&self, name: &str) -> Result<Profile> {
         self.list()?
             .into_iter()
@@ -125,7 +134,8 @@ impl ProfileStore {
             .ok_or_else(|| Error::UnknownProfile(name.to_owned()))
     }
 
-    pub fn remove(&self, name: &ProfileName) -> Result<Profile> {
+    /// Removes a profile from the file and returns it (its keychain entries are the caller's).
+    pub(crate) fn remove(&self, name: &ProfileName) -> Result<Profile> {
         self.update(|profiles| {
             let idx = profiles
                 .iter()
@@ -136,7 +146,7 @@ impl ProfileStore {
     }
 
     /// Read-modify-write under the lock. Nothing is written when `f` fails or the file is corrupt.
-    pub fn update<T>(&self, f: impl FnOnce(&mut Vec<Profile>) -> Result<T>) -> Result<T> {
+    pub(crate) fn update<T>(&self, f: impl FnOnce(&mut Vec<Profile>) -> Result<T>) -> Result<T> {
         let _guard = lock::lock_blocking(&self.lock_path, lock::PROFILE_FILE_LOCK_WAIT)?;
         let mut profiles = self.read()?;
         let out = f(&mut profiles)?;
