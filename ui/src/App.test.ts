@@ -108,12 +108,21 @@ describe('profile list', () => {
     expect(n.closest('[data-testid="notice"]')).toHaveAttribute('data-kind', 'info');
   });
 
-  it('renders 1,000 profiles', async () => {
+  it('renders 1,000 profiles: the rows in view, and the last one with End', async () => {
     const many = Array.from({ length: 1000 }, (_, i) =>
       view(`p${i}`, i % 2 ? { state: 'signed_in', expires_at: Date.now() + i * 1000 } : {}),
     );
-    await start(many);
-    expect(screen.getAllByTestId('profile-row')).toHaveLength(1000);
+    const calls = await start(many);
+    // Only the rows in view are in the DOM; each says where it sits among all 1,000.
+    const rows = screen.getAllByTestId('profile-row');
+    expect(rows.length).toBeLessThan(40);
+    expect(rows[0]).toHaveAttribute('aria-setsize', '1000');
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'ui_ready')).toHaveLength(1));
+    expect(calls.find((c) => c.cmd === 'ui_ready')?.args.report).toMatchObject({ profiles: 1000 });
+    // Every profile is reachable from the keyboard.
+    await fireEvent.keyDown(row('p0'), { key: 'End' });
+    await waitFor(() => expect(document.activeElement).toBe(row('p999')));
+    expect(row('p999')).toHaveAttribute('aria-current', 'true');
   });
 });
 

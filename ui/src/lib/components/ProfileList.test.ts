@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { flushSync } from 'svelte';
-import ProfileList from './ProfileList.svelte';
+import ProfileList, { ROW_ESTIMATE } from './ProfileList.svelte';
 import { view } from '../../test/fixtures';
 
 afterEach(() => {
@@ -16,7 +16,8 @@ describe('profile list countdown', () => {
     const rows = Array.from({ length: 50 }, (_, i) =>
       view(`p${i}`, { state: 'signed_in', expires_at: now + 65_000 + i * 3_600_000 }),
     );
-    rows.push(view('gone', { state: 'signed_in', expires_at: now + 1_500 }));
+    // Near the top, so that it is among the rows in view (the list renders only those).
+    rows.splice(2, 0, view('gone', { state: 'signed_in', expires_at: now + 1_500 }));
     render(ProfileList, {
       props: { profiles: rows, selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() },
     });
@@ -58,7 +59,7 @@ describe('profile list countdown', () => {
     expect(within(b).getByTestId('edit').tabIndex).toBe(0);
   });
 
-  it('keeps focus on a button whose row is rebuilt, and the selection on its row', async () => {
+  it('keeps focus on a button whose row changes, and the selection on its row', async () => {
     const props = { profiles: [view('a'), view('b', { state: 'signed_in', expires_at: 1 })], selected: 'b', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() };
     const { rerender } = render(ProfileList, { props });
     const before = document.querySelector<HTMLElement>('[data-profile="b"] [data-testid="copy-token"]');
@@ -66,13 +67,50 @@ describe('profile list countdown', () => {
     expect(document.activeElement).toBe(before);
     await rerender({ ...props, profiles: [view('a'), view('b', { state: 'signed_in', expires_at: 2 })] });
     const after = document.querySelector<HTMLElement>('[data-profile="b"] [data-testid="copy-token"]');
-    expect(after).not.toBe(before);
+    // The row is updated in place: the focused button is the same element.
+    expect(after).toBe(before);
     expect(document.activeElement).toBe(after);
     const row = document.querySelector<HTMLElement>('[data-profile="b"]');
     expect(row).toHaveClass('selected');
     expect(row).toHaveAttribute('aria-current', 'true');
     expect(after?.tabIndex).toBe(0);
     expect(document.querySelectorAll('.row.selected')).toHaveLength(1);
+  });
+
+  it('moves focus to the row when the focused button goes with a state change', async () => {
+    const props = { profiles: [view('a'), view('b', { state: 'signed_in' })], selected: 'b', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() };
+    const { rerender } = render(ProfileList, { props });
+    document.querySelector<HTMLElement>('[data-profile="b"] [data-testid="copy-token"]')?.focus();
+    await rerender({ ...props, profiles: [view('a'), view('b', { state: 'waiting' })] });
+    expect(document.querySelector('[data-profile="b"] [data-testid="copy-token"]')).toBeNull();
+    expect(document.activeElement).toBe(document.querySelector('[data-profile="b"]'));
+  });
+
+  it('renders only a window of rows for 1,000 profiles, and says how many there are', () => {
+    const many = Array.from({ length: 1000 }, (_, i) =>
+      view(`p${i}`, i % 2 ? { state: 'signed_in', expires_at: Date.now() + i * 1000 } : {}),
+    );
+    render(ProfileList, { props: { profiles: many, selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() } });
+    const rows = screen.getAllByTestId('profile-row');
+    expect(rows.length).toBeGreaterThan(5);
+    expect(rows.length).toBeLessThan(40);
+    expect(rows[0]).toHaveAttribute('data-profile', 'p0');
+    expect(rows[0]).toHaveAttribute('aria-posinset', '1');
+    expect(rows[0]).toHaveAttribute('aria-setsize', '1000');
+    // The list is as tall as all 1,000 rows, so the scroll bar covers them all.
+    expect(screen.getByRole('list', { name: 'Profiles' }).style.height).toBe(`${1000 * ROW_ESTIMATE}px`);
+  });
+
+  it('keeps the selected row rendered when it is out of view', async () => {
+    const many = Array.from({ length: 1000 }, (_, i) => view(`p${i}`));
+    const props = { profiles: many, selected: 'p0', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() };
+    const { rerender } = render(ProfileList, { props });
+    expect(document.querySelector('[data-profile="p999"]')).toBeNull();
+    await rerender({ ...props, selected: 'p999' });
+    const last = document.querySelector<HTMLElement>('[data-profile="p999"]');
+    expect(last).toHaveAttribute('aria-current', 'true');
+    expect(last?.tabIndex).toBe(0);
+    expect(last?.style.transform).toBe(`translateY(${999 * ROW_ESTIMATE}px)`);
   });
 
   it('moves the selection', async () => {
