@@ -5,6 +5,8 @@ import type { ProfileView } from './ipc';
 class ProfileStore {
   list = $state.raw<ProfileView[]>([]);
   selected = $state<string | null>(null);
+  /** False until the first list arrived from the backend. */
+  loaded = $state(false);
 
   replace(list: ProfileView[]): void {
     this.list = list;
