@@ -73,17 +73,6 @@ export function toIpcError(e: unknown): IpcError {
   return { code: 'local', message, fields: [] };
 }
 
-/** True when `e` looks like an `IpcError` already normalised by this module. */
-export function isIpcError(e: unknown): e is IpcError {
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    typeof (e as IpcError).code === 'string' &&
-    typeof (e as IpcError).message === 'string' &&
-    Array.isArray((e as IpcError).fields)
-  );
-}
-
 async function call<T>(cmd: Command, args?: Record<string, unknown>): Promise<T> {
   try {
     const result = await invoke<T>(cmd, args);
