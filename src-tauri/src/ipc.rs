@@ -22,22 +22,38 @@ pub mod events {
     pub const NOTICE: &str = "pixie://notice";
 }
 
-/// What the UI can switch on. Mirrors the engine's error kinds plus the app's own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// A form field or argument is wrong (see `fields`).
-    Invalid,
-    ProfileFile,
-    SignInRequired,
-    Provider,
-    Keychain,
-    SignInIncomplete,
-    /// The person cancelled (not worth an error banner).
-    Cancelled,
-    /// Something is already running for this profile (e.g. a sign-in).
-    Busy,
-    Local,
+/// Declares a unit enum together with `ALL`, every value in declaration order, so a list
+/// generated from it (see [`typescript`]) cannot miss a variant added later.
+macro_rules! listed_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident,)* }) => {
+        $(#[$meta])*
+        pub enum $name { $($(#[$vmeta])* $variant,)* }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+        }
+    };
+}
+
+listed_enum! {
+    /// What the UI can switch on. Mirrors the engine's error kinds plus the app's own.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ErrorCode {
+        /// A form field or argument is wrong (see `fields`).
+        Invalid,
+        ProfileFile,
+        SignInRequired,
+        Provider,
+        Keychain,
+        SignInIncomplete,
+        /// The person cancelled (not worth an error banner).
+        Cancelled,
+        /// Something is already running for this profile (e.g. a sign-in).
+        Busy,
+        Local,
+    }
 }
 
 /// Every command's error.
@@ -55,22 +71,24 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// The profile editor's fields, by the name the form uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum FormField {
-    Name,
-    Issuer,
-    AuthorizationEndpoint,
-    TokenEndpoint,
-    RevocationEndpoint,
-    UserinfoEndpoint,
-    ClientId,
-    ClientSecret,
-    Scopes,
-    Params,
-    RedirectUri,
-    Browser,
+listed_enum! {
+    /// The profile editor's fields, by the name the form uses.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+    #[serde(rename_all = "snake_case")]
+    pub enum FormField {
+        Name,
+        Issuer,
+        AuthorizationEndpoint,
+        TokenEndpoint,
+        RevocationEndpoint,
+        UserinfoEndpoint,
+        ClientId,
+        ClientSecret,
+        Scopes,
+        Params,
+        RedirectUri,
+        Browser,
+    }
 }
 
 /// A profile as the list shows it.
@@ -358,7 +376,25 @@ pub fn typescript() -> String {
         "export const DEFAULT_SCOPES = {:?};\n",
         pixie::Profile::DEFAULT_SCOPES.join(" ")
     ));
+    out.push_str(&format!(
+        "export const DEFAULT_REDIRECT_URI = {:?};\n",
+        pixie::profile::Redirect::default().to_string()
+    ));
+    out.push_str(&value_list("ERROR_CODES", "ErrorCode", ErrorCode::ALL));
+    out.push_str(&value_list("FORM_FIELDS", "FormField", FormField::ALL));
     out
+}
+
+/// `export const NAME = [...] as const satisfies readonly TYPE[];`, each value as serde writes it.
+fn value_list<T: Serialize>(name: &str, ty: &str, values: &[T]) -> String {
+    let values: Vec<String> = values
+        .iter()
+        .map(|v| serde_json::to_string(v).unwrap_or_default())
+        .collect();
+    format!(
+        "export const {name} = [{}] as const satisfies readonly {ty}[];\n",
+        values.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -379,6 +415,19 @@ mod tests {
             "{} is stale: run `PIXIE_UPDATE_BINDINGS=1 cargo test -p pixie-desktop bindings` and commit it",
             path.display()
         );
+    }
+
+    #[test]
+    fn the_generated_lists_hold_every_value_once_as_serde_writes_it() {
+        let ts = typescript();
+        assert!(ts.contains(
+            "export const ERROR_CODES = [\"invalid\", \"profile_file\", \"sign_in_required\", \
+             \"provider\", \"keychain\", \"sign_in_incomplete\", \"cancelled\", \"busy\", \
+             \"local\"] as const satisfies readonly ErrorCode[];"
+        ));
+        assert_eq!(FormField::ALL.len(), 12);
+        assert!(ts.contains("\"client_secret\", \"scopes\""));
+        assert!(ts.contains("export const DEFAULT_REDIRECT_URI = \"http://127.0.0.1/callback\";"));
     }
 
     #[test]

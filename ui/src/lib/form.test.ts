@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  FORM_FIELDS,
+  REDIRECT_PLACEHOLDER,
   duplicateForm,
   fieldErrors,
   hasScope,
@@ -109,6 +111,19 @@ describe('fieldErrors', () => {
     ]);
     expect(errors).toEqual({ issuer: 'bad issuer' });
     expect(unplaced).toEqual(['other']);
+  });
+
+  it('places every field the Rust side names (the list is generated from it)', () => {
+    const { errors, unplaced } = fieldErrors(FORM_FIELDS.map((field) => ({ field, message: field })));
+    expect(Object.keys(errors)).toEqual([...FORM_FIELDS]);
+    expect(unplaced).toEqual([]);
+    expect(FORM_FIELDS).toContain('client_secret');
+  });
+});
+
+describe('defaults', () => {
+  it('shows the engine\'s default redirect URI as the placeholder', () => {
+    expect(REDIRECT_PLACEHOLDER).toBe('http://127.0.0.1/callback');
   });
 });
 

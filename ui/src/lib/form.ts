@@ -1,26 +1,15 @@
 // The profile editor's model: defaults, client-side checks and the request it sends.
 
 import { DEFAULT_SCOPES, type FieldError, type FormField, type ProfileForm, type SecretInput } from './ipc';
+import { DEFAULT_REDIRECT_URI, FORM_FIELDS } from './ipc/bindings';
 
+// The engine's profile-name rule, repeated here only for feedback before a save: the engine
+// checks again and its message is shown next to the field.
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-// The engine's default scopes, generated into the bindings (one source for CLI and app).
-export { DEFAULT_SCOPES };
-export const REDIRECT_PLACEHOLDER = 'http://127.0.0.1/callback';
-
-export const FORM_FIELDS: readonly FormField[] = [
-  'name',
-  'issuer',
-  'authorization_endpoint',
-  'token_endpoint',
-  'revocation_endpoint',
-  'userinfo_endpoint',
-  'client_id',
-  'client_secret',
-  'scopes',
-  'params',
-  'redirect_uri',
-  'browser',
-];
+// The engine's default scopes and redirect URI and the form's fields, generated into the
+// bindings from Rust (one source for the CLI, the app and the webview).
+export { DEFAULT_SCOPES, FORM_FIELDS };
+export const REDIRECT_PLACEHOLDER = DEFAULT_REDIRECT_URI;
 
 export type FieldErrors = Partial<Record<FormField, string>>;
 
@@ -71,7 +60,10 @@ function checkUrl(errors: FieldErrors, field: FormField, value: string, label: s
   }
 }
 
-/** Client-side checks; the Rust side checks again and its `fields` are shown the same way. */
+/**
+ * Client-side checks for instant feedback: what is required, and what is plainly not a URL. The
+ * engine owns the rules and checks again; its `fields` are shown the same way.
+ */
 export function validate(form: ProfileForm): FieldErrors {
   const errors: FieldErrors = {};
   const name = form.name.trim();
@@ -108,7 +100,7 @@ export function validate(form: ProfileForm): FieldErrors {
 
   const redirect = form.redirect_uri.trim();
   if (redirect !== '' && !isHttpUrl(redirect))
-    errors.redirect_uri = 'Redirect URI must be an http:// URL, e.g. http://127.0.0.1/callback.';
+    errors.redirect_uri = `Redirect URI must be an http:// URL, e.g. ${DEFAULT_REDIRECT_URI}.`;
   return errors;
 }
 

@@ -114,3 +114,6 @@ render_ms: number, };
 export const EVENTS = { profile: "pixie://profile", profiles: "pixie://profiles", notice: "pixie://notice" } as const;
 export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "ui_ready";
 export const DEFAULT_SCOPES = "openid offline_access profile email";
+export const DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback";
+export const ERROR_CODES = ["invalid", "profile_file", "sign_in_required", "provider", "keychain", "sign_in_incomplete", "cancelled", "busy", "local"] as const satisfies readonly ErrorCode[];
+export const FORM_FIELDS = ["name", "issuer", "authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "client_id", "client_secret", "scopes", "params", "redirect_uri", "browser"] as const satisfies readonly FormField[];
