@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use tauri::{AppHandle, Manager};
+use tauri::AppHandle;
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
-use crate::state::{lock, Pixie};
+use crate::state::PixieExt;
 
 fn digest(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
@@ -17,41 +17,28 @@ fn digest(text: &str) -> [u8; 32] {
 /// Copies `token` and, when `clear_after` is set, schedules the clear. Returns an error message
 /// fit for a person.
 pub fn copy(app: &AppHandle, token: &str, clear_after: Option<Duration>) -> Result<(), String> {
-    let state = app.state::<Pixie>();
-    let generation = {
-        let mut generation = lock(&state.clipboard_generation);
+    // Only a digest is kept for the comparison, not the token.
+    let want = digest(token);
+    let generation = app.pixie().record_copy(want, || {
         app.clipboard()
             .write_secret(token)
-            .map_err(|e| format!("could not write to the clipboard: {e}"))?;
-        *generation += 1;
-        *lock(&state.clipboard_held) = Some(digest(token));
-        *generation
-    };
+            .map_err(|e| format!("could not write to the clipboard: {e}"))
+    })?;
     if let Some(delay) = clear_after {
-        // Only a digest is kept for the comparison, not the token.
-        let want = digest(token);
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             tokio::time::sleep(delay).await;
             // Reading the clipboard may wait on another app: not on the main thread.
             let app2 = app.clone();
             let cleared = tauri::async_runtime::spawn_blocking(move || {
-                let state = app2.state::<Pixie>();
-                let current = lock(&state.clipboard_generation);
-                if *current != generation {
-                    return Ok(false);
-                }
-                let cb = app2.clipboard();
-                let result = match cb.read_text() {
-                    Ok(now) if digest(&now) == want => cb.clear().map(|_| {
-                        *lock(&state.clipboard_held) = None;
-                        true
-                    }),
-                    Ok(_) => Ok(false),
-                    Err(e) => Err(e),
-                };
-                drop(current);
-                result
+                app2.pixie().clear_copy(generation, || {
+                    let cb = app2.clipboard();
+                    match cb.read_text() {
+                        Ok(now) if digest(&now) == want => cb.clear().map(|_| true),
+                        Ok(_) => Ok(false),
+                        Err(e) => Err(e),
+                    }
+                })
             })
             .await;
             match cleared {
@@ -73,8 +60,7 @@ fn still_ours(held: Option<[u8; 32]>, current: &str) -> bool {
 /// On quit: takes the copied token off the clipboard if it is still there, whatever the delay
 /// setting (0 = "never" means never while Pixie runs, not forever after).
 pub fn clear_on_exit(app: &AppHandle) {
-    let state = app.state::<Pixie>();
-    let held = *lock(&state.clipboard_held);
+    let held = app.pixie().copied_digest();
     if held.is_none() {
         return;
     }

@@ -26,6 +26,15 @@ impl IpcError {
         }
     }
 
+    /// The same error, its whole message placed next to `field`.
+    pub fn at(mut self, field: FormField) -> Self {
+        self.fields = vec![FieldError {
+            field,
+            message: self.message.clone(),
+        }];
+        self
+    }
+
     pub fn fields(fields: Vec<FieldError>) -> Self {
         let message = match fields.as_slice() {
             [one] => one.message.clone(),

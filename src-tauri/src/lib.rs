@@ -1,43 +1,45 @@
 //! Pixie's desktop app: a thin Tauri front over the engine that the `pixie` CLI uses too (same
 //! profile file, keychain and refresh locks, so the two never fight over a refresh token).
 //!
-//! - [`commands`]: the webview's commands; [`ipc`]: their types (generated to TypeScript).
-//! - [`actions`]: sign in / copy, shared by commands and the tray.
-//! - [`state`]: the service in Tauri's managed state; [`views`]: engine ↔ IPC conversions.
-//! - [`refresher`]: silent refresh wiring; [`clipboard`], [`browser`], [`tray`], [`settings`].
+//! From the top down (each module imports only those below it):
+//! - [`commands`]: the webview's commands, thin adapters; [`ipc`]: their types (generated to
+//!   TypeScript).
+//! - [`actions`]: sign in and out, copy, and what a tray item does, shared by commands and tray;
+//!   [`profiles`]: save (with the browser command confirmed), delete, import, export;
+//!   [`refresher`]: silent refresh wiring.
+//! - [`publish`]: rows to the webview and the tray; [`tray`]; [`clipboard`]; [`desktop`]:
+//!   window focus and notifications; [`browser`].
+//! - [`state`]: the service in Tauri's managed state, reached as `app.pixie()`.
+//! - [`views`]: engine ↔ IPC conversions; [`error`]; [`settings`]; [`bench`].
 
 pub mod actions;
+pub mod bench;
 pub mod browser;
 pub mod clipboard;
 mod command_names;
 pub mod commands;
+pub mod desktop;
 pub mod error;
 pub mod ipc;
+pub mod profiles;
+pub mod publish;
 pub mod refresher;
 pub mod settings;
 pub mod state;
 pub mod tray;
 pub mod views;
 
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::Arc;
 
 use pixie::engine::EngineConfig;
 use pixie::Engine;
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 
 use crate::settings::SettingsFile;
-use crate::state::Pixie;
-
-static STARTED: OnceLock<Instant> = OnceLock::new();
-
-/// When the process started (for the cold-start benchmark).
-pub fn started() -> Instant {
-    *STARTED.get_or_init(Instant::now)
-}
+use crate::state::{Pixie, PixieExt};
 
 pub fn run() {
-    started();
+    bench::started();
     pixie::init_logging("info");
     let config = match EngineConfig::from_env() {
         Ok(c) => c,
@@ -52,7 +54,7 @@ pub fn run() {
     let result = tauri::Builder::default()
         // First, so a second launch only brings the running window to the front.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            actions::focus_main(app);
+            desktop::focus_main(app);
         }))
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
@@ -82,10 +84,10 @@ pub fn run() {
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::Focused(true) = event {
                 let app = window.app_handle().clone();
-                if let Some(delay) = app.state::<Pixie>().focus_refresh_delay() {
+                if let Some(delay) = app.pixie().focus_refresh_delay() {
                     tauri::async_runtime::spawn(async move {
                         tokio::time::sleep(delay).await;
-                        let _ = state::emit_profiles(&app).await;
+                        let _ = publish::profiles(&app).await;
                     });
                 }
             }
@@ -100,7 +102,7 @@ pub fn run() {
                 window = window.initialization_script("window.__PIXIE_IPC_TAP__ = [];");
             }
             window.build()?;
-            if let Err(e) = tray::create(app.handle()) {
+            if let Err(e) = tray::create(app.handle(), actions::on_tray) {
                 tracing::info!(error = %e, "no tray icon on this desktop");
             }
             refresher::start(app.handle());

@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use pixie::autorefresh::{AutoRefresh, Policy, RefreshEvent};
-use tauri::{AppHandle, Manager};
+use pixie::autorefresh::{Policy, RefreshEvent};
+use tauri::AppHandle;
 
-use crate::state::{emit_profile, Pixie};
+use crate::state::PixieExt;
 use crate::views::Activity;
 
 pub fn start(app: &AppHandle) {
-    let state = app.state::<Pixie>();
     let handle = app.clone();
     // The state changes here, in event order; only the emit (and a notification) is spawned.
     let sink = Arc::new(move |event: RefreshEvent| {
@@ -18,9 +17,9 @@ pub fn start(app: &AppHandle) {
             let app = handle.clone();
             tauri::async_runtime::spawn(async move {
                 if let Some((title, body)) = notice {
-                    crate::actions::notify(&app, &title, &body);
+                    crate::desktop::notify(&app, &title, &body);
                 }
-                let _ = emit_profile(&app, &name).await;
+                let _ = crate::publish::profile(&app, &name).await;
             });
         }
     });
@@ -32,15 +31,14 @@ pub fn start(app: &AppHandle) {
         start_delay: std::time::Duration::from_secs(3),
         ..Policy::default()
     };
-    let auto = AutoRefresh::spawn(state.engine.clone(), policy, sink);
-    let _ = state.auto_refresh.set(auto);
+    app.pixie().start_auto_refresh(policy, sink);
 }
 
 type Notification = Option<(String, String)>;
 
 /// Records what the scheduler did; returns the profile to re-send, with a notification to show.
 fn apply(app: &AppHandle, event: RefreshEvent) -> Option<(String, Notification)> {
-    let state = app.state::<Pixie>();
+    let state = app.pixie();
     let name = match &event {
         RefreshEvent::Refreshing { profile }
         | RefreshEvent::Refreshed { profile }
@@ -48,7 +46,7 @@ fn apply(app: &AppHandle, event: RefreshEvent) -> Option<(String, Notification)>
         | RefreshEvent::Retrying { profile, .. } => profile.clone(),
     };
     // A sign-in in progress owns the row's state.
-    if crate::state::lock(&state.sign_ins).contains_key(&name) {
+    if state.is_signing_in(&name) {
         return None;
     }
     let mut notice = None;

@@ -1,54 +1,68 @@
 //! The tray icon (where the desktop has a tray): each profile's "Copy token" and "Sign in", plus
-//! Show and Quit. Rebuilt whenever the list is sent to the webview.
+//! Show and Quit. Rebuilt whenever the list is sent to the webview. What a chosen item does is
+//! the caller's ([`create`] takes it), so the tray needs nothing above the state.
 
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::AppHandle;
 
-use crate::ipc::{events, Notice, NoticeKind, ProfileState, ProfileView};
+use crate::ipc::ProfileView;
+use crate::state::PixieExt;
+use crate::views::TrayItem;
 
 const TRAY_ID: &str = "pixie";
 
-pub fn create(app: &AppHandle) -> tauri::Result<()> {
+/// A tray item the person chose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrayAction {
+    Copy(String),
+    SignIn(String),
+    Show,
+    Quit,
+}
+
+impl TrayAction {
+    fn parse(id: &str) -> Option<Self> {
+        if let Some(name) = id.strip_prefix("copy:") {
+            Some(Self::Copy(name.to_owned()))
+        } else if let Some(name) = id.strip_prefix("signin:") {
+            Some(Self::SignIn(name.to_owned()))
+        } else {
+            match id {
+                "show" => Some(Self::Show),
+                "quit" => Some(Self::Quit),
+                _ => None,
+            }
+        }
+    }
+}
+
+pub fn create(app: &AppHandle, on_action: fn(&AppHandle, TrayAction)) -> tauri::Result<()> {
     let icon = tauri::image::Image::from_bytes(include_bytes!("../../icons/tray.png"))?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon)
         .tooltip("Pixie")
         .menu(&menu(app, &[])?)
         .show_menu_on_left_click(true)
-        .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
+        .on_menu_event(move |app, event| {
+            if let Some(action) = TrayAction::parse(event.id().as_ref()) {
+                on_action(app, action);
+            }
+        })
         .build(app)?;
     Ok(())
-}
-
-/// One tray entry: a profile and which of its items are enabled.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Item {
-    name: String,
-    copy: bool,
-    sign_in: bool,
-}
-
-impl Item {
-    fn of(v: &ProfileView) -> Self {
-        Self {
-            name: v.name.clone(),
-            copy: matches!(v.state, ProfileState::SignedIn | ProfileState::Refreshing),
-            sign_in: v.state != ProfileState::Waiting,
-        }
-    }
 }
 
 /// A tray menu for the whole list, rebuilt only when an entry changed.
 pub fn update(app: &AppHandle, views: &[ProfileView]) {
     // A tray menu is no place for a thousand profiles: the window is.
-    let items: Vec<Item> = views.iter().take(MAX_ITEMS).map(Item::of).collect();
+    let items: Vec<TrayItem> = views.iter().take(MAX_ITEMS).map(TrayItem::of).collect();
     set_items(app, |current| *current = items);
 }
 
 /// The same after one profile changed.
 pub fn update_one(app: &AppHandle, view: &ProfileView) {
-    let item = Item::of(view);
+    let item = TrayItem::of(view);
     set_items(app, |current| {
         if let Some(slot) = current.iter_mut().find(|i| i.name == item.name) {
             *slot = item;
@@ -58,19 +72,12 @@ pub fn update_one(app: &AppHandle, view: &ProfileView) {
 
 const MAX_ITEMS: usize = 20;
 
-fn set_items(app: &AppHandle, change: impl FnOnce(&mut Vec<Item>)) {
+fn set_items(app: &AppHandle, change: impl FnOnce(&mut Vec<TrayItem>)) {
     if app.tray_by_id(TRAY_ID).is_none() {
         return;
     }
-    let state = app.state::<crate::state::Pixie>();
-    let items = {
-        let mut current = crate::state::lock(&state.tray_items);
-        let before = current.clone();
-        change(&mut current);
-        if *current == before {
-            return;
-        }
-        current.clone()
+    let Some(items) = app.pixie().change_tray_items(change) else {
+        return;
     };
     // Built on the main thread in one go: from any other thread, every menu call is a blocking
     // round trip to it.
@@ -90,7 +97,7 @@ fn set_items(app: &AppHandle, change: impl FnOnce(&mut Vec<Item>)) {
     });
 }
 
-fn menu(app: &AppHandle, items: &[Item]) -> tauri::Result<Menu<tauri::Wry>> {
+fn menu(app: &AppHandle, items: &[TrayItem]) -> tauri::Result<Menu<tauri::Wry>> {
     let menu = Menu::new(app)?;
     for item in items {
         let copy = MenuItem::with_id(
@@ -128,48 +135,22 @@ fn menu(app: &AppHandle, items: &[Item]) -> tauri::Result<Menu<tauri::Wry>> {
     Ok(menu)
 }
 
-fn on_menu(app: &AppHandle, id: &str) {
-    if let Some(name) = id.strip_prefix("copy:") {
-        let (app, name) = (app.clone(), name.to_owned());
-        tauri::async_runtime::spawn(async move {
-            let notice = match crate::actions::copy_token(&app, &name).await {
-                Ok(r) => Notice {
-                    kind: NoticeKind::Info,
-                    message: match r.clears_in_secs {
-                        Some(s) => format!("Token for {name} copied. Clipboard clears in {s} s."),
-                        None => format!("Token for {name} copied."),
-                    },
-                    profile: Some(name.clone()),
-                },
-                Err(e) => {
-                    crate::actions::notify(&app, &format!("Pixie: {name}"), &e.message);
-                    Notice {
-                        kind: NoticeKind::Error,
-                        message: e.message,
-                        profile: Some(name.clone()),
-                    }
-                }
-            };
-            let _ = app.emit(events::NOTICE, notice);
-        });
-    } else if let Some(name) = id.strip_prefix("signin:") {
-        crate::actions::focus_main(app);
-        let (app, name) = (app.clone(), name.to_owned());
-        tauri::async_runtime::spawn(async move {
-            if let Err(e) = crate::actions::sign_in(&app, &name).await {
-                let _ = app.emit(
-                    events::NOTICE,
-                    Notice {
-                        kind: NoticeKind::Error,
-                        message: e.message,
-                        profile: Some(name),
-                    },
-                );
-            }
-        });
-    } else if id == "show" {
-        crate::actions::focus_main(app);
-    } else if id == "quit" {
-        app.exit(0);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn menu_ids_name_the_action_and_the_whole_profile_name() {
+        assert_eq!(
+            TrayAction::parse("copy:work:eu"),
+            Some(TrayAction::Copy("work:eu".into()))
+        );
+        assert_eq!(
+            TrayAction::parse("signin:work"),
+            Some(TrayAction::SignIn("work".into()))
+        );
+        assert_eq!(TrayAction::parse("show"), Some(TrayAction::Show));
+        assert_eq!(TrayAction::parse("quit"), Some(TrayAction::Quit));
+        assert_eq!(TrayAction::parse("other"), None);
     }
 }

@@ -1,16 +1,22 @@
-//! Conversions between the engine's types and the IPC's: profile ↔ editor form (with per-field
-//! checks), status ↔ list row.
+//! Conversions between the engine's types and the IPC's: profile ↔ editor form, status ↔ list
+//! row and tray entry, and the engine's results (claims, revocation, discovery) ↔ their IPC
+//! payloads. Nothing here runs anything; the engine owns every rule about a profile's values.
 
 use std::collections::BTreeMap;
 
-use pixie::engine::{ProfileStatus, SessionState};
+use pixie::engine::{
+    AccessTokenView, ImportReport, Inspection, ProfileStatus, Revocation, SecretChange,
+    SessionState,
+};
 use pixie::profile::Redirect;
 use pixie::profile::{parse_endpoint, ClientAuth, Profile, ProfileName, ProfileRecord, Provider};
+use pixie::SecretString;
 
 use crate::error::CmdResult;
 use crate::ipc::{
-    ClientAuthMethod, FieldError, FormField, IpcError, ProfileForm, ProfileState, ProfileView,
-    ProviderKind,
+    AccessTokenClaims, ClaimsPayload, ClientAuthMethod, FieldError, FormField, IdTokenClaims,
+    ImportResult, IpcError, ProfileForm, ProfileState, ProfileView, ProviderKind, SecretInput,
+    SplitHosts,
 };
 
 /// What the app knows beyond the keychain: a sign-in or refresh running, or its last failure.
@@ -229,6 +235,120 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
     };
     // The engine's error names the field it blames; the conversion places the message there.
     Profile::try_from(record).map_err(IpcError::from)
+}
+
+/// The secret to store with a new profile: none when the editor left it empty.
+pub fn new_secret(input: SecretInput) -> Option<SecretString> {
+    match input {
+        SecretInput::Set(s) if !s.is_empty() => Some(SecretString::from(s)),
+        _ => None,
+    }
+}
+
+/// What to do with an edited profile's stored secret: an empty field keeps it.
+pub fn secret_change(input: SecretInput) -> SecretChange {
+    match input {
+        SecretInput::Keep => SecretChange::Keep,
+        SecretInput::Set(s) if s.is_empty() => SecretChange::Keep,
+        SecretInput::Set(s) => SecretChange::Set(SecretString::from(s)),
+        SecretInput::Remove => SecretChange::Remove,
+    }
+}
+
+pub fn split_hosts(profile: &Profile) -> Option<SplitHosts> {
+    profile
+        .split_endpoints()
+        .map(|(authorization, token)| SplitHosts {
+            authorization,
+            token,
+        })
+}
+
+pub fn claims_payload(profile: String, i: Inspection) -> ClaimsPayload {
+    ClaimsPayload {
+        profile,
+        id_token: i.id_token.map(|c| {
+            let (problem, checked_at) = match c.verification {
+                pixie::Verification::Verified { checked_at } => (None, checked_at),
+                pixie::Verification::Unverified { reason, checked_at } => {
+                    (Some(reason), checked_at)
+                }
+            };
+            IdTokenClaims {
+                verified: c.verified,
+                problem,
+                checked_at: checked_at.timestamp_millis(),
+                claims: c.claims,
+            }
+        }),
+        access_token: match i.access_token {
+            AccessTokenView::Jwt { header, claims } => AccessTokenClaims::Jwt { header, claims },
+            AccessTokenView::Opaque => AccessTokenClaims::Opaque,
+        },
+        token_type: i.token_type,
+        scopes: i.scopes,
+        expires_at: i.expires_at.map(|t| t.timestamp_millis()),
+    }
+}
+
+/// Whether the provider revoked the session, and how revocation went, in words.
+pub fn revocation_text(outcome: Revocation) -> (bool, String) {
+    match outcome {
+        Revocation::Revoked => (true, "The provider revoked the refresh token.".into()),
+        Revocation::Skipped => (false, "Nothing was revoked at the provider.".into()),
+        Revocation::NotSupported => (
+            false,
+            "The provider offers no revocation, so its tokens stay valid until they expire.".into(),
+        ),
+        Revocation::NothingToRevoke => (false, "There was nothing to revoke.".into()),
+        Revocation::Unreadable => (
+            false,
+            "The stored session was unreadable, so nothing could be revoked.".into(),
+        ),
+        Revocation::Failed(why) => (false, format!("Revocation at the provider failed: {why}.")),
+    }
+}
+
+/// The issuer the editor asks to discover, trimmed; its problems go next to the issuer field.
+pub fn issuer_to_discover(issuer: &str) -> CmdResult<&str> {
+    let issuer = issuer.trim();
+    if issuer.is_empty() {
+        return Err(IpcError::field(
+            FormField::Issuer,
+            "enter the issuer URL first",
+        ));
+    }
+    if let Err(e) = parse_endpoint("issuer", issuer) {
+        return Err(IpcError::field(FormField::Issuer, e.to_string()));
+    }
+    Ok(issuer)
+}
+
+pub fn import_result(profiles: Vec<ProfileView>, report: ImportReport) -> ImportResult {
+    ImportResult {
+        profiles,
+        imported: u32::try_from(report.imported).unwrap_or(u32::MAX),
+        browser_dropped: report.browser_dropped,
+        secret_needed: report.secret_needed,
+    }
+}
+
+/// One tray entry: a profile and which of its items are enabled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrayItem {
+    pub name: String,
+    pub copy: bool,
+    pub sign_in: bool,
+}
+
+impl TrayItem {
+    pub fn of(v: &ProfileView) -> Self {
+        Self {
+            name: v.name.clone(),
+            copy: matches!(v.state, ProfileState::SignedIn | ProfileState::Refreshing),
+            sign_in: v.state != ProfileState::Waiting,
+        }
+    }
 }
 
 #[cfg(test)]

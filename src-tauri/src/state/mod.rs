@@ -1,0 +1,340 @@
+//! The service held in Tauri's managed state: the engine plus what only a running app knows
+//! (sign-ins in progress, a refresh running or failed, settings, the last copy, the tray's
+//! entries). As in the clipboard-manager plugin (`Clipboard<R>` + `ClipboardExt`), the fields are
+//! private and the rest of the app calls methods on [`PixieExt::pixie`]. It speaks IPC types and
+//! knows nothing of windows, dialogs or the tray: those are the callers' business.
+//!
+//! This file holds the app's own bookkeeping; [`operations`], the calls into the engine.
+
+mod operations;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use pixie::autorefresh::{AutoRefresh, Policy, RefreshSink};
+use pixie::engine::ProfileStatus;
+use pixie::Browser;
+use pixie::Engine;
+use tauri::{Manager, Runtime};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::CmdResult;
+use crate::ipc::{ErrorCode, IpcError, Settings};
+use crate::settings::SettingsFile;
+use crate::views::{Activity, TrayItem};
+
+/// `app.pixie()` from anything that reaches the app (handle, window), like `app.clipboard()`.
+pub trait PixieExt<R: Runtime> {
+    fn pixie(&self) -> &Pixie;
+}
+
+impl<R: Runtime, T: Manager<R>> PixieExt<R> for T {
+    fn pixie(&self) -> &Pixie {
+        self.state::<Pixie>().inner()
+    }
+}
+
+/// An activity shown over a profile's status. A lasting one (a failure) is tied to the session it
+/// was about: once the session changes (signed in or out elsewhere, e.g. with the CLI), it no
+/// longer applies.
+#[derive(Clone)]
+struct Overlay {
+    activity: Activity,
+    /// The session's `issued_at` when the overlay was first shown; `None` until then.
+    session: Option<Option<i64>>,
+}
+
+/// A sign-in in progress.
+struct SignIn {
+    cancel: CancellationToken,
+    /// The authorization URL once built (stays in Rust; "open the link again" reuses it).
+    link: Option<String>,
+    browser: Arc<dyn Browser>,
+}
+
+pub struct Pixie {
+    engine: Arc<Engine>,
+    settings_file: SettingsFile,
+    settings: Mutex<Settings>,
+    activities: Mutex<HashMap<String, Overlay>>,
+    sign_ins: Mutex<HashMap<String, SignIn>>,
+    auto_refresh: OnceLock<AutoRefresh>,
+    /// Bumped by every copy, so an older copy's timer never clears a newer token. Held across
+    /// a write and its bump, and across a timer's check, read and clear.
+    clipboard_generation: Mutex<u64>,
+    /// The digest of the token Pixie last put on the clipboard while it may still be there, so
+    /// it can be taken off when the app quits (macOS, Windows and Wayland keep the clipboard
+    /// after the app is gone).
+    clipboard_held: Mutex<Option<[u8; 32]>>,
+    /// What the tray menu shows, so it is rebuilt only when that changes.
+    tray_items: Mutex<Vec<TrayItem>>,
+    last_focus_refresh: Mutex<Option<Instant>>,
+}
+
+/// Poisoning only means another thread panicked mid-update of plain maps; keep going.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A profile's sign-in slot, taken by [`Pixie::begin_sign_in`] and given back when dropped.
+pub struct SignInGuard<'a> {
+    pixie: &'a Pixie,
+    name: String,
+    cancel: CancellationToken,
+}
+
+impl SignInGuard<'_> {
+    /// Cancels this sign-in (from [`Pixie::cancel_sign_in`]).
+    pub fn cancellation(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+}
+
+impl Drop for SignInGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.pixie.sign_ins).remove(&self.name);
+    }
+}
+
+impl Pixie {
+    pub fn new(engine: Arc<Engine>, settings_file: SettingsFile) -> Self {
+        let settings = settings_file.load();
+        Self {
+            engine,
+            settings_file,
+            settings: Mutex::new(settings),
+            activities: Mutex::default(),
+            sign_ins: Mutex::default(),
+            auto_refresh: OnceLock::new(),
+            clipboard_generation: Mutex::new(0),
+            clipboard_held: Mutex::new(None),
+            tray_items: Mutex::default(),
+            // The window reads the list as it opens: its first focus need not read it again.
+            last_focus_refresh: Mutex::new(Some(Instant::now())),
+        }
+    }
+
+    /// When a focus of the window should re-read the list: now, or (within 5 s of the last
+    /// re-read, since focus comes and goes in bursts) once that time is up; `None` when a later
+    /// re-read is already planned.
+    pub fn focus_refresh_delay(&self) -> Option<Duration> {
+        plan_focus_refresh(&mut lock(&self.last_focus_refresh), Instant::now())
+    }
+
+    pub fn set_activity(&self, name: &str, activity: Option<Activity>) {
+        let mut all = lock(&self.activities);
+        match activity {
+            Some(activity) => all.insert(
+                name.to_owned(),
+                Overlay {
+                    activity,
+                    session: None,
+                },
+            ),
+            None => all.remove(name),
+        };
+    }
+
+    /// The activity to show over `status`, dropping a lasting one whose session has changed.
+    fn overlay(&self, name: &str, status: Option<&ProfileStatus>) -> Option<Activity> {
+        let mut all = lock(&self.activities);
+        let o = all.get_mut(name)?;
+        if o.activity.is_lasting() {
+            let current = status
+                .and_then(|s| s.issued_at)
+                .map(|t| t.timestamp_millis());
+            match o.session {
+                None => o.session = Some(current),
+                Some(seen) if seen != current => {
+                    all.remove(name);
+                    return None;
+                }
+                Some(_) => {}
+            }
+        }
+        Some(o.activity.clone())
+    }
+
+    /// Starts the silent-refresh scheduler (once; it needs Tauri's runtime entered).
+    pub fn start_auto_refresh(&self, policy: Policy, sink: RefreshSink) {
+        let auto = AutoRefresh::spawn(self.engine.clone(), policy, sink);
+        let _ = self.auto_refresh.set(auto);
+    }
+
+    /// Look at the sessions again now (after a sign-in, sign-out or profile change).
+    pub fn wake_refresher(&self) {
+        if let Some(a) = self.auto_refresh.get() {
+            a.wake();
+        }
+    }
+
+    /// Takes `name`'s sign-in slot, or says one is already waiting for the browser.
+    pub fn begin_sign_in(
+        &self,
+        name: &str,
+        browser: Arc<dyn Browser>,
+    ) -> CmdResult<SignInGuard<'_>> {
+        let mut running = lock(&self.sign_ins);
+        if running.contains_key(name) {
+            return Err(IpcError::new(
+                ErrorCode::Busy,
+                format!("a sign-in for `{name}` is already waiting for the browser"),
+            ));
+        }
+        let cancel = CancellationToken::new();
+        running.insert(
+            name.to_owned(),
+            SignIn {
+                cancel: cancel.clone(),
+                link: None,
+                browser,
+            },
+        );
+        Ok(SignInGuard {
+            pixie: self,
+            name: name.to_owned(),
+            cancel,
+        })
+    }
+
+    /// Whether a sign-in for `name` is running (it owns the row's state meanwhile).
+    pub fn is_signing_in(&self, name: &str) -> bool {
+        lock(&self.sign_ins).contains_key(name)
+    }
+
+    /// Keeps the authorization URL of `name`'s running sign-in for "open the link again".
+    pub fn set_sign_in_link(&self, name: &str, url: String) {
+        if let Some(s) = lock(&self.sign_ins).get_mut(name) {
+            s.link = Some(url);
+        }
+    }
+
+    pub fn cancel_sign_in(&self, name: &str) {
+        if let Some(s) = lock(&self.sign_ins).get(name) {
+            s.cancel.cancel();
+        }
+    }
+
+    /// The running sign-in's link and the browser it opens in.
+    pub fn sign_in_link(&self, name: &str) -> CmdResult<(String, Arc<dyn Browser>)> {
+        let (link, browser) = {
+            let running = lock(&self.sign_ins);
+            let s = running.get(name).ok_or_else(|| {
+                IpcError::new(
+                    ErrorCode::Invalid,
+                    format!("no sign-in is waiting for `{name}`"),
+                )
+            })?;
+            (s.link.clone(), s.browser.clone())
+        };
+        let link = link.ok_or_else(|| {
+            IpcError::new(
+                ErrorCode::Busy,
+                "the sign-in link is not ready yet; try again in a moment",
+            )
+        })?;
+        Ok((link, browser))
+    }
+
+    /// Runs `write` (which puts the token whose digest is `digest` on the clipboard) and records
+    /// it as the newest copy; no other copy or clear runs meanwhile. Returns the copy's number.
+    pub fn record_copy<E>(
+        &self,
+        digest: [u8; 32],
+        write: impl FnOnce() -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let mut generation = lock(&self.clipboard_generation);
+        write()?;
+        *generation += 1;
+        *lock(&self.clipboard_held) = Some(digest);
+        Ok(*generation)
+    }
+
+    /// Runs `clear` only while copy `generation` is still the newest, holding off new copies
+    /// meanwhile. `clear` says whether it took Pixie's token off the clipboard.
+    pub fn clear_copy<E>(
+        &self,
+        generation: u64,
+        clear: impl FnOnce() -> Result<bool, E>,
+    ) -> Result<bool, E> {
+        let current = lock(&self.clipboard_generation);
+        if *current != generation {
+            return Ok(false);
+        }
+        let cleared = clear()?;
+        if cleared {
+            *lock(&self.clipboard_held) = None;
+        }
+        Ok(cleared)
+    }
+
+    /// The digest of the token Pixie copied, while the clipboard may still hold it.
+    pub fn copied_digest(&self) -> Option<[u8; 32]> {
+        *lock(&self.clipboard_held)
+    }
+
+    /// Applies `change` to the tray's entries; returns them when they changed (the menu is then
+    /// rebuilt), `None` when they did not.
+    pub fn change_tray_items(
+        &self,
+        change: impl FnOnce(&mut Vec<TrayItem>),
+    ) -> Option<Vec<TrayItem>> {
+        let mut current = lock(&self.tray_items);
+        let before = current.clone();
+        change(&mut current);
+        (*current != before).then(|| current.clone())
+    }
+
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    pub fn set_settings(&self, settings: Settings) -> CmdResult<Settings> {
+        crate::settings::validate(&settings).map_err(|m| IpcError::new(ErrorCode::Invalid, m))?;
+        self.settings_file.save(&settings).map_err(|e| {
+            IpcError::new(ErrorCode::Local, format!("cannot save the settings: {e}"))
+        })?;
+        *lock(&self.settings) = settings.clone();
+        Ok(settings)
+    }
+}
+
+/// `last` is the time of the last (or the planned) re-read, and becomes the planned one.
+fn plan_focus_refresh(last: &mut Option<Instant>, now: Instant) -> Option<Duration> {
+    const GAP: Duration = Duration::from_secs(5);
+    if last.is_some_and(|t| t > now) {
+        return None;
+    }
+    let at = last.map_or(now, |t| (t + GAP).max(now));
+    *last = Some(at);
+    Some(at - now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn focus_re_reads_at_most_every_five_seconds_and_never_drops_the_last_one() {
+        let t0 = Instant::now();
+        let mut last = None;
+        assert_eq!(plan_focus_refresh(&mut last, t0), Some(Duration::ZERO));
+        // A focus 1 s later: re-read once the 5 s are up, not never.
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(
+            plan_focus_refresh(&mut last, t1),
+            Some(Duration::from_secs(4))
+        );
+        // Another before then: already planned.
+        assert_eq!(
+            plan_focus_refresh(&mut last, t0 + Duration::from_secs(2)),
+            None
+        );
+        // After the planned re-read and its gap: at once.
+        assert_eq!(
+            plan_focus_refresh(&mut last, t0 + Duration::from_secs(11)),
+            Some(Duration::ZERO)
+        );
+    }
+}
