@@ -129,22 +129,29 @@ pub fn profile_form(p: &Profile) -> ProfileForm {
     }
 }
 
-/// Checks every field on its own (so each message lands next to its field), then the whole.
+/// The editor's form as a profile. Every rule about a value is the engine's (`ProfileName::new`,
+/// `parse_endpoint`, `Redirect::parse`, then `Profile::try_from` for the whole): this first pass
+/// asks the engine about each field on its own, because the engine stops at the first problem
+/// and the form shows all of them at once. It adds only what a form has and a record has not:
+/// which fields the chosen kind needs, and parameter rows that the record's map would merge.
 pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
     let mut errors = Vec::new();
-    let mut fail = |field, message: String| errors.push(FieldError { field, message });
     let nonempty = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
 
     if let Err(e) = ProfileName::new(form.name.trim()) {
-        fail(FormField::Name, e.to_string());
+        errors.push(placed(e, FormField::Name));
     }
     let mut url = |field: FormField, label: &str, value: &str, required: bool| {
         if value.trim().is_empty() {
             if required {
-                fail(field, format!("the {label} is required"));
+                errors.push(FieldError {
+                    field,
+                    message: format!("the {label} is required"),
+                });
             }
         } else if let Err(e) = parse_endpoint(label, value) {
-            fail(field, e.to_string());
+            // An endpoint's rule is the same for every endpoint: the form names which one.
+            errors.push(placed(e, field));
         }
     };
     match form.kind {
@@ -177,11 +184,14 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
         }
     }
     if form.client_id.trim().is_empty() {
-        fail(FormField::ClientId, "the client id is required".into());
+        errors.push(FieldError {
+            field: FormField::ClientId,
+            message: "the client id is required".into(),
+        });
     }
     if let Some(uri) = nonempty(&form.redirect_uri) {
         if let Err(e) = Redirect::parse(&uri) {
-            fail(FormField::RedirectUri, e.to_string());
+            errors.push(placed(e, FormField::RedirectUri));
         }
     }
     let mut params = BTreeMap::new();
@@ -191,10 +201,10 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
             continue;
         }
         if params.insert(key.to_owned(), p.value.clone()).is_some() {
-            fail(
-                FormField::Params,
-                format!("parameter `{key}` is given twice"),
-            );
+            errors.push(FieldError {
+                field: FormField::Params,
+                message: format!("parameter `{key}` is given twice"),
+            });
         }
     }
     if !errors.is_empty() {
@@ -235,6 +245,15 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
     };
     // The engine's error names the field it blames; the conversion places the message there.
     Profile::try_from(record).map_err(IpcError::from)
+}
+
+/// Where the form shows an engine error: next to the field the engine blames, else `fallback`.
+fn placed(e: pixie::Error, fallback: FormField) -> FieldError {
+    let e = IpcError::from(e);
+    e.fields.into_iter().next().unwrap_or(FieldError {
+        field: fallback,
+        message: e.message,
+    })
 }
 
 /// The secret to store with a new profile: none when the editor left it empty.
