@@ -4,6 +4,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import {
+  ERROR_CODES,
   EVENTS,
   type ClaimsPayload,
   type Command,
@@ -48,23 +49,14 @@ function record(kind: TapEntry['kind'], name: string, payload: unknown): void {
   if (tap) tap.push({ kind, name, payload });
 }
 
-const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'invalid',
-  'profile_file',
-  'sign_in_required',
-  'provider',
-  'keychain',
-  'sign_in_incomplete',
-  'cancelled',
-  'busy',
-  'local',
-]);
+// The codes the backend can send, generated with the enum they come from.
+const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>(ERROR_CODES);
 
 /** Turn whatever a command rejected with into an `IpcError`. */
 export function toIpcError(e: unknown): IpcError {
   if (typeof e === 'object' && e !== null) {
     const o = e as Record<string, unknown>;
-    if (typeof o.code === 'string' && ERROR_CODES.has(o.code) && typeof o.message === 'string') {
+    if (typeof o.code === 'string' && KNOWN_CODES.has(o.code) && typeof o.message === 'string') {
       const fields = Array.isArray(o.fields) ? (o.fields as IpcError['fields']) : [];
       return { code: o.code as ErrorCode, message: o.message, fields };
     }
