@@ -8,7 +8,10 @@ use std::process::{Command, Stdio};
 
 use crate::error::{Error, Result};
 
+/// Opens a URL for the person to sign in. A trait so that the desktop app can use its own opener
+/// and tests a scripted browser.
 pub trait Browser: Send + Sync {
+    /// Opens `url` and returns without waiting for the browser to exit.
     fn open(&self, url: &str) -> Result<()>;
 }
 
@@ -27,6 +30,7 @@ impl Browser for NeverBrowser {
 /// The person's browser, as configured.
 #[derive(Clone, Debug, Default)]
 pub struct SystemBrowser {
+    /// The profile's browser command, tried after `$BROWSER`.
     pub profile_command: Option<String>,
 }
 

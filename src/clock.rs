@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, Utc};
 
+/// The current time, as the engine sees it.
 pub trait Clock: Send + Sync {
+    /// Now.
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// The real time.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 

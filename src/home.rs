@@ -9,6 +9,7 @@ fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Pixie's directory for its non-secret files: the profile file, lock files and refresh records.
 #[derive(Clone, Debug)]
 pub struct PixieHome {
     root: PathBuf,
@@ -26,24 +27,28 @@ impl PixieHome {
         Ok(Self::at(dirs.config_dir().to_path_buf()))
     }
 
+    /// A home at `root` (created on first write).
     pub fn at(root: PathBuf) -> Self {
         Self { root }
     }
 
+    /// The directory itself.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn profiles_file(&self) -> PathBuf {
+    /// The profile file, `profiles.toml`.
+    pub(crate) fn profiles_file(&self) -> PathBuf {
         self.root.join("profiles.toml")
     }
 
-    pub fn locks_dir(&self) -> PathBuf {
+    /// The directory of lock files.
+    pub(crate) fn locks_dir(&self) -> PathBuf {
         self.root.join("locks")
     }
 
     /// The profile file's lock.
-    pub fn profiles_lock(&self) -> PathBuf {
+    pub(crate) fn profiles_lock(&self) -> PathBuf {
         self.locks_dir().join("profiles.lock")
     }
 
@@ -51,7 +56,7 @@ impl PixieHome {
     /// and named by the hex of the lower-cased name, so no profile name can be another lock
     /// (`profiles`), a reserved file name (`con` on Windows), or differ only in case from a
     /// name a case-insensitive file system would take for the same file.
-    pub fn session_lock(&self, name: &ProfileName) -> PathBuf {
+    pub(crate) fn session_lock(&self, name: &ProfileName) -> PathBuf {
         self.locks_dir()
             .join("sessions")
             .join(format!("{}.lock", hex(&name.as_str().to_ascii_lowercase())))
@@ -60,7 +65,7 @@ impl PixieHome {
     /// Where a profile's refresh records live (see [`crate::ledger`]): the hex of the exact
     /// name (safe on any file system), so two profiles an older Pixie let differ only in case
     /// never share records, though they share a lock.
-    pub fn ledger_file(&self, name: &ProfileName) -> PathBuf {
+    pub(crate) fn ledger_file(&self, name: &ProfileName) -> PathBuf {
         self.root
             .join("ledger")
             .join(format!("{}.json", hex(name.as_str())))

@@ -6,6 +6,8 @@
 //! long-running front drives, text safety for output, and the few types the fronts and tests
 //! plug in (store, clock, browser); everything else is the engine's own business.
 
+#![warn(missing_docs)]
+
 pub mod autorefresh;
 pub mod engine;
 #[doc(hidden)]

@@ -5,6 +5,8 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// Sends Pixie's logs to stderr at `$PIXIE_LOG`'s level, else at `default_level`. Calling it
+/// again does nothing.
 pub fn init(default_level: &str) {
     let level = std::env::var("PIXIE_LOG")
         .ok()

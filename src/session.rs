@@ -53,19 +53,26 @@ pub struct IdTokenRecord {
     pub verification: Verification,
 }
 
+/// The result of checking an ID token when it was received.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Verification {
     /// Signature (provider's JWKS), issuer, audience, expiry and nonce all checked.
-    Verified { checked_at: DateTime<Utc> },
+    Verified {
+        /// When the checks ran.
+        checked_at: DateTime<Utc>,
+    },
     /// Could not be verified; `reason` says which check failed or why none could run.
     Unverified {
+        /// Which check failed, or why none could run.
         reason: String,
+        /// When the checks ran.
         checked_at: DateTime<Utc>,
     },
 }
 
 impl Verification {
+    /// Whether every check passed.
     pub fn is_verified(&self) -> bool {
         matches!(self, Verification::Verified { .. })
     }

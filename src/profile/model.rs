@@ -179,8 +179,8 @@ impl Default for Redirect {
 }
 
 impl Redirect {
-    /// Parses a loopback redirect URI: `http` on 127.0.0.1, localhost or [::1], with no query,
-    /// fragment or user info. Without a port, a free one is chosen for each sign-in.
+    /// Parses a loopback redirect URI: `http` on `127.0.0.1`, `localhost` or `[::1]`, with no
+    /// query, fragment or user info. Without a port, a free one is chosen for each sign-in.
     pub fn parse(uri: &str) -> Result<Self> {
         let bad = |why: &str| {
             Error::invalid_field(

@@ -24,6 +24,7 @@ pub struct KeyringStore {
 }
 
 impl KeyringStore {
+    /// The keychain under the service name `service`, which namespaces Pixie's entries.
     pub fn new(service: impl Into<String>) -> Self {
         Self {
             service: service.into(),
@@ -32,6 +33,7 @@ impl KeyringStore {
         }
     }
 
+    /// The keychain under `$PIXIE_KEYRING_SERVICE`, else the service `pixie`.
     pub fn from_env() -> Self {
         let service = std::env::var("PIXIE_KEYRING_SERVICE")
             .ok()
@@ -40,6 +42,7 @@ impl KeyringStore {
         Self::new(service)
     }
 
+    /// The service name entries are stored under.
     pub fn service(&self) -> &str {
         &self.service
     }

@@ -10,8 +10,11 @@ use crate::secret::SecretString;
 /// A keychain operation, for [`MemoryStore::fail_on`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreOp {
+    /// [`SecretStore::get`].
     Get,
+    /// [`SecretStore::set`].
     Set,
+    /// [`SecretStore::delete`].
     Delete,
 }
 
@@ -23,6 +26,7 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// Every key stored, sorted.
     pub fn keys(&self) -> Vec<String> {
         let mut k: Vec<_> = self.map.lock().unwrap().keys().cloned().collect();
         k.sort();

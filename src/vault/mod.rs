@@ -33,7 +33,9 @@ pub const PLATFORM_CHUNK: usize = 64 * 1024;
 
 /// A flat secret store. Implementations: the OS keychain, and an in-memory map for unit tests.
 pub trait SecretStore: Send + Sync {
+    /// The value at `key`, or `None` when there is no entry.
     fn get(&self, key: &str) -> Result<Option<SecretString>>;
+    /// Creates or replaces the entry at `key`.
     fn set(&self, key: &str, value: &str) -> Result<()>;
     /// Deleting an absent entry is not an error.
     fn delete(&self, key: &str) -> Result<()>;
@@ -85,10 +87,13 @@ pub struct Vault {
 }
 
 impl Vault {
-    pub fn new(store: Arc<dyn SecretStore>) -> Self {
+    /// A vault over `store`, splitting values at the platform's item size.
+    pub(crate) fn new(store: Arc<dyn SecretStore>) -> Self {
         Self::with_chunk_size(store, PLATFORM_CHUNK)
     }
 
+    /// A vault that splits values longer than `chunk` bytes (at least 16), e.g. to test chunking on
+    /// a platform whose items hold more.
     pub fn with_chunk_size(store: Arc<dyn SecretStore>, chunk: usize) -> Self {
         assert!(chunk >= 16, "chunk size too small");
         Self { store, chunk }
@@ -102,13 +107,14 @@ impl Vault {
         format!("client-secret:{profile}")
     }
 
-    pub fn session(&self, profile: &ProfileName) -> Result<Option<Session>> {
+    /// The profile's stored session, if any.
+    pub(crate) fn session(&self, profile: &ProfileName) -> Result<Option<Session>> {
         self.session_for_update(profile).map(|(s, _)| s)
     }
 
     /// Reads the session and what a following [`Vault::commit_session`] must replace. Hold the
     /// profile's lock from here to the commit.
-    pub fn session_for_update(
+    pub(crate) fn session_for_update(
         &self,
         profile: &ProfileName,
     ) -> Result<(Option<Session>, PendingWrite)> {
@@ -140,7 +146,7 @@ impl Vault {
 
     /// Reads only what a session write must replace (no parsing). Hold the profile's lock from
     /// here to [`Vault::commit_session`].
-    pub fn prepare_session_write(&self, profile: &ProfileName) -> Result<PendingWrite> {
+    pub(crate) fn prepare_session_write(&self, profile: &ProfileName) -> Result<PendingWrite> {
         let key = Self::session_key(profile);
         let old = Head::of(self.store.get(&key)?.as_ref());
         Ok(PendingWrite { key, old })
@@ -148,31 +154,36 @@ impl Vault {
 
     /// Stores the session in one step as far as readers are concerned: until this returns `Ok`
     /// the previous session (and its refresh token) is what every reader sees.
-    pub fn commit_session(&self, pending: PendingWrite, session: &Session) -> Result<()> {
+    pub(crate) fn commit_session(&self, pending: PendingWrite, session: &Session) -> Result<()> {
         let json = serde_json::to_string(session)
             .map_err(|e| Error::Internal(format!("cannot serialise session: {e}")))?;
         self.write(&pending.key, &json, pending.old)
     }
 
+    /// Stores a session in one go, for tests that need one in place.
     #[cfg(test)]
-    pub fn store_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
+    pub(crate) fn store_session(&self, profile: &ProfileName, session: &Session) -> Result<()> {
         let pending = self.prepare_session_write(profile)?;
         self.commit_session(pending, session)
     }
 
-    pub fn delete_session(&self, profile: &ProfileName) -> Result<()> {
+    /// Deletes the profile's session (all its chunks).
+    pub(crate) fn delete_session(&self, profile: &ProfileName) -> Result<()> {
         self.delete_value(&Self::session_key(profile))
     }
 
+    /// The profile's client secret, if the keychain holds one.
     pub fn client_secret(&self, profile: &ProfileName) -> Result<Option<SecretString>> {
         self.get_value(&Self::client_secret_key(profile))
     }
 
+    /// Stores (or replaces) the profile's client secret.
     pub fn set_client_secret(&self, profile: &ProfileName, secret: &SecretString) -> Result<()> {
         self.set_value(&Self::client_secret_key(profile), secret.expose_secret())
     }
 
-    pub fn delete_client_secret(&self, profile: &ProfileName) -> Result<()> {
+    /// Deletes the profile's client secret.
+    pub(crate) fn delete_client_secret(&self, profile: &ProfileName) -> Result<()> {
         self.delete_value(&Self::client_secret_key(profile))
     }
 
