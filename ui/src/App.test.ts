@@ -195,15 +195,19 @@ describe('copy token', () => {
   });
 
   it('copies the selected profile with Ctrl+Shift+C and moves the selection with the arrows', async () => {
-    const calls = await start(
-      [view('a', { state: 'signed_in' }), view('b', { state: 'signed_in' }), view('c')],
-      { copy_token: () => ({ expires_at: null, clears_in_secs: 5, refreshed: false }) },
-    );
+    const calls = await start([view('a', { state: 'signed_in' }), view('b', { state: 'signed_in' }), view('c')], {
+      copy_token: () => ({ expires_at: null, clears_in_secs: 5, refreshed: false }),
+    });
     expect(row('a')).toHaveAttribute('aria-current', 'true');
     await fireEvent.keyDown(window, { key: 'ArrowDown' });
     await waitFor(() => expect(row('b')).toHaveAttribute('aria-current', 'true'));
     await waitFor(() => expect(document.activeElement).toBe(row('b')));
-    await fireEvent.keyDown(document.activeElement ?? window, { key: 'C', code: 'KeyC', ctrlKey: true, shiftKey: true });
+    await fireEvent.keyDown(document.activeElement ?? window, {
+      key: 'C',
+      code: 'KeyC',
+      ctrlKey: true,
+      shiftKey: true,
+    });
     await screen.findByText('Token copied. Clipboard clears in 5 s.');
     expect(calls.filter((c) => c.cmd === 'copy_token').map((c) => c.args.name)).toEqual(['b']);
 
@@ -336,7 +340,9 @@ describe('other actions', () => {
     await fireEvent.click(within(row('work')).getByTestId('edit'));
     const editor = await screen.findByTestId('profile-editor');
     await fireEvent.click(within(editor).getByTestId('save'));
-    expect(await screen.findByText(/sends the code and refresh tokens to tokens\.elsewhere\.example/)).toBeInTheDocument();
+    expect(
+      await screen.findByText(/sends the code and refresh tokens to tokens\.elsewhere\.example/),
+    ).toBeInTheDocument();
   });
 
   it('opens the editor for edit with the name read-only', async () => {

@@ -6,7 +6,10 @@ const components = import.meta.glob('./**/*.svelte', { query: '?raw', import: 'd
   string,
   string
 >;
-const html = import.meta.glob('../index.html', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const html = import.meta.glob('../index.html', { query: '?raw', import: 'default', eager: true }) as Record<
+  string,
+  string
+>;
 
 function markup(source: string): string {
   return source.replace(/<script[\s\S]*?<\/script>/g, '').replace(/<style[\s\S]*?<\/style>/g, '');

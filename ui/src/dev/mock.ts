@@ -15,18 +15,50 @@ const now = Date.now();
 let list: ProfileView[] =
   n > 0
     ? Array.from({ length: n }, (_, i) =>
-        view(`profile-${i}`, i % 3 === 0 ? { state: 'signed_in', expires_at: now + i * 7000, subject: `user${i}`, id_token_verified: true } : {}),
+        view(
+          `profile-${i}`,
+          i % 3 === 0
+            ? { state: 'signed_in', expires_at: now + i * 7000, subject: `user${i}`, id_token_verified: true }
+            : {},
+        ),
       )
     : params.has('empty')
       ? []
       : [
-          view('work', { state: 'signed_in', expires_at: now + 299_000, subject: '6f1c2d7e-alice', id_token_verified: true, has_refresh_token: true }),
-          view('staging', { state: 'signed_in', expires_at: now + 3_780_000, subject: 'bob', id_token_verified: false, has_refresh_token: true }),
-          view('github', { provider: 'github.com', client_id: 'Iv1.8a61f9b3a7aba766', state: 'waiting', reason: 'The browser could not be started. Open this link by hand: http://127.0.0.1:53682/start' }),
-          view('partner-api', { state: 'sign_in_required', reason: 'The refresh token was rejected (invalid_grant). Sign in again.', subject: 'carol', has_refresh_token: true }),
+          view('work', {
+            state: 'signed_in',
+            expires_at: now + 299_000,
+            subject: '6f1c2d7e-alice',
+            id_token_verified: true,
+            has_refresh_token: true,
+          }),
+          view('staging', {
+            state: 'signed_in',
+            expires_at: now + 3_780_000,
+            subject: 'bob',
+            id_token_verified: false,
+            has_refresh_token: true,
+          }),
+          view('github', {
+            provider: 'github.com',
+            client_id: 'Iv1.8a61f9b3a7aba766',
+            state: 'waiting',
+            reason: 'The browser could not be started. Open this link by hand: http://127.0.0.1:53682/start',
+          }),
+          view('partner-api', {
+            state: 'sign_in_required',
+            reason: 'The refresh token was rejected (invalid_grant). Sign in again.',
+            subject: 'carol',
+            has_refresh_token: true,
+          }),
           view('legacy', { state: 'error', reason: 'Could not reach https://old.example.com: connection refused' }),
           view('personal'),
-          view('refreshing-one', { state: 'refreshing', expires_at: now + 2000, subject: 'dave', id_token_verified: true }),
+          view('refreshing-one', {
+            state: 'refreshing',
+            expires_at: now + 2000,
+            subject: 'dave',
+            id_token_verified: true,
+          }),
         ];
 
 const form = (name: string): ProfileForm => ({
@@ -66,9 +98,31 @@ const claims = (name: string): ClaimsPayload => {
       verified: name !== 'staging',
       problem: name === 'staging' ? 'The ID token has expired (exp is 2 h ago).' : null,
       checked_at: Date.now(),
-      claims: { iss: discovery.issuer, sub: 'alice', aud: 'pixie-cli', exp: s + 300, iat: s - 3300, auth_time: s - 3300, nonce: 'n-0S6_WzA2Mj', email: 'alice@example.com', email_verified: true, name: 'Alice Example' },
+      claims: {
+        iss: discovery.issuer,
+        sub: 'alice',
+        aud: 'pixie-cli',
+        exp: s + 300,
+        iat: s - 3300,
+        auth_time: s - 3300,
+        nonce: 'n-0S6_WzA2Mj',
+        email: 'alice@example.com',
+        email_verified: true,
+        name: 'Alice Example',
+      },
     },
-    access_token: { kind: 'jwt', header: { alg: 'RS256', typ: 'at+jwt', kid: 'k1' }, claims: { iss: discovery.issuer, sub: 'alice', aud: 'api://default', scope: 'openid profile email', exp: s + 299, iat: s - 1 } },
+    access_token: {
+      kind: 'jwt',
+      header: { alg: 'RS256', typ: 'at+jwt', kid: 'k1' },
+      claims: {
+        iss: discovery.issuer,
+        sub: 'alice',
+        aud: 'api://default',
+        scope: 'openid profile email',
+        exp: s + 299,
+        iat: s - 1,
+      },
+    },
     token_type: 'Bearer',
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     expires_at: Date.now() + 299_000,
@@ -94,7 +148,8 @@ mockIPC(
         return form(name);
       case 'save_profile': {
         const f = (a.request as { form: ProfileForm }).form;
-        if (!list.some((x) => x.name === f.name)) list = [...list, view(f.name, { client_id: f.client_id, provider: f.issuer })];
+        if (!list.some((x) => x.name === f.name))
+          list = [...list, view(f.name, { client_id: f.client_id, provider: f.issuer })];
         return { profiles: list, secret_dropped: false, split_hosts: null };
       }
       case 'delete_profile':
@@ -102,13 +157,22 @@ mockIPC(
         return list;
       case 'discover':
         await new Promise((r) => setTimeout(r, 400));
-        if (!String(a.issuer).startsWith('https://')) throw { code: 'provider', message: 'Discovery failed: the issuer must be an https URL.', fields: [] };
+        if (!String(a.issuer).startsWith('https://'))
+          throw { code: 'provider', message: 'Discovery failed: the issuer must be an https URL.', fields: [] };
         return discovery;
       case 'sign_in':
         set({ ...p, state: 'waiting', reason: null });
         await new Promise((r) => setTimeout(r, 3000));
-        if (list.find((x) => x.name === name)?.state !== 'waiting') throw { code: 'cancelled', message: 'Sign-in cancelled.', fields: [] };
-        set({ ...p, state: 'signed_in', reason: null, expires_at: Date.now() + 300_000, subject: 'alice', id_token_verified: true });
+        if (list.find((x) => x.name === name)?.state !== 'waiting')
+          throw { code: 'cancelled', message: 'Sign-in cancelled.', fields: [] };
+        set({
+          ...p,
+          state: 'signed_in',
+          reason: null,
+          expires_at: Date.now() + 300_000,
+          subject: 'alice',
+          id_token_verified: true,
+        });
         return list.find((x) => x.name === name);
       case 'cancel_sign_in':
         set({ ...p, state: 'signed_out', reason: null });
@@ -118,7 +182,14 @@ mockIPC(
       case 'claims':
         return claims(name);
       case 'sign_out': {
-        const out = { ...p, state: 'signed_out' as const, expires_at: null, subject: null, id_token_verified: null, has_refresh_token: false };
+        const out = {
+          ...p,
+          state: 'signed_out' as const,
+          expires_at: null,
+          subject: null,
+          id_token_verified: null,
+          has_refresh_token: false,
+        };
         set(out);
         return { profile: out, revocation: 'The refresh token was revoked at the provider.', revoked: true };
       }
@@ -133,7 +204,8 @@ mockIPC(
       case 'ui_ready':
         document.documentElement.dataset.readyMs = String((a.report as { render_ms: number }).render_ms);
         // Lets a test harness outside the page read it from the server's log.
-        if (params.has('beacon')) void fetch(`/__ready?ms=${(a.report as { render_ms: number }).render_ms}`).catch(() => undefined);
+        if (params.has('beacon'))
+          void fetch(`/__ready?ms=${(a.report as { render_ms: number }).render_ms}`).catch(() => undefined);
         return null;
       default:
         return null;

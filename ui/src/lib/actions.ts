@@ -80,7 +80,9 @@ export const signIn = (name: string): Promise<void> => run(async () => profiles.
 export const copyToken = (name: string): Promise<void> =>
   run(async () => {
     const r = await ipc.copyToken(name);
-    notices.info(r.clears_in_secs === null ? 'Token copied.' : `Token copied. Clipboard clears in ${r.clears_in_secs} s.`);
+    notices.info(
+      r.clears_in_secs === null ? 'Token copied.' : `Token copied. Clipboard clears in ${r.clears_in_secs} s.`,
+    );
   });
 
 export const showClaims = (name: string): Promise<void> =>

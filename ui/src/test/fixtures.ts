@@ -1,10 +1,4 @@
-import type {
-  ClaimsPayload,
-  DiscoveryView,
-  IpcError,
-  ProfileForm,
-  ProfileView,
-} from '../lib/ipc';
+import type { ClaimsPayload, DiscoveryView, IpcError, ProfileForm, ProfileView } from '../lib/ipc';
 import { emptyForm } from '../lib/form';
 
 export function view(name: string, over: Partial<ProfileView> = {}): ProfileView {

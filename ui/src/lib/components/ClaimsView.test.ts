@@ -42,7 +42,12 @@ describe('claims view', () => {
   it('shows an unverified ID token with the problem', () => {
     const { q } = show(
       claimsPayload({
-        id_token: { verified: false, problem: 'The signature does not match any key.', checked_at: Date.now(), claims: { sub: 'x' } },
+        id_token: {
+          verified: false,
+          problem: 'The signature does not match any key.',
+          checked_at: Date.now(),
+          claims: { sub: 'x' },
+        },
       }),
     );
     expect(q.getByTestId('verified-badge')).toHaveTextContent('Not verified');
@@ -58,7 +63,7 @@ describe('claims view', () => {
     expect(q.getByTestId('token-expiry')).toHaveTextContent(/in [45] min/);
   });
 
-  it('lists a JWT access token\'s claims', () => {
+  it("lists a JWT access token's claims", () => {
     const { q } = show(
       claimsPayload({
         id_token: null,
@@ -68,7 +73,11 @@ describe('claims view', () => {
     expect(q.getByTestId('access-token-kind')).toHaveTextContent('JWT');
     expect(q.queryByTestId('verified-badge')).toBeNull();
     const at = q.getByTestId('access-token-claims');
-    expect(within(at).getAllByTestId('claim-row').map((r) => r.dataset.claim)).toEqual(['scope', 'aud']);
+    expect(
+      within(at)
+        .getAllByTestId('claim-row')
+        .map((r) => r.dataset.claim),
+    ).toEqual(['scope', 'aud']);
   });
 
   it('toggles the raw JSON, pretty-printed', async () => {

@@ -10,7 +10,13 @@ function open(props: { mode?: 'add' | 'edit' | 'duplicate'; initial?: ProfileFor
   const onclose = vi.fn();
   const onsaved = vi.fn();
   render(ProfileEditor, {
-    props: { mode: props.mode ?? 'add', initial: props.initial ?? emptyForm(), original: props.original ?? null, onclose, onsaved },
+    props: {
+      mode: props.mode ?? 'add',
+      initial: props.initial ?? emptyForm(),
+      original: props.original ?? null,
+      onclose,
+      onsaved,
+    },
   });
   const editor = screen.getByTestId('profile-editor');
   return { onclose, onsaved, editor, q: within(editor) };
@@ -84,7 +90,9 @@ describe('profile editor', () => {
   });
 
   it('saves a new profile with the secret as SecretInput', async () => {
-    const calls = fakeBackend({ save_profile: () => ({ profiles: [view('work')], secret_dropped: false, split_hosts: null }) });
+    const calls = fakeBackend({
+      save_profile: () => ({ profiles: [view('work')], secret_dropped: false, split_hosts: null }),
+    });
     const { q, onsaved } = open();
     await type(q.getByTestId('field-name'), 'work');
     await type(q.getByTestId('field-issuer'), 'https://idp.example.com');

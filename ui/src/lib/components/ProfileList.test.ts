@@ -38,7 +38,13 @@ describe('profile list countdown', () => {
     const onaction = vi.fn();
     const onselect = vi.fn();
     render(ProfileList, {
-      props: { profiles: [view('a'), view('b', { state: 'signed_in' })], selected: 'a', onaction, onselect, onadd: vi.fn() },
+      props: {
+        profiles: [view('a'), view('b', { state: 'signed_in' })],
+        selected: 'a',
+        onaction,
+        onselect,
+        onadd: vi.fn(),
+      },
     });
     const b = document.querySelector('[data-profile="b"]') as HTMLElement;
     await fireEvent.click(within(b).getByTestId('copy-token'));
@@ -60,7 +66,13 @@ describe('profile list countdown', () => {
   });
 
   it('keeps focus on a button whose row changes, and the selection on its row', async () => {
-    const props = { profiles: [view('a'), view('b', { state: 'signed_in', expires_at: 1 })], selected: 'b', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() };
+    const props = {
+      profiles: [view('a'), view('b', { state: 'signed_in', expires_at: 1 })],
+      selected: 'b',
+      onaction: vi.fn(),
+      onselect: vi.fn(),
+      onadd: vi.fn(),
+    };
     const { rerender } = render(ProfileList, { props });
     const before = document.querySelector<HTMLElement>('[data-profile="b"] [data-testid="copy-token"]');
     before?.focus();
@@ -78,7 +90,13 @@ describe('profile list countdown', () => {
   });
 
   it('moves focus to the row when the focused button goes with a state change', async () => {
-    const props = { profiles: [view('a'), view('b', { state: 'signed_in' })], selected: 'b', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() };
+    const props = {
+      profiles: [view('a'), view('b', { state: 'signed_in' })],
+      selected: 'b',
+      onaction: vi.fn(),
+      onselect: vi.fn(),
+      onadd: vi.fn(),
+    };
     const { rerender } = render(ProfileList, { props });
     document.querySelector<HTMLElement>('[data-profile="b"] [data-testid="copy-token"]')?.focus();
     await rerender({ ...props, profiles: [view('a'), view('b', { state: 'waiting' })] });
@@ -90,7 +108,9 @@ describe('profile list countdown', () => {
     const many = Array.from({ length: 1000 }, (_, i) =>
       view(`p${i}`, i % 2 ? { state: 'signed_in', expires_at: Date.now() + i * 1000 } : {}),
     );
-    render(ProfileList, { props: { profiles: many, selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() } });
+    render(ProfileList, {
+      props: { profiles: many, selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() },
+    });
     const rows = screen.getAllByTestId('profile-row');
     expect(rows.length).toBeGreaterThan(5);
     expect(rows.length).toBeLessThan(40);
@@ -114,7 +134,13 @@ describe('profile list countdown', () => {
   });
 
   it('moves the selection', async () => {
-    const props = { profiles: [view('a'), view('b')], selected: 'a', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() };
+    const props = {
+      profiles: [view('a'), view('b')],
+      selected: 'a',
+      onaction: vi.fn(),
+      onselect: vi.fn(),
+      onadd: vi.fn(),
+    };
     const { rerender } = render(ProfileList, { props });
     await rerender({ ...props, selected: 'b' });
     const a = document.querySelector<HTMLElement>('[data-profile="a"]');

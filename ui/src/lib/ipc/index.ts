@@ -78,10 +78,8 @@ async function call<T>(cmd: Command, args?: Record<string, unknown>): Promise<T>
 
 export const listProfiles = (): Promise<ProfileView[]> => call('list_profiles');
 export const getProfile = (name: string): Promise<ProfileForm> => call('get_profile', { name });
-export const saveProfile = (request: SaveRequest): Promise<SaveResult> =>
-  call('save_profile', { request });
-export const deleteProfile = (name: string): Promise<ProfileView[]> =>
-  call('delete_profile', { name });
+export const saveProfile = (request: SaveRequest): Promise<SaveResult> => call('save_profile', { request });
+export const deleteProfile = (name: string): Promise<ProfileView[]> => call('delete_profile', { name });
 export const discover = (issuer: string): Promise<DiscoveryView> => call('discover', { issuer });
 export const signIn = (name: string): Promise<ProfileView> => call('sign_in', { name });
 export const cancelSignIn = (name: string): Promise<void> => call('cancel_sign_in', { name });
@@ -92,8 +90,7 @@ export const signOut = (name: string): Promise<SignOutResult> => call('sign_out'
 export const exportProfiles = (): Promise<string | null> => call('export_profiles');
 export const importProfiles = (): Promise<ImportResult | null> => call('import_profiles');
 export const getSettings = (): Promise<Settings> => call('get_settings');
-export const setSettings = (settings: Settings): Promise<Settings> =>
-  call('set_settings', { settings });
+export const setSettings = (settings: Settings): Promise<Settings> => call('set_settings', { settings });
 export const uiReady = (report: ReadyReport): Promise<void> => call('ui_ready', { report });
 
 export interface Handlers {
