@@ -26,8 +26,69 @@ pub struct ExtraMetadata {
     /// RFC 9207: the provider puts `iss` in authorization responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// The endpoints of the optional protocols Pixie speaks.
+    #[serde(flatten)]
+    pub optional: OptionalMetadata,
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
+
+/// Metadata of the optional protocols: the device grant, PAR and browser logout.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct OptionalMetadata {
+    /// RFC 8628 §4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    /// RFC 9126 §5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9126 §5: the provider refuses authorization requests that were not pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// OpenID Connect RP-Initiated Logout 1.0 §2.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
+}
+
+impl OptionalMetadata {
+    /// The endpoints parsed; a malformed one fails discovery, like a malformed core endpoint.
+    fn parse(&self, issuer: &str) -> Result<OptionalEndpoints> {
+        let endpoint = |field: &str, v: &Option<String>| -> Result<Option<Url>> {
+            v.as_deref()
+                .map(|s| {
+                    Url::parse(s).map_err(|e| Error::Discovery {
+                        issuer: issuer.to_owned(),
+                        reason: format!("bad {field}: {e}"),
+                    })
+                })
+                .transpose()
+        };
+        Ok(OptionalEndpoints {
+            device_authorization: endpoint(
+                "device_authorization_endpoint",
+                &self.device_authorization_endpoint,
+            )?,
+            par: endpoint(
+                "pushed_authorization_request_endpoint",
+                &self.pushed_authorization_request_endpoint,
+            )?,
+            require_par: self.require_pushed_authorization_requests.unwrap_or(false),
+            end_session: endpoint("end_session_endpoint", &self.end_session_endpoint)?,
+        })
+    }
+}
+
+/// Where the optional protocols are served, when the provider offers them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptionalEndpoints {
+    /// The device grant (RFC 8628).
+    pub device_authorization: Option<Url>,
+    /// Pushed authorization requests (RFC 9126).
+    pub par: Option<Url>,
+    /// Whether every authorization request must be pushed.
+    pub require_par: bool,
+    /// RP-initiated logout in the browser.
+    pub end_session: Option<Url>,
+}
 
 pub(crate) type OidcMetadata = ProviderMetadata<
     ExtraMetadata,
@@ -62,6 +123,8 @@ pub(crate) struct OAuthMetadata {
     token_endpoint_auth_methods_supported: Vec<String>,
     #[serde(default)]
     id_token_signing_alg_values_supported: Vec<String>,
+    #[serde(flatten)]
+    optional: OptionalMetadata,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -90,6 +153,8 @@ pub struct ProviderInfo {
     pub token_endpoint_auth_methods: Vec<String>,
     /// JWS algorithms the provider signs ID tokens with (empty: unknown, RS256 is assumed).
     pub id_token_signing_algs: Vec<String>,
+    /// The device grant, PAR and browser logout, where offered.
+    pub optional: OptionalEndpoints,
 }
 
 impl ProviderInfo {
@@ -118,6 +183,12 @@ impl ProviderInfo {
             ("revocation_endpoint", &self.revocation_endpoint),
             ("userinfo_endpoint", &self.userinfo_endpoint),
             ("jwks_uri", &self.jwks_uri),
+            (
+                "device_authorization_endpoint",
+                &self.optional.device_authorization,
+            ),
+            ("pushed_authorization_request_endpoint", &self.optional.par),
+            ("end_session_endpoint", &self.optional.end_session),
         ] {
             if let Some(u) = u {
                 check(field, u)?;
@@ -136,6 +207,7 @@ pub async fn resolve(http: &Http, profile: &Profile) -> Result<ProviderInfo> {
             token,
             revocation,
             userinfo,
+            device,
         } => Ok(ProviderInfo {
             source: MetadataSource::Profile,
             issuer: None,
@@ -150,6 +222,10 @@ pub async fn resolve(http: &Http, profile: &Profile) -> Result<ProviderInfo> {
             iss_parameter_supported: false,
             token_endpoint_auth_methods: Vec::new(),
             id_token_signing_algs: Vec::new(),
+            optional: OptionalEndpoints {
+                device_authorization: device.clone(),
+                ..OptionalEndpoints::default()
+            },
         }),
     }
 }
@@ -257,6 +333,7 @@ pub(crate) fn from_oidc(m: OidcMetadata) -> Result<ProviderInfo> {
             .map(|v| wire_names(v))
             .unwrap_or_default(),
         id_token_signing_algs: wire_names(m.id_token_signing_alg_values_supported()),
+        optional: extra.optional.parse(&issuer)?,
         issuer: Some(issuer),
     })
 }
@@ -322,6 +399,7 @@ async fn discover_oauth(http: &Http, issuer: &Url, issuer_str: &str) -> Result<P
         iss_parameter_supported: m.authorization_response_iss_parameter_supported,
         token_endpoint_auth_methods: m.token_endpoint_auth_methods_supported,
         id_token_signing_algs: m.id_token_signing_alg_values_supported,
+        optional: m.optional.parse(issuer_str)?,
         issuer: Some(m.issuer),
     })
 }
@@ -436,6 +514,7 @@ mod tests {
             iss_parameter_supported: false,
             token_endpoint_auth_methods: vec![],
             id_token_signing_algs: vec![],
+            optional: OptionalEndpoints::default(),
         };
         assert!(info.check_pkce().is_err());
         info.code_challenge_methods_supported = None;

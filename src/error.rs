@@ -201,6 +201,26 @@ pub enum Error {
     #[error("sign-in cancelled")]
     Cancelled,
 
+    /// The sign-in was for another account than the one the profile is pinned to.
+    #[error(
+        "`{profile}` is for {expected}, but the sign-in was as {got}; nothing was stored. Sign in as {expected} (the provider may need you to sign out of the other account first)"
+    )]
+    WrongAccount {
+        /// The profile signed in to.
+        profile: String,
+        /// Who the profile expects, in words.
+        expected: String,
+        /// Who signed in, in words.
+        got: String,
+    },
+
+    /// The device code ran out before the person entered it (RFC 8628 `expired_token`).
+    #[error("the device code expired after {after_secs} s before it was entered; sign in again")]
+    DeviceCodeExpired {
+        /// How long the code was polled for.
+        after_secs: u64,
+    },
+
     /// The answer that reached the redirect URI is not a valid one for this sign-in.
     #[error("the sign-in answer was rejected: {0}")]
     BadCallback(String),
@@ -247,6 +267,8 @@ impl Error {
             ProviderUnreachable(_) | ProviderError(_) | Discovery { .. } => ErrorKind::Provider,
             AuthorizationDenied(_)
             | Timeout(_)
+            | DeviceCodeExpired { .. }
+            | WrongAccount { .. }
             | Cancelled
             | BadCallback(_)
             | IdTokenRejected(_) => ErrorKind::SignInIncomplete,

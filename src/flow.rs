@@ -136,6 +136,13 @@ pub fn authorization_request(
     for (k, v) in &profile.params {
         req = req.add_extra_param(k.clone(), v.clone());
     }
+    // OIDC Core §3.1.2.1: a pinned email is the account to offer (a profile's own wins).
+    if let (Some(email), false) = (
+        &profile.expected.email,
+        profile.params.contains_key("login_hint"),
+    ) {
+        req = req.add_extra_param("login_hint", email.clone());
+    }
     if profile.scopes.iter().any(|s| s == "offline_access")
         && !profile.params.contains_key("prompt")
     {

@@ -5,6 +5,25 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::profile::ProfileName;
 
+/// Reads at most `cap` bytes of a file the user names (a CA bundle); a bigger one is refused
+/// rather than read whole, and a FIFO or device cannot make the read endless.
+pub(crate) fn read_bounded(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::other(format!(
+            "larger than {} KiB",
+            cap / 1024
+        )));
+    }
+    Ok(bytes)
+}
+
 fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }

@@ -13,6 +13,8 @@ pub const METADATA_CAP: usize = 512 * 1024;
 /// Cap on token, revocation and error answers.
 pub const TOKEN_CAP: usize = 64 * 1024;
 
+/// Cap on a CA file: a bundle of every public root is about 200 KiB.
+const MAX_CA_FILE: u64 = 4 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -23,6 +25,18 @@ pub enum HttpError {
     /// The connection was never made: the provider did not see the request.
     #[error("{0}")]
     Connect(String),
+    /// The server's certificate is not trusted: nothing was sent. Behind a company's TLS
+    /// inspection, or for an internal provider, its CA must be trusted explicitly.
+    #[error(
+        "the TLS certificate of {host} is not trusted ({reason}); if a company or private CA \
+         signed it, give the profile that CA's certificate file, or set SSL_CERT_FILE"
+    )]
+    Tls {
+        /// The host whose certificate was refused.
+        host: String,
+        /// rustls' reason, e.g. `UnknownIssuer`.
+        reason: String,
+    },
     /// Sent, but no (whole) answer in time.
     #[error("no answer within {} s", TOTAL_TIMEOUT.as_secs())]
     Timeout,
@@ -41,12 +55,24 @@ pub enum HttpError {
 impl HttpError {
     /// True when the provider cannot have received the request.
     pub fn never_sent(&self) -> bool {
-        matches!(self, HttpError::Connect(_))
+        matches!(self, HttpError::Connect(_) | HttpError::Tls { .. })
     }
 
     fn from_reqwest(e: reqwest::Error) -> Self {
         if e.is_connect() {
-            HttpError::Connect(root_cause(&e))
+            let cause = root_cause(&e);
+            // reqwest has no TLS error kind; rustls' messages name the certificate.
+            if cause.contains("certificate") {
+                return HttpError::Tls {
+                    host: e
+                        .url()
+                        .and_then(|u| u.host_str())
+                        .unwrap_or("the provider")
+                        .to_owned(),
+                    reason: cause,
+                };
+            }
+            HttpError::Connect(cause)
         } else if e.is_timeout() {
             HttpError::Timeout
         } else {
@@ -68,7 +94,30 @@ impl Http {
     /// TLS is always verified (system roots plus the bundled Mozilla roots); redirects are never
     /// followed, as oauth2-rs recommends, so a token request cannot be bounced elsewhere.
     pub fn new() -> Result<Self> {
-        let client = reqwest::Client::builder()
+        Self::build(Vec::new())
+    }
+
+    /// Like [`Http::new`], also trusting the CA certificates in `ca_file` (PEM), for a provider
+    /// whose certificate a company or private CA signed. The system roots stay trusted too.
+    pub fn with_ca_file(ca_file: &std::path::Path) -> Result<Self> {
+        let bad = |why: String| Error::invalid(format!("the CA file {}: {why}", ca_file.display()));
+        let pem =
+            crate::home::read_bounded(ca_file, MAX_CA_FILE).map_err(|e| bad(e.to_string()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| bad(format!("not PEM certificates ({e})")))?;
+        if certs.is_empty() {
+            return Err(bad("holds no PEM certificate".into()));
+        }
+        Self::build(certs)
+    }
+
+    fn build(extra_roots: Vec<reqwest::Certificate>) -> Result<Self> {
+        let mut builder = reqwest::Client::builder();
+        for cert in extra_roots {
+            builder = builder.add_root_certificate(cert);
+        }
+        // Proxies come from HTTPS_PROXY/HTTP_PROXY/ALL_PROXY and NO_PROXY (reqwest's default).
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TOTAL_TIMEOUT)

@@ -17,7 +17,9 @@ pub mod text;
 
 pub(crate) mod browser;
 pub(crate) mod claims;
+pub(crate) mod client_auth;
 pub(crate) mod clock;
+pub(crate) mod device;
 pub(crate) mod discovery;
 pub(crate) mod error;
 pub(crate) mod flow;
@@ -27,6 +29,7 @@ pub(crate) mod ledger;
 pub(crate) mod lock;
 pub(crate) mod logging;
 pub(crate) mod loopback;
+pub(crate) mod par;
 pub(crate) mod refresh;
 pub(crate) mod secret;
 pub(crate) mod session;

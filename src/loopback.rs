@@ -34,12 +34,17 @@ pub struct CallbackParams {
 pub struct Callback {
     pub params: CallbackParams,
     pub received_at: std::time::Instant,
-    responder: oneshot::Sender<Page>,
+    pub responder: Responder,
 }
 
-impl Callback {
+/// Answers the browser's tab, which waits until then.
+#[derive(Debug)]
+pub struct Responder(oneshot::Sender<Page>);
+
+impl Responder {
+    /// Shows `page` in the browser's tab.
     pub fn respond(self, page: Page) {
-        let _ = self.responder.send(page);
+        let _ = self.0.send(page);
     }
 }
 
@@ -62,6 +67,8 @@ struct Shared {
 
 pub struct Listener {
     redirect_uri: String,
+    /// Kept to check a pasted answer (paste-back) as the listener checks a callback.
+    state: String,
     /// What was bound (tests connect to it).
     #[cfg(test)]
     addr: SocketAddr,
@@ -109,6 +116,7 @@ impl Listener {
         tracing::debug!(%redirect_uri, "loopback listener ready");
         Ok(Self {
             redirect_uri,
+            state: state.to_owned(),
             #[cfg(test)]
             addr,
             rx,
@@ -119,6 +127,32 @@ impl Listener {
 
     pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
+    }
+
+    /// Paste-back: the address the browser landed on, pasted by the person, checked as a
+    /// callback is: this sign-in's redirect URI and `state`. The reason a paste is refused
+    /// names no part of what was pasted beyond what the person can see anyway.
+    pub fn check_pasted(&self, pasted: &str) -> std::result::Result<CallbackParams, String> {
+        let pasted = pasted.trim();
+        if pasted.len() > MAX_PASTED_LEN {
+            return Err(format!("that is longer than {MAX_PASTED_LEN} characters"));
+        }
+        let url = url::Url::parse(pasted).map_err(|_| {
+            "that is not an address (paste the whole address of the page the browser landed on)"
+                .to_owned()
+        })?;
+        let expected = url::Url::parse(&self.redirect_uri).map_err(|e| e.to_string())?;
+        if url.origin() != expected.origin() || url.path() != expected.path() {
+            return Err(format!(
+                "that address is not this sign-in's redirect ({})",
+                self.redirect_uri
+            ));
+        }
+        let (state, params) = parse_query(url.query().unwrap_or(""));
+        if !state.is_some_and(|s| constant_time_eq(s.as_bytes(), self.state.as_bytes())) {
+            return Err("that answer belongs to another sign-in (its state does not match)".into());
+        }
+        Ok(params)
     }
 
     #[cfg(test)]
@@ -264,7 +298,7 @@ async fn handle(shared: Arc<Shared>, uri: Uri, host: Option<String>) -> Response
     let cb = Callback {
         params,
         received_at: std::time::Instant::now(),
-        responder,
+        responder: Responder(responder),
     };
     if shared.tx.send(cb).await.is_err() {
         return page(
@@ -287,6 +321,9 @@ async fn handle(shared: Arc<Shared>, uri: Uri, host: Option<String>) -> Response
         ),
     }
 }
+
+/// Longer than any real callback address; more is not read.
+const MAX_PASTED_LEN: usize = 8192;
 
 /// The callback's `state` and what the authorization server sent, from the request's query.
 pub(crate) fn parse_query(query: &str) -> (Option<String>, CallbackParams) {
@@ -375,7 +412,7 @@ mod tests {
         assert_eq!(cb.params.iss.as_deref(), Some("https://i"));
         // A replay of the good callback is refused while the first is in flight.
         assert_eq!(get(&format!("{base}?code=good&state=s-123")).await.0, 400);
-        cb.respond(Page::Success {
+        cb.responder.respond(Page::Success {
             profile: "work".into(),
         });
         let (status, body) = real.await.unwrap();
@@ -412,7 +449,7 @@ mod tests {
             .wait(Duration::from_secs(5), &CancellationToken::new())
             .await
             .unwrap();
-        cb.respond(Page::Success {
+        cb.responder.respond(Page::Success {
             profile: "p".into(),
         });
         assert_eq!(browser.await.unwrap().0, 200);
@@ -444,7 +481,7 @@ mod tests {
             .unwrap();
         assert_eq!(cb.params.error.as_deref(), Some("access_denied"));
         assert_eq!(cb.params.error_description.as_deref(), Some("no way"));
-        cb.respond(Page::Failure {
+        cb.responder.respond(Page::Failure {
             message: "<denied>".into(),
         });
         let (_, body) = browser.await.unwrap();

@@ -50,6 +50,10 @@ pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
                     let _ = app.run_on_main_thread(move || focus_main(&app2));
                     return;
                 }
+                // The app always signs in with its browser (FlowRequest's default).
+                LoginEvent::FlowChosen { .. }
+                | LoginEvent::DeviceCode { .. }
+                | LoginEvent::PasteRejected { .. } => return,
             };
             app.pixie()
                 .set_activity(&name, Some(Activity::Waiting { note }));
@@ -67,6 +71,7 @@ pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
                 timeout: DEFAULT_LOGIN_TIMEOUT,
                 cancel: running.cancellation(),
                 events: Some(sink),
+                ..Default::default()
             },
         )
         .await;

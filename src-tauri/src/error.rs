@@ -67,23 +67,21 @@ impl From<Error> for IpcError {
             _ => "",
         };
         let message = format!("{e}{remedy}");
-        match e.field() {
+        match e.field().and_then(form_field) {
             Some(field) => IpcError {
                 code,
                 message: message.clone(),
-                fields: vec![FieldError {
-                    field: form_field(field),
-                    message,
-                }],
+                fields: vec![FieldError { field, message }],
             },
             None => IpcError::new(code, message),
         }
     }
 }
 
-/// Where a form shows an error the engine blames on a profile field.
-fn form_field(field: ProfileField) -> FormField {
-    match field {
+/// Where a form shows an error the engine blames on a profile field; `None` for the settings
+/// the editor does not show (they are set with the CLI), whose errors show as the form's own.
+fn form_field(field: ProfileField) -> Option<FormField> {
+    Some(match field {
         ProfileField::Name => FormField::Name,
         ProfileField::Issuer => FormField::Issuer,
         ProfileField::AuthorizationEndpoint => FormField::AuthorizationEndpoint,
@@ -95,7 +93,12 @@ fn form_field(field: ProfileField) -> FormField {
         ProfileField::Params => FormField::Params,
         ProfileField::RedirectUri => FormField::RedirectUri,
         ProfileField::Browser => FormField::Browser,
-    }
+        ProfileField::DeviceAuthorizationEndpoint
+        | ProfileField::Flow
+        | ProfileField::CaFile
+        | ProfileField::ExpectSub
+        | ProfileField::ExpectEmail => return None,
+    })
 }
 
 #[cfg(test)]

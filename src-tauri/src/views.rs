@@ -242,9 +242,27 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
         params,
         redirect_uri: nonempty(&form.redirect_uri),
         browser: nonempty(&form.browser),
+        // Settings the editor does not show start empty; an edit keeps the stored ones
+        // (`keep_unshown`).
+        ..ProfileRecord::default()
     };
     // The engine's error names the field it blames; the conversion places the message there.
     Profile::try_from(record).map_err(IpcError::from)
+}
+
+/// An edit in the app keeps what the editor does not show (set with the CLI): the sign-in flow,
+/// the CA file, the pinned account, browser logout and an explicit device endpoint.
+pub fn keep_unshown(mut edited: Profile, stored: &Profile) -> Profile {
+    edited.flow = stored.flow;
+    edited.ca_file.clone_from(&stored.ca_file);
+    edited.expected.clone_from(&stored.expected);
+    edited.browser_logout = stored.browser_logout;
+    if let (Provider::Endpoints { device, .. }, Provider::Endpoints { device: kept, .. }) =
+        (&mut edited.provider, &stored.provider)
+    {
+        device.clone_from(kept);
+    }
+    edited
 }
 
 /// Where the form shows an engine error: next to the field the engine blames, else `fallback`.
@@ -395,6 +413,17 @@ pub(crate) mod tests {
             redirect_uri: String::new(),
             browser: String::new(),
         }
+    }
+
+    #[test]
+    fn an_edit_keeps_the_settings_the_editor_does_not_show() {
+        let mut stored = form_to_profile(&form()).unwrap();
+        stored.flow = Some(pixie::profile::SignInFlow::Device);
+        stored.ca_file = Some("/etc/company/ca.pem".into());
+        stored.expected.email = Some("a@example.com".into());
+        stored.browser_logout = true;
+        let edited = keep_unshown(form_to_profile(&form()).unwrap(), &stored);
+        assert_eq!(edited, stored);
     }
 
     #[test]

@@ -49,9 +49,17 @@ pub enum Command {
     /// Sign in through the system browser (PKCE, loopback redirect).
     Login {
         name: String,
-        /// Print the sign-in URL instead of opening a browser.
-        #[arg(long)]
+        /// Print the sign-in URL instead of opening a browser, and take the address the
+        /// browser lands on when it is pasted back (the same as `--flow paste`).
+        #[arg(long, conflicts_with = "flow")]
         no_browser: bool,
+        /// How to sign in: `browser` (this machine's, loopback redirect), `device` (a code
+        /// entered on any device, RFC 8628), `paste` (a browser elsewhere; paste back the
+        /// address it lands on), or `auto`: the profile's sign-in flow if it sets one, else the
+        /// browser in a desktop session, else the device grant where the provider offers it,
+        /// else paste-back.
+        #[arg(long, value_enum, default_value_t = FlowArg::Auto)]
+        flow: FlowArg,
         /// Give up when the browser has not answered after this many seconds (at most a day).
         #[arg(long, value_name = "SECS", default_value_t = 300,
               value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
@@ -193,6 +201,27 @@ pub struct ProfileFields {
     /// How a confidential client sends its secret: client_secret_basic (default) or client_secret_post.
     #[arg(long, value_name = "METHOD")]
     pub(super) client_auth: Option<String>,
+    /// Device authorization endpoint (RFC 8628), for explicit endpoints.
+    #[arg(long, value_name = "URL")]
+    pub(super) device_url: Option<String>,
+    /// How `pixie login` signs in for this profile: auto (default), browser, device or paste.
+    #[arg(long = "sign-in-flow", value_name = "FLOW")]
+    pub(super) flow: Option<String>,
+    /// A PEM file of CA certificates to trust for this provider (a company or private CA);
+    /// "" removes it.
+    #[arg(long, value_name = "FILE")]
+    pub(super) ca_file: Option<std::path::PathBuf>,
+    /// Refuse a sign-in as anyone but this subject (the ID token's `sub`); "" removes it.
+    #[arg(long, value_name = "SUB")]
+    pub(super) expect_sub: Option<String>,
+    /// Refuse a sign-in as anyone but this email (the ID token's `email`), and offer it to the
+    /// provider as `login_hint`; "" removes it.
+    #[arg(long, value_name = "EMAIL")]
+    pub(super) expect_email: Option<String>,
+    /// Also sign out of the provider in the browser at `pixie logout` (RP-Initiated Logout):
+    /// true or false.
+    #[arg(long, value_name = "BOOL")]
+    pub(super) browser_logout: Option<bool>,
 }
 
 pub(super) fn parse_param(s: &str) -> std::result::Result<(String, String), String> {
@@ -203,4 +232,18 @@ pub(super) fn parse_param(s: &str) -> std::result::Result<(String, String), Stri
         return Err(format!("empty parameter name in `{s}`"));
     }
     Ok((k.to_owned(), v.to_owned()))
+}
+
+/// `pixie login --flow`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FlowArg {
+    /// Pick from the surroundings: a desktop gets the browser, a remote shell the device
+    /// grant (or paste-back).
+    Auto,
+    /// This machine's browser and a loopback redirect.
+    Browser,
+    /// The device authorization grant: a code to enter on any device.
+    Device,
+    /// A browser elsewhere: paste back the address it lands on.
+    Paste,
 }

@@ -56,8 +56,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Login {
             name,
             no_browser,
+            flow,
             timeout,
-        } => login::login(&engine()?, &name, no_browser, timeout).await,
+        } => {
+            let flow = if no_browser {
+                args::FlowArg::Paste
+            } else {
+                flow
+            };
+            login::login(&engine()?, &name, flow, timeout).await
+        }
         Command::Token {
             name,
             format,

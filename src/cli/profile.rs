@@ -41,6 +41,7 @@ fn apply_fields(r: &mut ProfileRecord, f: ProfileFields) {
         r.token_endpoint = None;
         r.revocation_endpoint = None;
         r.userinfo_endpoint = None;
+        r.device_authorization_endpoint = None;
     }
     if f.auth_url.is_some() || f.token_url.is_some() {
         r.issuer = None;
@@ -64,6 +65,26 @@ fn apply_fields(r: &mut ProfileRecord, f: ProfileFields) {
     set(&mut r.redirect_uri, f.redirect_uri);
     set(&mut r.browser, f.browser);
     set(&mut r.client_auth, f.client_auth);
+    set(&mut r.device_authorization_endpoint, f.device_url);
+    set(&mut r.flow, f.flow);
+    // "" clears an optional setting; a relative CA path is taken from where the command runs.
+    let clearable = |slot: &mut Option<String>, v: Option<String>| {
+        if let Some(v) = v {
+            *slot = Some(v).filter(|v| !v.trim().is_empty());
+        }
+    };
+    clearable(
+        &mut r.ca_file,
+        f.ca_file.map(|p| match p.as_os_str().is_empty() {
+            true => String::new(),
+            false => std::path::absolute(&p).unwrap_or(p).display().to_string(),
+        }),
+    );
+    clearable(&mut r.expect_sub, f.expect_sub);
+    clearable(&mut r.expect_email, f.expect_email);
+    if let Some(b) = f.browser_logout {
+        r.browser_logout = b;
+    }
 }
 
 pub(super) async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {

@@ -10,20 +10,23 @@ use url::Url;
 
 use super::logout::RevokeRequest;
 use super::{blocking, BrowserChoice, Engine, LoginEvent, LoginOptions};
+use super::{FlowRequest, SignInFlow, Surroundings};
 use super::{LoginOutcome, LoginTimings};
 use crate::browser::{Browser, SystemBrowser};
 use crate::claims::{self, NonceCheck, VerifyContext};
+use crate::client_auth::ClientCredentials;
 use crate::discovery::{self, ProviderInfo};
 use crate::error::{Error, Result};
 use crate::flow::{self, ClientConfig};
 use crate::lock::{self, FileLock};
-use crate::loopback::{CallbackParams, Listener, Page};
+use crate::loopback::{Callback, CallbackParams, Listener, Page};
+use crate::par;
 use crate::profile::{ClientAuth, Profile, Provider};
 use crate::secret::SecretString;
 use crate::session::{IssuedBy, Session, Verification};
 use crate::vault::PendingWrite;
 
-type LockAndWrite = tokio::task::JoinHandle<Result<(FileLock, PendingWrite)>>;
+pub(super) type LockAndWrite = tokio::task::JoinHandle<Result<(FileLock, PendingWrite)>>;
 
 /// Everything the code exchange and what follows it need.
 struct CodeExchange<'a> {
@@ -37,19 +40,19 @@ struct CodeExchange<'a> {
 }
 
 /// When the callback came, the lock being taken meanwhile, and the sign-in's cancel token.
-struct Waits<'a> {
-    received_at: Instant,
-    lock_and_write: LockAndWrite,
-    cancel: &'a CancellationToken,
+pub(super) struct Waits<'a> {
+    pub received_at: Instant,
+    pub lock_and_write: LockAndWrite,
+    pub cancel: &'a CancellationToken,
 }
 
 /// What the provider issued at the code exchange, and for whom.
 #[derive(Clone, Copy)]
-struct Issued<'a> {
-    profile: &'a Profile,
-    provider: &'a ProviderInfo,
-    secret: Option<&'a SecretString>,
-    response: &'a flow::TokenResponse,
+pub(super) struct Issued<'a> {
+    pub profile: &'a Profile,
+    pub provider: &'a ProviderInfo,
+    pub secret: Option<&'a SecretString>,
+    pub response: &'a flow::TokenResponse,
 }
 
 impl Engine {
@@ -58,8 +61,9 @@ impl Engine {
     /// by the HTTP timeouts) so that what it issued can be revoked rather than left behind, and
     /// the wait for the lock ends at once too. Only a keychain write already under way is let
     /// finish (bounded by the keychain timeout).
-    pub async fn login(&self, name: &str, opts: LoginOptions) -> Result<LoginOutcome> {
+    pub async fn login(&self, name: &str, mut opts: LoginOptions) -> Result<LoginOutcome> {
         let profile = self.profiles.get(name)?;
+        let mut pasted = opts.pasted.take();
         let emit = |e: LoginEvent| {
             if let Some(sink) = &opts.events {
                 sink(&e);
@@ -71,7 +75,7 @@ impl Engine {
             let (vault, name) = (self.vault.clone(), profile.name.clone());
             tokio::task::spawn_blocking(move || vault.prepare_session_write(&name).map(drop))
         };
-        let http = self.http()?;
+        let http = &self.http(&profile)?;
         let prepared = async {
             let provider = discovery::resolve(http, &profile).await?;
             tracing::debug!(
@@ -92,6 +96,35 @@ impl Engine {
             () = opts.cancel.cancelled() => return Err(Error::Cancelled),
             prepared = prepared => prepared?,
         };
+        let chosen = match &opts.flow {
+            FlowRequest::Exactly(flow) => *flow,
+            FlowRequest::Auto(_) if profile.flow.is_some() => {
+                let flow = profile.flow.unwrap_or(SignInFlow::Browser);
+                emit(LoginEvent::FlowChosen {
+                    flow,
+                    reason: "the profile's setting".to_owned(),
+                });
+                flow
+            }
+            FlowRequest::Auto(around) => {
+                let around = Surroundings {
+                    browser_named: around.browser_named || profile.browser.is_some(),
+                    ..around.clone()
+                };
+                let (flow, reason) =
+                    around.choose(provider.optional.device_authorization.is_some());
+                emit(LoginEvent::FlowChosen {
+                    flow,
+                    reason: reason.to_owned(),
+                });
+                flow
+            }
+        };
+        if chosen == SignInFlow::Device {
+            return self
+                .login_device(&profile, &provider, secret.as_ref(), &opts)
+                .await;
+        }
 
         // Bind first: the redirect URI must carry the port actually bound.
         let state = flow::new_state();
@@ -105,15 +138,37 @@ impl Engine {
             redirect_uri: Some(listener.redirect_uri()),
             secret_in_body: profile.client_auth == ClientAuth::Post,
         })?;
-        let request = flow::authorization_request(&client, &profile, state)?;
+        let mut request = flow::authorization_request(&client, &profile, state)?;
         tracing::trace!(?request, "authorization request built");
+        if let Some(endpoint) = &provider.optional.par {
+            // Pushed whenever offered (RFC 9126 §5: it must be when the provider requires it):
+            // the browser then carries only an opaque reference, nothing to read or alter.
+            let creds = ClientCredentials {
+                client_id: &profile.client_id,
+                secret: secret.as_ref(),
+                secret_in_body: profile.client_auth == ClientAuth::Post,
+            };
+            let pushed = par::push(http, endpoint, creds, &request.url);
+            request.url = tokio::select! {
+                biased;
+                () = opts.cancel.cancelled() => return Err(Error::Cancelled),
+                pushed = pushed => pushed?,
+            };
+        } else if provider.optional.require_par {
+            return Err(Error::ProviderError(
+                "the provider requires pushed authorization requests but names no endpoint for them"
+                    .into(),
+            ));
+        }
         let url = request.url.to_string();
-        let browser: Option<Arc<dyn Browser>> = match opts.browser {
+        let browser: Option<Arc<dyn Browser>> = match &opts.browser {
+            // Paste-back: the browser is elsewhere; the URL goes to the person.
+            _ if chosen == SignInFlow::Paste => None,
             BrowserChoice::System => Some(Arc::new(SystemBrowser {
                 profile_command: profile.browser.clone(),
             })),
             BrowserChoice::None => None,
-            BrowserChoice::Custom(b) => Some(b),
+            BrowserChoice::Custom(b) => Some(b.clone()),
         };
         match browser.map(|b| b.open(&url)) {
             Some(Ok(())) => emit(LoginEvent::BrowserOpened { url }),
@@ -124,28 +179,26 @@ impl Engine {
             None => emit(LoginEvent::OpenManually { url, reason: None }),
         }
 
-        let callback = match listener.wait(opts.timeout, &opts.cancel).await {
-            Ok(cb) => cb,
+        let answer = match wait_for_answer(&mut listener, pasted.as_mut(), &opts, &emit).await {
+            Ok(a) => a,
             Err(e) => {
                 listener.close().await;
                 return Err(e);
             }
         };
         emit(LoginEvent::CallbackReceived);
-        let received_at = callback.received_at;
-        let result = match check_callback(&provider, &callback.params) {
+        let (params, received_at, callback) = match answer {
+            Answer::Browser(cb) => {
+                let (params, at) = (cb.params, cb.received_at);
+                (params, at, Some(cb.responder))
+            }
+            Answer::Pasted(params) => (params, Instant::now(), None),
+        };
+        let result = match check_callback(&provider, &params) {
             Ok(code) => {
                 // Same lock as refresh, so a refresh racing this sign-in can't overwrite it.
                 // Taken, and the entry it replaces read, while the code is being exchanged.
-                let lock_and_write: LockAndWrite = {
-                    let (vault, pname) = (self.vault.clone(), profile.name.clone());
-                    let path = self.home.session_lock(&profile.name);
-                    tokio::spawn(async move {
-                        let guard = lock::lock(path, lock::SESSION_LOCK_WAIT).await?;
-                        let pending = blocking(move || vault.prepare_session_write(&pname)).await?;
-                        Ok((guard, pending))
-                    })
-                };
+                let lock_and_write = self.lock_and_prepare(&profile);
                 self.finish_login(CodeExchange {
                     profile: &profile,
                     provider: &provider,
@@ -163,16 +216,30 @@ impl Engine {
             }
             Err(e) => Err(e),
         };
-        callback.respond(match &result {
-            Ok(_) => Page::Success {
-                profile: profile.name.to_string(),
-            },
-            Err(e) => Page::Failure {
-                message: format!("{e}. Return to Pixie to try again."),
-            },
-        });
+        if let Some(callback) = callback {
+            callback.respond(match &result {
+                Ok(_) => Page::Success {
+                    profile: profile.name.to_string(),
+                },
+                Err(e) => Page::Failure {
+                    message: format!("{e}. Return to Pixie to try again."),
+                },
+            });
+        }
         listener.close().await;
         result
+    }
+
+    /// Takes the session lock (the same as refresh's, so a refresh racing this sign-in cannot
+    /// overwrite it) and reads the entry it replaces, in the background while tokens are fetched.
+    pub(super) fn lock_and_prepare(&self, profile: &Profile) -> LockAndWrite {
+        let (vault, pname) = (self.vault.clone(), profile.name.clone());
+        let path = self.home.session_lock(&profile.name);
+        tokio::spawn(async move {
+            let guard = lock::lock(path, lock::SESSION_LOCK_WAIT).await?;
+            let pending = blocking(move || vault.prepare_session_write(&pname)).await?;
+            Ok((guard, pending))
+        })
     }
 
     async fn finish_login(&self, x: CodeExchange<'_>) -> Result<LoginOutcome> {
@@ -185,7 +252,7 @@ impl Engine {
             secret,
             waits,
         } = x;
-        let http = self.http()?;
+        let http = &self.http(profile)?;
         tracing::debug!(endpoint = %provider.token_endpoint, "exchanging the authorization code");
         let exchange_started = Instant::now();
         let response = client
@@ -222,7 +289,7 @@ impl Engine {
     }
 
     /// Revokes what a failed sign-in was issued: the refresh token, else the access token.
-    async fn revoke_issued(&self, issued: &Issued<'_>) {
+    pub(super) async fn revoke_issued(&self, issued: &Issued<'_>) {
         let Some(endpoint) = &issued.provider.revocation_endpoint else {
             tracing::info!(
                 "sign-in failed after tokens were issued; the provider has no revocation endpoint"
@@ -237,6 +304,7 @@ impl Engine {
             ),
         };
         let request = RevokeRequest {
+            ca_file: issued.profile.ca_file.as_deref(),
             endpoint: endpoint.as_str(),
             client_id: &issued.profile.client_id,
             secret: issued.secret,
@@ -253,7 +321,7 @@ impl Engine {
     }
 
     /// Checks the ID token and stores the session (the part of a sign-in after the exchange).
-    async fn keep_issued(
+    pub(super) async fn keep_issued(
         &self,
         issued: &Issued<'_>,
         nonce: Option<openidconnect::Nonce>,
@@ -271,7 +339,7 @@ impl Engine {
             secret,
             response,
         } = *issued;
-        let http = self.http()?;
+        let http = &self.http(profile)?;
         let now = self.clock.now();
         let id_token = match (&response.extra_fields().id_token, &nonce) {
             (Some(jwt), nonce) => {
@@ -333,6 +401,7 @@ impl Engine {
             signed_in_at: now,
             refreshed_at: None,
         };
+        check_account(profile, &session)?;
         let mut out = LoginOutcome {
             profile: profile.name.to_string(),
             subject: session.subject().map(str::to_owned),
@@ -393,6 +462,93 @@ impl Engine {
             "sign-in stored"
         );
         Ok(out)
+    }
+}
+
+/// The wrong-account guard: a profile pinned to an account stores a sign-in only for that
+/// account, proven by a verified ID token.
+fn check_account(profile: &Profile, session: &Session) -> Result<()> {
+    let expected = &profile.expected;
+    if !expected.is_set() {
+        return Ok(());
+    }
+    let got = |claim: &str| {
+        session
+            .id_token
+            .as_ref()
+            .and_then(|t| t.claims.get(claim))
+            .and_then(|v| v.as_str())
+    };
+    let (sub, email) = (got("sub"), got("email"));
+    let who = [
+        sub.map(|s| format!("sub {s}")),
+        email.map(|e| format!("email {e}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
+    let verified = session
+        .id_token
+        .as_ref()
+        .is_some_and(|t| t.verification.is_verified());
+    if !verified || !expected.matches(sub, email) {
+        return Err(Error::WrongAccount {
+            profile: profile.name.to_string(),
+            expected: crate::text::terminal_safe(&expected.describe()).into_owned(),
+            got: match (verified, who.is_empty()) {
+                (_, true) => "an account the ID token does not name".into(),
+                (true, false) => crate::text::terminal_safe(&who).into_owned(),
+                (false, false) => {
+                    format!("{} (unverified ID token)", crate::text::terminal_safe(&who))
+                }
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Where the authorization answer came from.
+enum Answer {
+    /// The browser reached the loopback listener; its tab waits for a page.
+    Browser(Callback),
+    /// The person pasted the address (already checked against the redirect URI and `state`).
+    Pasted(CallbackParams),
+}
+
+/// Waits for the browser's callback, or a good pasted address, until the timeout or cancel.
+async fn wait_for_answer(
+    listener: &mut Listener,
+    mut pasted: Option<&mut tokio::sync::mpsc::Receiver<String>>,
+    opts: &LoginOptions,
+    emit: &impl Fn(LoginEvent),
+) -> Result<Answer> {
+    let deadline = tokio::time::Instant::now() + opts.timeout;
+    loop {
+        let paste = async {
+            match pasted.as_deref_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        tokio::select! {
+            cb = listener.wait(remaining, &opts.cancel) => {
+                return cb.map(Answer::Browser).map_err(|e| match e {
+                    Error::Timeout(_) => Error::Timeout(opts.timeout.as_secs()),
+                    e => e,
+                });
+            }
+            line = paste => match line {
+                Some(line) if line.trim().is_empty() => {}
+                Some(line) => match listener.check_pasted(&line) {
+                    Ok(params) => return Ok(Answer::Pasted(params)),
+                    Err(reason) => emit(LoginEvent::PasteRejected { reason }),
+                },
+                // Nothing more can be pasted (stdin closed): the browser may still answer.
+                None => pasted = None,
+            },
+        }
     }
 }
 
@@ -468,6 +624,16 @@ mod tests {
         (dir, store, engine)
     }
 
+    /// The desktop app runs sign-ins on a multi-threaded runtime: the future must be `Send`
+    /// (a non-`Send` value held across an await, such as a form serializer, breaks the app).
+    #[tokio::test]
+    async fn a_sign_in_can_move_between_threads() {
+        fn is_send<T: Send>(_: &T) {}
+        let (_dir, _store, engine) = engine_with("http://127.0.0.1:9").await;
+        let login = engine.login("p", LoginOptions::default());
+        is_send(&login);
+    }
+
     fn never() -> LoginOptions {
         LoginOptions {
             browser: BrowserChoice::Custom(Arc::new(crate::browser::NeverBrowser)),
@@ -517,6 +683,7 @@ mod tests {
             iss_parameter_supported: iss_supported,
             token_endpoint_auth_methods: vec![],
             id_token_signing_algs: vec![],
+            optional: Default::default(),
         }
     }
 

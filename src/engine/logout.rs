@@ -5,11 +5,12 @@
 use serde::Serialize;
 
 use super::{blocking, Engine};
+use crate::client_auth::{oauth_error_code, ClientCredentials};
 use crate::error::{Error, Result};
 use crate::http::TOKEN_CAP;
 use crate::profile::Profile;
 use crate::refresh;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::secret::SecretString;
 use crate::session::Session;
 
 /// What became of the grant at the provider.
@@ -33,6 +34,8 @@ pub enum Revocation {
 
 /// A token to revoke and how to authenticate the request.
 pub(super) struct RevokeRequest<'a> {
+    /// The profile's CA file, if its provider needs one.
+    pub ca_file: Option<&'a std::path::Path>,
     pub endpoint: &'a str,
     pub client_id: &'a str,
     pub secret: Option<&'a SecretString>,
@@ -102,6 +105,7 @@ impl Engine {
             false => None,
         };
         let request = RevokeRequest {
+            ca_file: profile.ca_file.as_deref(),
             endpoint,
             client_id: &session.issued_by.client_id,
             secret: secret.as_ref(),
@@ -119,26 +123,19 @@ impl Engine {
     /// non-https revocation URLs, and Pixie allows http on loopback only (checked when the
     /// endpoint was configured or discovered).
     pub(super) async fn revoke(&self, r: RevokeRequest<'_>) -> std::result::Result<(), String> {
-        let http = self.http().map_err(|e| e.to_string())?;
+        let http = self.http_with(r.ca_file).map_err(|e| e.to_string())?;
         let endpoint = url::Url::parse(r.endpoint).map_err(|e| e.to_string())?;
         let mut form = vec![("token", r.token), ("token_type_hint", r.hint)];
-        let mut req = http
-            .request(reqwest::Method::POST, endpoint)
-            .header("accept", "application/json");
-        match r.secret {
-            Some(s) if r.secret_in_body => {
-                form.push(("client_id", r.client_id));
-                form.push(("client_secret", s.expose_secret()));
-            }
-            // RFC 6749 §2.3.1: both halves are form-encoded before they are joined.
-            Some(s) => {
-                req = req.basic_auth(
-                    form_encode(r.client_id),
-                    Some(form_encode(s.expose_secret())),
-                )
-            }
-            None => form.push(("client_id", r.client_id)),
-        }
+        let creds = ClientCredentials {
+            client_id: r.client_id,
+            secret: r.secret,
+            secret_in_body: r.secret_in_body,
+        };
+        let req = creds.apply(
+            http.request(reqwest::Method::POST, endpoint)
+                .header("accept", "application/json"),
+            &mut form,
+        );
         let answer = http
             .send(req.form(&form), TOKEN_CAP)
             .await
@@ -147,31 +144,10 @@ impl Engine {
         if status.is_success() {
             return Ok(());
         }
-        #[derive(serde::Deserialize)]
-        struct OAuthError {
-            error: String,
-        }
         // Only the `error` code is reported, never the body.
-        let code = serde_json::from_slice::<OAuthError>(answer.body())
-            .map(|e| format!(": {}", crate::text::terminal_safe(&e.error)))
+        let code = oauth_error_code(answer.body())
+            .map(|c| format!(": {c}"))
             .unwrap_or_default();
         Err(format!("HTTP {status}{code}"))
-    }
-}
-
-/// `application/x-www-form-urlencoded`, as RFC 6749 §2.3.1 wants for Basic credentials.
-fn form_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_credentials_are_form_encoded_first() {
-        assert_eq!(form_encode("client:1"), "client%3A1");
-        assert_eq!(form_encode("s3 cr&t/+="), "s3+cr%26t%2F%2B%3D");
-        assert_eq!(form_encode("plain-id_1.x"), "plain-id_1.x");
     }
 }

@@ -1,6 +1,8 @@
 //! The engine facade the CLI and the desktop app drive: profiles, sign-in, fresh tokens,
 //! claims, status and sign-out. Keychain calls (blocking) run on tokio's blocking pool.
 
+mod device;
+mod flow_choice;
 mod inspect;
 mod login;
 mod logout;
@@ -8,6 +10,8 @@ mod profiles;
 mod status;
 mod token;
 
+pub use crate::device::DeviceCode;
+pub use flow_choice::{FlowRequest, SignInFlow, Surroundings};
 pub use inspect::{AccessTokenView, ClaimsView, Inspection};
 pub use logout::Revocation;
 pub use profiles::ImportReport;
@@ -102,6 +106,11 @@ pub struct LoginOptions {
     pub cancel: CancellationToken,
     /// Receives the sign-in's progress, if anyone listens.
     pub events: Option<EventSink>,
+    /// Browser, device grant or paste-back; or chosen from the surroundings.
+    pub flow: FlowRequest,
+    /// Addresses the person pastes (paste-back): each is checked as the loopback listener
+    /// checks a callback, and the first good one is taken. `None`: nothing can be pasted.
+    pub pasted: Option<tokio::sync::mpsc::Receiver<String>>,
 }
 
 impl Default for LoginOptions {
@@ -111,6 +120,8 @@ impl Default for LoginOptions {
             timeout: DEFAULT_LOGIN_TIMEOUT,
             cancel: CancellationToken::new(),
             events: None,
+            flow: FlowRequest::default(),
+            pasted: None,
         }
     }
 }
@@ -133,6 +144,23 @@ pub enum LoginEvent {
     },
     /// The provider answered; exchanging the code.
     CallbackReceived,
+    /// `--flow auto` chose this flow, for this reason.
+    FlowChosen {
+        /// The flow taken.
+        flow: SignInFlow,
+        /// What in the surroundings decided it.
+        reason: String,
+    },
+    /// Device grant: show the person this code and where to enter it; polling has begun.
+    DeviceCode {
+        /// The code and its pages.
+        code: DeviceCode,
+    },
+    /// Paste-back: a pasted address was not this sign-in's answer; waiting for another.
+    PasteRejected {
+        /// Why it was not taken.
+        reason: String,
+    },
 }
 
 /// What a completed sign-in stored, for the front to report. Holds no token.
@@ -214,12 +242,21 @@ impl Engine {
     }
 
     /// Built on first use: the cached-token path never pays for TLS setup.
-    fn http(&self) -> Result<&Http> {
+    /// The HTTP client for `profile`'s provider: the shared one, or one that also trusts the
+    /// profile's CA file (built per call: the file may change while the app runs).
+    fn http(&self, profile: &Profile) -> Result<Http> {
+        self.http_with(profile.ca_file.as_deref())
+    }
+
+    fn http_with(&self, ca_file: Option<&std::path::Path>) -> Result<Http> {
+        if let Some(ca) = ca_file {
+            return Http::with_ca_file(ca);
+        }
         if let Some(c) = self.http.get() {
-            return Ok(c);
+            return Ok(c.clone());
         }
         let c = Http::new()?;
-        Ok(self.http.get_or_init(|| c))
+        Ok(self.http.get_or_init(|| c).clone())
     }
 
     /// The profile's session lock, held across refresh, sign-in, sign-out and edits.
@@ -297,7 +334,7 @@ impl Engine {
 
     /// Discovers a provider from its issuer identifier, exactly as the provider spells it.
     pub async fn discover(&self, issuer: &str) -> Result<ProviderInfo> {
-        discovery::discover(self.http()?, issuer).await
+        discovery::discover(&self.http_with(None)?, issuer).await
     }
 }
 

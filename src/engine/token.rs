@@ -111,7 +111,7 @@ impl Engine {
             return Ok(fresh(session, false, warning));
         }
         // Everything that can fail without the network comes before the write-ahead mark.
-        let http = self.http()?;
+        let http = &self.http(&profile)?;
         let secret = self.client_secret(&profile).await?;
         let ledger = self.ledger(&profile.name);
         if let Some(rt) = &session.refresh_token {

@@ -8,7 +8,7 @@ mod model;
 pub mod store;
 
 pub use model::{
-    parse_endpoint, ClientAuth, LoopbackHost, Profile, ProfileField, ProfileName, ProfileRecord,
-    Provider, Redirect,
+    parse_endpoint, ClientAuth, ExpectedAccount, LoopbackHost, Profile, ProfileField, ProfileName,
+    ProfileRecord, Provider, Redirect, SignInFlow,
 };
 pub use store::{ProfileFile, ProfileStore, SCHEMA_VERSION};

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -91,6 +92,94 @@ pub enum ProfileField {
     RedirectUri,
     /// The browser command.
     Browser,
+    /// The device authorization endpoint (explicit endpoints).
+    DeviceAuthorizationEndpoint,
+    /// The sign-in flow.
+    Flow,
+    /// The CA certificate file trusted for this provider.
+    CaFile,
+    /// The expected account's subject.
+    ExpectSub,
+    /// The expected account's email.
+    ExpectEmail,
+}
+
+/// A way to sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInFlow {
+    /// The system browser on this machine, answering on the loopback listener.
+    Browser,
+    /// The device grant (RFC 8628): a code entered on any other device.
+    Device,
+    /// A browser elsewhere; the address of the page it lands on is pasted back.
+    Paste,
+}
+
+impl SignInFlow {
+    /// The name the command line and the profile file use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInFlow::Browser => "browser",
+            SignInFlow::Device => "device",
+            SignInFlow::Paste => "paste",
+        }
+    }
+
+    /// A profile's `flow`: `auto` (or nothing) is `None`, chosen at each sign-in.
+    pub fn parse(s: &str) -> Result<Option<Self>> {
+        match s.trim() {
+            "" | "auto" => Ok(None),
+            "browser" => Ok(Some(SignInFlow::Browser)),
+            "device" => Ok(Some(SignInFlow::Device)),
+            "paste" => Ok(Some(SignInFlow::Paste)),
+            other => Err(Error::invalid_field(
+                ProfileField::Flow,
+                format!(
+                    "unknown sign-in flow `{}` (use auto, browser, device or paste)",
+                    crate::text::terminal_safe(other)
+                ),
+            )),
+        }
+    }
+}
+
+/// The account a profile is pinned to: a sign-in as anyone else is refused and stores nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpectedAccount {
+    /// The ID token's `sub` must be this.
+    pub sub: Option<String>,
+    /// The ID token's `email` must be this (compared without regard to case).
+    pub email: Option<String>,
+}
+
+impl ExpectedAccount {
+    /// Whether anything is pinned.
+    pub fn is_set(&self) -> bool {
+        self.sub.is_some() || self.email.is_some()
+    }
+
+    /// Who is expected, in words (`sub alice`, `email a@example.com`).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.sub {
+            parts.push(format!("sub {s}"));
+        }
+        if let Some(e) = &self.email {
+            parts.push(format!("email {e}"));
+        }
+        parts.join(", ")
+    }
+
+    /// Whether the signed-in account (its `sub` and `email` claims) is the expected one.
+    pub fn matches(&self, sub: Option<&str>, email: Option<&str>) -> bool {
+        let sub_ok = self.sub.as_deref().is_none_or(|want| sub == Some(want));
+        let email_ok = self
+            .email
+            .as_deref()
+            .is_none_or(|want| email.is_some_and(|got| got.eq_ignore_ascii_case(want)));
+        sub_ok && email_ok
+    }
 }
 
 /// Where a profile's endpoints come from.
@@ -113,6 +202,8 @@ pub enum Provider {
         token: Url,
         /// Where sign-out revokes the refresh token (RFC 7009), if the server has one.
         revocation: Option<Url>,
+        /// Where the device grant (RFC 8628) starts, if the server offers it.
+        device: Option<Url>,
         /// The userinfo endpoint, if the server has one.
         userinfo: Option<Url>,
     },
@@ -302,6 +393,14 @@ pub struct Profile {
     /// A command that opens the sign-in page for this profile: `%s` in it is replaced by the URL,
     /// else the URL is appended. Tried after `$BROWSER`, before the platform's default.
     pub browser: Option<String>,
+    /// How a sign-in goes unless the front says otherwise; `None`: chosen from the surroundings.
+    pub flow: Option<SignInFlow>,
+    /// A PEM file of CA certificates trusted for this provider besides the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// The account this profile is for.
+    pub expected: ExpectedAccount,
+    /// Sign-out also ends the provider's browser session (OpenID Connect RP-Initiated Logout).
+    pub browser_logout: bool,
 }
 
 impl Profile {
@@ -327,6 +426,7 @@ impl Profile {
                 token,
                 revocation,
                 userinfo,
+                device: _,
             } => (
                 None,
                 Some(authorization.to_string()),
@@ -334,6 +434,10 @@ impl Profile {
                 revocation.as_ref().map(Url::to_string),
                 userinfo.as_ref().map(Url::to_string),
             ),
+        };
+        let device = match &self.provider {
+            Provider::Endpoints { device, .. } => device.as_ref().map(Url::to_string),
+            Provider::Issuer { .. } => None,
         };
         ProfileRecord {
             name: self.name.to_string(),
@@ -350,6 +454,12 @@ impl Profile {
             params: self.params.clone(),
             redirect_uri: (self.redirect != Redirect::default()).then(|| self.redirect.to_string()),
             browser: self.browser.clone(),
+            device_authorization_endpoint: device,
+            flow: self.flow.map(|f| f.as_str().to_owned()),
+            ca_file: self.ca_file.as_ref().map(|p| p.display().to_string()),
+            expect_sub: self.expected.sub.clone(),
+            expect_email: self.expected.email.clone(),
+            browser_logout: self.browser_logout,
         }
     }
 }
@@ -396,6 +506,24 @@ pub struct ProfileRecord {
     /// The browser command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<String>,
+    /// The device authorization endpoint, when there is no issuer (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    /// `auto` (the default), `browser`, `device` or `paste`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
+    /// An absolute path to a PEM file of CA certificates to trust for this provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// The only `sub` a sign-in may be for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_sub: Option<String>,
+    /// The only `email` a sign-in may be for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_email: Option<String>,
+    /// Sign-out also ends the provider's browser session.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub browser_logout: bool,
 }
 
 /// Parses an endpoint or issuer URL. TLS is required except on loopback (local test servers).
@@ -512,10 +640,17 @@ impl TryFrom<ProfileRecord> for Profile {
             "userinfo endpoint",
             &r.userinfo_endpoint,
         )?;
+        let device = opt(
+            F::DeviceAuthorizationEndpoint,
+            "device authorization endpoint",
+            &r.device_authorization_endpoint,
+        )?;
         let issuer_text = r.issuer.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let issuer = opt(F::Issuer, "issuer", &r.issuer)?;
         let provider = match (issuer, authorization, token) {
-            (Some(issuer), None, None) if revocation.is_none() && userinfo.is_none() => {
+            (Some(issuer), None, None)
+                if revocation.is_none() && userinfo.is_none() && device.is_none() =>
+            {
                 if issuer.query().is_some() {
                     return Err(at(F::Issuer)("the issuer URL must not have a query".into()));
                 }
@@ -528,6 +663,7 @@ impl TryFrom<ProfileRecord> for Profile {
                 token,
                 revocation,
                 userinfo,
+                device,
             },
             (Some(_), _, _) => return Err(invalid(
                 "give either an issuer (endpoints are discovered) or explicit endpoints, not both"
@@ -590,6 +726,61 @@ impl TryFrom<ProfileRecord> for Profile {
             Some(a) => ClientAuth::parse(a)?,
             None => ClientAuth::default(),
         };
+        let flow = match r.flow.as_deref() {
+            Some(f) => SignInFlow::parse(f).map_err(|e| e.at(F::Flow))?,
+            None => None,
+        };
+        let ca_file = match r
+            .ca_file
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(path) => {
+                if path.chars().any(crate::text::is_unsafe) {
+                    return Err(at(F::CaFile)(format!(
+                        "the CA file path `{}` contains control or invisible characters",
+                        crate::text::terminal_safe(path)
+                    )));
+                }
+                let path = PathBuf::from(path);
+                if !path.is_absolute() {
+                    return Err(at(F::CaFile)(format!(
+                        "the CA file `{}` must be an absolute path",
+                        path.display()
+                    )));
+                }
+                Some(path)
+            }
+            None => None,
+        };
+        let identity = |field: ProfileField,
+                        what: &str,
+                        v: Option<String>|
+         -> Result<Option<String>> {
+            match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                Some(v) if v.chars().count() > 255 || v.chars().any(crate::text::is_unsafe) => {
+                    Err(at(field)(format!(
+                        "the expected {what} is longer than 255 characters or holds control characters"
+                    )))
+                }
+                v => Ok(v.map(str::to_owned)),
+            }
+        };
+        let expected = ExpectedAccount {
+            sub: identity(F::ExpectSub, "subject", r.expect_sub)?,
+            email: identity(F::ExpectEmail, "email", r.expect_email)?,
+        };
+        if expected.is_set() && !scopes.iter().any(|s| s == "openid") {
+            return Err(at(if expected.sub.is_some() {
+                F::ExpectSub
+            } else {
+                F::ExpectEmail
+            })(
+                "pinning an account needs an ID token to check it against: add the `openid` scope"
+                    .into(),
+            ));
+        }
         Ok(Profile {
             name,
             provider,
@@ -600,6 +791,10 @@ impl TryFrom<ProfileRecord> for Profile {
             params: r.params,
             redirect,
             browser,
+            flow,
+            ca_file,
+            expected,
+            browser_logout: r.browser_logout,
         })
     }
 }
@@ -797,23 +992,39 @@ mod tests {
             redirect,
             of(mostly("[a-z]{1,8}( --?[a-z-]{1,8}){0,3}( '?%s'?)?")),
         );
+        let sign_in = (
+            of(any_url()),
+            of(mostly("auto|browser|device|paste")),
+            of(mostly("/[a-z]{1,8}/[a-z]{1,8}\\.pem|[a-z]{1,8}\\.pem")),
+            of(mostly("[a-zA-Z0-9@._-]{0,12}")),
+            of(mostly("[a-z]{1,6}@[a-z]{1,6}\\.example")),
+            proptest::bool::ANY,
+        );
         // 0: an issuer alone, 1: endpoints alone (the valid shapes), 2: both, 3: half the endpoints.
         let shape = 0..4u8;
-        (shape, any_url(), endpoints, client, request).prop_map(
-            |(shape, issuer, (auth, token, revocation, userinfo), client, request)| ProfileRecord {
-                name: client.0,
-                issuer: matches!(shape, 0 | 2).then_some(issuer),
-                authorization_endpoint: (shape != 0).then_some(auth),
-                token_endpoint: matches!(shape, 1 | 2).then_some(token),
-                revocation_endpoint: revocation.filter(|_| shape != 0),
-                userinfo_endpoint: userinfo.filter(|_| shape != 0),
-                client_id: client.1,
-                client_secret_in_keychain: client.2,
-                client_auth: client.3,
-                scopes: request.0,
-                params: request.1,
-                redirect_uri: request.2,
-                browser: request.3,
+        (shape, any_url(), endpoints, client, request, sign_in).prop_map(
+            |(shape, issuer, (auth, token, revocation, userinfo), client, request, sign_in)| {
+                ProfileRecord {
+                    name: client.0,
+                    issuer: matches!(shape, 0 | 2).then_some(issuer),
+                    authorization_endpoint: (shape != 0).then_some(auth),
+                    token_endpoint: matches!(shape, 1 | 2).then_some(token),
+                    revocation_endpoint: revocation.filter(|_| shape != 0),
+                    userinfo_endpoint: userinfo.filter(|_| shape != 0),
+                    client_id: client.1,
+                    client_secret_in_keychain: client.2,
+                    client_auth: client.3,
+                    scopes: request.0,
+                    params: request.1,
+                    redirect_uri: request.2,
+                    browser: request.3,
+                    device_authorization_endpoint: sign_in.0.filter(|_| shape != 0),
+                    flow: sign_in.1,
+                    ca_file: sign_in.2,
+                    expect_sub: sign_in.3,
+                    expect_email: sign_in.4,
+                    browser_logout: sign_in.5,
+                }
             },
         )
     }

@@ -16,6 +16,8 @@
 //     wrong-iss  send the real callback with iss=http://evil.example, then stop
 //     slow       sleep 1 s before the final callback
 //     device-deny  on a device-flow confirmation page, press "Abort"
+//     remote     stop short of the loopback callback, as a browser on another machine does
+//                (its 127.0.0.1 is not Pixie's), and log the address it would load
 //
 // The URL may also be a device flow's verification_uri_complete (/device?user_code=…): the
 // script confirms the code, signs in, consents and stops at the provider's success page. A
@@ -26,7 +28,7 @@
 //   PIXIE_TEST_BROWSER_LOG  file to append one JSON line per step to:
 //     {"step":"authorize","url"} {"step":"favicon","status"} {"step":"forged","status","body"}
 //     {"step":"wrong-iss","status","body"} {"step":"callback","status","body","code"}
-//     {"step":"device-done"} {"step":"device-denied"} {"step":"error","message"}
+//     {"step":"device-done"} {"step":"device-denied"} {"step":"landed","url"} {"step":"error","message"}
 // Errors go to stderr and exit 1.
 
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -39,7 +41,7 @@ const scenarioText = [
 ].join(',');
 const SCENARIO = new Set(scenarioText.split(',').map((s) => s.trim()).filter(Boolean));
 const LOG = process.env.PIXIE_TEST_BROWSER_LOG;
-const KNOWN = ['forged', 'favicon', 'deny', 'hang', 'wrong-iss', 'slow', 'device-deny'];
+const KNOWN = ['forged', 'favicon', 'deny', 'hang', 'wrong-iss', 'slow', 'device-deny', 'remote'];
 
 const log = (entry) => { if (LOG) appendFileSync(LOG, `${JSON.stringify(entry)}\n`); };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -156,6 +158,10 @@ async function main() {
   let next = { method: 'GET' };
   for (let hop = 0; hop < 30; hop += 1) {
     if (isCallback(url)) {
+      if (SCENARIO.has('remote')) {
+        log({ step: 'landed', url: url.href });
+        return;
+      }
       if (SCENARIO.has('wrong-iss')) {
         const evil = new URL(url);
         evil.searchParams.set('iss', 'http://evil.example');

@@ -48,10 +48,15 @@ pub struct Rig {
 
 impl Rig {
     pub fn new() -> Self {
+        Self::with(Idp::start())
+    }
+
+    /// A world around a provider started with its own options (`Idp::start_with`).
+    pub fn with(idp: Idp) -> Self {
         require_keyring();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         Self {
-            idp: Idp::start(),
+            idp,
             home: tempfile::tempdir().unwrap(),
             scratch: tempfile::tempdir().unwrap(),
             service: format!("pixie-test-{}-{n}", std::process::id()),

@@ -96,6 +96,8 @@ impl Pixie {
                          the old one",
                     ));
                 }
+                let stored = self.engine.profiles().get(original)?;
+                let profile = views::keep_unshown(profile, &stored);
                 self.engine
                     .update_profile(profile, views::secret_change(secret))
                     .await?
