@@ -51,8 +51,16 @@ impl Responder {
 /// The page shown in the browser tab at the end.
 #[derive(Clone, Debug)]
 pub enum Page {
-    Success { profile: String },
-    Failure { message: String },
+    Success {
+        profile: String,
+    },
+    Failure {
+        message: String,
+    },
+    /// The provider sent the browser back after ending its session (RP-Initiated Logout).
+    SignedOut {
+        profile: String,
+    },
 }
 
 struct Shared {
@@ -314,6 +322,13 @@ async fn handle(shared: Arc<Shared>, uri: Uri, host: Option<String>) -> Response
             &format!("You are signed in to {profile}. You can close this tab and return to Pixie."),
         ),
         Ok(Ok(Page::Failure { message })) => page(StatusCode::OK, "Sign-in failed", &message),
+        Ok(Ok(Page::SignedOut { profile })) => page(
+            StatusCode::OK,
+            "Signed out",
+            &format!(
+                "You are signed out of {profile} in this browser too. You can close this tab."
+            ),
+        ),
         _ => page(
             StatusCode::OK,
             "Answer received",

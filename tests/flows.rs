@@ -373,3 +373,51 @@ fn a_profile_can_default_to_the_device_flow() {
         bad.stderr
     );
 }
+
+#[test]
+fn logout_can_end_the_providers_browser_session() {
+    let rig = Rig::new();
+    rig.add_profile("web");
+    rig.login("web");
+    let out = rig.pixie(&["logout", "web", "--browser"]).ok();
+    assert!(
+        out.stderr.contains("Signed out in the browser too."),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(rig.idp.stats()["end_sessions"], 1);
+    assert_eq!(rig.idp.stats()["revocations"], 1);
+    assert!(rig.session("web").is_none());
+    // The end-session request named the session's ID token and a loopback return page; the URL
+    // (it holds the ID token) was opened, never printed.
+    let opened = rig
+        .browser_steps()
+        .into_iter()
+        .rfind(|s| s["step"] == "authorize")
+        .unwrap();
+    let url = url::Url::parse(opened["url"].as_str().unwrap()).unwrap();
+    let keys: BTreeSet<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    for k in [
+        "id_token_hint",
+        "client_id",
+        "post_logout_redirect_uri",
+        "state",
+    ] {
+        assert!(keys.contains(k), "{k} missing from {url}");
+    }
+    assert!(!out.stderr.contains("id_token_hint"), "{}", out.stderr);
+
+    // The profile's setting does the same without the flag; signed out already, nothing to do.
+    rig.pixie(&["profile", "edit", "web", "--browser-logout", "true"])
+        .ok();
+    rig.login("web");
+    let out = rig.pixie(&["logout", "web"]).ok();
+    assert!(
+        out.stderr.contains("Signed out in the browser too."),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(rig.idp.stats()["end_sessions"], 2);
+    let out = rig.pixie(&["logout", "web"]).ok();
+    assert!(!out.stderr.contains("browser too"), "{}", out.stderr);
+}

@@ -96,6 +96,10 @@ pub enum Command {
         /// Only delete the local tokens; don't ask the provider to revoke them.
         #[arg(long)]
         no_revoke: bool,
+        /// Also end the provider's session in the browser (OpenID Connect RP-Initiated
+        /// Logout), as the profile's `browser_logout` setting does.
+        #[arg(long)]
+        browser: bool,
     },
 }
 

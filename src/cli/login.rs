@@ -1,14 +1,15 @@
-//! `pixie login`: the sign-in, its progress on stderr, and Ctrl-C.
+//! `pixie login` and `pixie logout`: the sign-in, its progress on stderr, Ctrl-C, and the
+//! sign-out (with the browser's, when asked).
 
 use std::time::Duration;
 
 use pixie::engine::{
-    BrowserChoice, FlowRequest, LoginEvent, LoginOptions, SignInFlow, Surroundings,
+    BrowserChoice, FlowRequest, LoginEvent, LoginOptions, NoBrowserLogout, SignInFlow, Surroundings,
 };
-use pixie::{Engine, Result};
+use pixie::{Browser, Engine, Result, SystemBrowser};
 
 use super::args::FlowArg;
-use super::output::{human_duration, safe};
+use super::output::{human_duration, safe, say_revocation};
 
 const NO_REFRESH_TOKEN: &str = "Note: the provider issued no refresh token, so you will have to \
      sign in again when the access token expires (ask for the `offline_access` scope).";
@@ -188,6 +189,68 @@ pub(super) async fn login(engine: &Engine, name: &str, flow: FlowArg, timeout: u
             "Warning: the ID token could not be verified: {}. Its claims are shown as unverified.",
             safe(problem)
         );
+    }
+    Ok(())
+}
+
+/// How long `pixie logout --browser` waits for the provider to send the browser back.
+const BROWSER_LOGOUT_WAIT: Duration = Duration::from_secs(120);
+
+/// `pixie logout`: revoke and forget the session; with `--browser` (or the profile's setting)
+/// also end the provider's browser session. The end-session URL carries the ID token, so it is
+/// opened, never printed.
+pub(super) async fn logout(engine: &Engine, name: &str, revoke: bool, browser: bool) -> Result<()> {
+    let profile = engine.profiles().get(name)?;
+    let prepared = if browser || profile.browser_logout {
+        match engine.prepare_browser_logout(name).await {
+            Ok(Ok(b)) => Some(b),
+            Ok(Err(NoBrowserLogout::NotOffered)) => {
+                eprintln!(
+                    "The provider offers no browser sign-out (no end_session_endpoint); \
+                     signing out here only."
+                );
+                None
+            }
+            Ok(Err(NoBrowserLogout::NotSignedIn)) => None,
+            Err(e) => {
+                eprintln!(
+                    "Cannot prepare the browser sign-out ({}); signing out here only.",
+                    safe(&e.to_string())
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let outcome = engine.logout(name, revoke).await?;
+    say_revocation(name, &outcome);
+    let Some(b) = prepared else { return Ok(()) };
+    let opener = SystemBrowser {
+        profile_command: profile.browser.clone(),
+    };
+    if let Err(e) = opener.open(b.url()) {
+        eprintln!(
+            "Could not open a browser ({}); you are still signed in at the provider in the browser.",
+            safe(&e.to_string())
+        );
+        return Ok(());
+    }
+    eprintln!("Signing out in the browser too; waiting for the provider (Ctrl-C stops waiting)…");
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    match b.wait(BROWSER_LOGOUT_WAIT, &cancel).await {
+        Ok(true) => eprintln!("Signed out in the browser too."),
+        Ok(false) => eprintln!(
+            "The provider did not confirm the browser sign-out within {} s; finish it in the browser.",
+            BROWSER_LOGOUT_WAIT.as_secs()
+        ),
+        Err(e) => eprintln!("Stopped waiting for the browser sign-out ({}).", safe(&e.to_string())),
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ pub use args::Cli;
 pub use output::remedy;
 
 use args::Command;
-use output::{json_out, say_revocation};
+use output::json_out;
 use pixie::{Engine, Error, ErrorKind, Result};
 
 pub fn exit_code(kind: ErrorKind) -> i32 {
@@ -79,10 +79,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             ))),
         },
         Command::Status { name, json } => status::status(&engine()?, name, json).await,
-        Command::Logout { name, no_revoke } => {
-            let outcome = engine()?.logout(&name, !no_revoke).await?;
-            say_revocation(&name, &outcome);
-            Ok(())
-        }
+        Command::Logout {
+            name,
+            no_revoke,
+            browser,
+        } => login::logout(&engine()?, &name, !no_revoke, browser).await,
     }
 }

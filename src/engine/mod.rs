@@ -1,6 +1,7 @@
 //! The engine facade the CLI and the desktop app drive: profiles, sign-in, fresh tokens,
 //! claims, status and sign-out. Keychain calls (blocking) run on tokio's blocking pool.
 
+mod browser_logout;
 mod device;
 mod flow_choice;
 mod inspect;
@@ -11,6 +12,7 @@ mod status;
 mod token;
 
 pub use crate::device::DeviceCode;
+pub use browser_logout::{BrowserLogout, NoBrowserLogout};
 pub use flow_choice::{FlowRequest, SignInFlow, Surroundings};
 pub use inspect::{AccessTokenView, ClaimsView, Inspection};
 pub use logout::Revocation;

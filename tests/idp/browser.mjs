@@ -134,7 +134,8 @@ async function main() {
   if (SCENARIO.has('hang')) return; // the user closed the browser: touch nothing
 
   const start = new URL(authUrl);
-  const declared = start.searchParams.get('redirect_uri');
+  // A sign-in names its redirect_uri; an RP-initiated logout its post_logout_redirect_uri.
+  const declared = start.searchParams.get('redirect_uri') ?? start.searchParams.get('post_logout_redirect_uri');
   const redirectUri = declared ? new URL(declared) : null;
   const isCallback = (u) => (redirectUri
     ? u.origin === redirectUri.origin && u.pathname === redirectUri.pathname
@@ -193,6 +194,8 @@ async function main() {
     const hidden = hiddenForm(r.text);
     if (hidden) {
       // oidc-provider's self-submitting form_post page, or the device confirmation page.
+      // The end-session confirmation: "Yes, sign me out".
+      if (/<title>Logout Request<\/title>/.test(r.text)) hidden.fields.logout = 'yes';
       if (hidden.fields.confirm === 'yes' && SCENARIO.has('device-deny')) {
         delete hidden.fields.confirm;
         hidden.fields.abort = 'yes';

@@ -12,7 +12,7 @@
 //
 // Control API (plain HTTP on the control port, every POST answers {"ok":true}):
 //   GET  /stats            {"token_requests":n,"refresh":n,"authorization_code":n,"device_code":n,
-//                           "revocations":n,"par":n}
+//                           "revocations":n,"par":n,"end_sessions":n}
 //   POST /reset-stats
 //   POST /ttl?access=SECONDS   AccessToken TTL for tokens issued from now on
 //   POST /down             stop accepting connections on the provider port (state kept)
@@ -56,6 +56,7 @@ let tokenMode = 'normal'; // normal | garbage | error500 | redirect | lose-answe
 const SLOW_MS = 1500;
 const stats = {
   token_requests: 0, refresh: 0, authorization_code: 0, device_code: 0, stolen: 0, revocations: 0, par: 0,
+  end_sessions: 0,
 };
 
 // ---- provider listener (created first so the issuer can carry the real port)
@@ -91,6 +92,8 @@ const nativeClient = {
   // For native clients oidc-provider accepts any port on a 127.0.0.1
   // redirect_uri with this path (RFC 8252 §7.3).
   redirect_uris: ['http://127.0.0.1/callback'],
+  // RP-initiated logout returns to a loopback page (any port, as for redirect_uris).
+  post_logout_redirect_uris: ['http://127.0.0.1/logged-out'],
   grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
   response_types: ['code'],
 };
@@ -172,6 +175,7 @@ provider.on('grant.success', (ctx) => {
 // Every grant ever saved, for POST /revoke-all.
 const grantIds = new Set();
 provider.on('grant.saved', (grant) => grantIds.add(grant.jti));
+provider.on('end_session.success', () => { stats.end_sessions += 1; });
 provider.on('server_error', (ctx, err) => console.error('server_error:', err));
 
 const oidc = provider.callback();
