@@ -29,6 +29,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("profiles_toml", profiles_toml),
     ("vault_record", vault_record),
     ("browser_command", browser_command),
+    ("device_authorization", device_authorization),
+    ("par_answer", par_answer),
+    ("pasted_answer", pasted_answer),
 ];
 
 /// A fixed "now", so that a crash reproduces whenever it is replayed.
@@ -248,5 +251,45 @@ pub fn browser_command(data: &[u8]) {
             assert!(!argv.is_empty());
             assert!(argv.iter().any(|arg| arg.contains(URL)), "{argv:?}");
         }
+    }
+}
+
+/// A device authorization answer (RFC 8628 §3.2): what is kept of it is bounded, whatever came.
+pub fn device_authorization(data: &[u8]) {
+    if let Ok(a) = crate::device::parse_authorization(data) {
+        assert!(!a.shown.user_code.is_empty() && a.shown.user_code.chars().count() <= 64);
+        assert!(!a.shown.user_code.chars().any(crate::text::is_unsafe));
+        assert!(a.expires_in.as_secs() >= 1 && a.expires_in.as_secs() <= 30 * 60);
+        assert!(a.interval.as_secs() >= 1 && a.interval.as_secs() <= 60);
+        for uri in
+            std::iter::once(&a.shown.verification_uri).chain(&a.shown.verification_uri_complete)
+        {
+            assert!(
+                uri.starts_with("https://") || uri.starts_with("http://"),
+                "{uri}"
+            );
+        }
+    }
+}
+
+/// A pushed authorization answer (RFC 9126 §2.2): a `request_uri` is bounded and printable.
+pub fn par_answer(data: &[u8]) {
+    if let Ok(uri) = crate::par::parse_answer(data) {
+        assert!(!uri.is_empty() && uri.len() <= 2048);
+        assert!(!uri.chars().any(|c| c.is_control()));
+    }
+}
+
+/// A pasted address (paste-back): only this sign-in's redirect URI with its state is taken.
+pub fn pasted_answer(data: &[u8]) {
+    const REDIRECT: &str = "http://127.0.0.1:4242/callback";
+    const STATE: &str = "fuzz-state";
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if crate::loopback::check_pasted(text, REDIRECT, STATE).is_ok() {
+        let url = url::Url::parse(text.trim()).expect("a taken paste is a URL");
+        assert_eq!(url.path(), "/callback");
+        assert!(url.query_pairs().any(|(k, v)| k == "state" && v == STATE));
     }
 }

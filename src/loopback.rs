@@ -138,29 +138,9 @@ impl Listener {
     }
 
     /// Paste-back: the address the browser landed on, pasted by the person, checked as a
-    /// callback is: this sign-in's redirect URI and `state`. The reason a paste is refused
-    /// names no part of what was pasted beyond what the person can see anyway.
+    /// callback is (see [`check_pasted`]).
     pub fn check_pasted(&self, pasted: &str) -> std::result::Result<CallbackParams, String> {
-        let pasted = pasted.trim();
-        if pasted.len() > MAX_PASTED_LEN {
-            return Err(format!("that is longer than {MAX_PASTED_LEN} characters"));
-        }
-        let url = url::Url::parse(pasted).map_err(|_| {
-            "that is not an address (paste the whole address of the page the browser landed on)"
-                .to_owned()
-        })?;
-        let expected = url::Url::parse(&self.redirect_uri).map_err(|e| e.to_string())?;
-        if url.origin() != expected.origin() || url.path() != expected.path() {
-            return Err(format!(
-                "that address is not this sign-in's redirect ({})",
-                self.redirect_uri
-            ));
-        }
-        let (state, params) = parse_query(url.query().unwrap_or(""));
-        if !state.is_some_and(|s| constant_time_eq(s.as_bytes(), self.state.as_bytes())) {
-            return Err("that answer belongs to another sign-in (its state does not match)".into());
-        }
-        Ok(params)
+        check_pasted(pasted, &self.redirect_uri, &self.state)
     }
 
     #[cfg(test)]
@@ -335,6 +315,35 @@ async fn handle(shared: Arc<Shared>, uri: Uri, host: Option<String>) -> Response
             "Pixie received the provider's answer. You can close this tab and return to Pixie.",
         ),
     }
+}
+
+/// Paste-back: a pasted address is taken as the callback only if it is this sign-in's redirect
+/// URI (`redirect_uri`) with its `state`. The reason a paste is refused names no part of what
+/// was pasted beyond what the person can see anyway.
+pub(crate) fn check_pasted(
+    pasted: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> std::result::Result<CallbackParams, String> {
+    let pasted = pasted.trim();
+    if pasted.len() > MAX_PASTED_LEN {
+        return Err(format!("that is longer than {MAX_PASTED_LEN} characters"));
+    }
+    let url = url::Url::parse(pasted).map_err(|_| {
+        "that is not an address (paste the whole address of the page the browser landed on)"
+            .to_owned()
+    })?;
+    let expected = url::Url::parse(redirect_uri).map_err(|e| e.to_string())?;
+    if url.origin() != expected.origin() || url.path() != expected.path() {
+        return Err(format!(
+            "that address is not this sign-in's redirect ({redirect_uri})"
+        ));
+    }
+    let (got, params) = parse_query(url.query().unwrap_or(""));
+    if !got.is_some_and(|s| constant_time_eq(s.as_bytes(), state.as_bytes())) {
+        return Err("that answer belongs to another sign-in (its state does not match)".into());
+    }
+    Ok(params)
 }
 
 /// Longer than any real callback address; more is not read.
