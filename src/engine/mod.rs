@@ -8,6 +8,7 @@ mod inspect;
 mod login;
 mod logout;
 mod profiles;
+mod reject;
 mod status;
 mod token;
 
