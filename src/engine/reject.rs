@@ -106,7 +106,11 @@ mod tests {
 
         assert!(engine.reject_access_token("p", "at-old").await.unwrap());
         let name = ProfileName::new("p").unwrap();
-        let stored = engine.vault.session(&name).unwrap().expect("still signed in");
+        let stored = engine
+            .vault
+            .session(&name)
+            .unwrap()
+            .expect("still signed in");
         assert!(stored.refresh_token.is_some(), "not a sign-out");
 
         let t = engine.token("p", min).await.unwrap();
