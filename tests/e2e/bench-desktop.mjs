@@ -3,7 +3,7 @@
 //   node tests/e2e/bench-desktop.mjs [--json FILE] [--rounds N]
 //
 // Measures the release pixie-desktop and a bare Tauri 2 hello-world (benches/hello-tauri, built
-// with the same tauri crates and release profile) side by side in one run:
+// with the same tauri crates, as create-tauri-app makes it) side by side in one run:
 //   (a) stripped binary size
 //   (b) start to a visible window: from the exec of the app to the MapNotify of its top-level
 //       window on the X display (watched with `xev -root`), median of N launches per app,
@@ -371,7 +371,7 @@ function report(o) {
   console.log(w.map((n) => '-'.repeat(n)).join('  '));
   for (const r of rows.slice(1)) console.log(line(r));
   console.log();
-  console.log(`sizes: pixie-desktop ${p.size_bytes} B, hello-tauri ${h.size_bytes} B; tauri ${o.tauri.pixie} / ${o.tauri.hello}, both built with Pixie's release profile`);
+  console.log(`sizes: pixie-desktop ${p.size_bytes} B, hello-tauri ${h.size_bytes} B; tauri ${o.tauri.pixie} / ${o.tauri.hello}, Pixie on its size-first profile, the hello-world on the template's (both stripped)`);
   console.log(`visible window, ms (warm-up not counted): pixie-desktop ${p.starts.map((s) => s.window_ms.toFixed(0)).join(', ')} (warm-up ${p.warmup_ms.toFixed(0)}); hello-tauri ${h.starts.map((s) => s.window_ms.toFixed(0)).join(', ')} (warm-up ${h.warmup_ms.toFixed(0)})`);
   console.log(`pixie-desktop list painted, 3 profiles (wall ms / app ms_since_start / render ms): ${p.starts.map((s) => `${s.wall_ms.toFixed(0)}/${s.ms_since_start.toFixed(0)}/${s.render_ms.toFixed(1)}`).join(', ')}`);
   console.log(`pixie-desktop 1,000 profiles (render ms / wall ms to painted): ${o.render1000.map((r) => `${r.render_ms.toFixed(1)}/${r.wall_ms.toFixed(0)}`).join(', ')}`);
