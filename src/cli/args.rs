@@ -85,6 +85,38 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a kubeconfig whose user runs `pixie token NAME --format exec-credential`.
+    Kubeconfig {
+        name: String,
+        /// The Kubernetes API server, e.g. https://k8s.example.com:6443.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// A PEM file of CA certificates for the API server (embedded in the kubeconfig).
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<std::path::PathBuf>,
+        /// The cluster entry's name (default: the profile's).
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// The user entry's name (default: the profile's).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// The context's name (default: the profile's); it is the current context.
+        #[arg(long, value_name = "NAME")]
+        context: Option<String>,
+    },
+    /// A git credential helper: `get` answers a fresh access token as the password, `erase`
+    /// (after a 401) makes the next `get` refresh, `store` does nothing.
+    GitCredential {
+        /// The profile whose access token is the password.
+        #[arg(long, value_name = "NAME")]
+        profile: String,
+        /// The username to answer (GitLab wants `oauth2`; most servers take anything).
+        #[arg(long, value_name = "USER", default_value = "oauth2",
+              value_parser = super::git::parse_username)]
+        username: String,
+        /// What git asks: get, store or erase (others are ignored, as git asks of helpers).
+        operation: String,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -111,6 +143,9 @@ pub enum TokenFormat {
     Header,
     /// Token, type, expiry and scopes as JSON.
     Json,
+    /// A Kubernetes `ExecCredential` for kubectl's exec plugins (client.authentication.k8s.io/v1,
+    /// or v1beta1 when `KUBERNETES_EXEC_INFO` asks for it).
+    ExecCredential,
 }
 
 #[derive(Subcommand, Debug)]

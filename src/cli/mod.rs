@@ -3,6 +3,8 @@
 //! group; `output` holds what they print with.
 
 mod args;
+mod git;
+mod kube;
 mod login;
 mod output;
 mod profile;
@@ -78,6 +80,29 @@ pub async fn run(cli: Cli) -> Result<()> {
                  scope was not asked for)"
             ))),
         },
+        Command::Kubeconfig {
+            name,
+            server,
+            ca_file,
+            cluster,
+            user,
+            context,
+        } => kube::kubeconfig(
+            &engine()?,
+            kube::KubeconfigArgs {
+                profile: &name,
+                server: &server,
+                ca_file: ca_file.as_deref(),
+                cluster: cluster.as_deref(),
+                user: user.as_deref(),
+                context: context.as_deref(),
+            },
+        ),
+        Command::GitCredential {
+            profile,
+            username,
+            operation,
+        } => git::git_credential(&engine()?, &profile, &username, &operation).await,
         Command::Status { name, json } => status::status(&engine()?, name, json).await,
         Command::Logout {
             name,

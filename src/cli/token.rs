@@ -31,6 +31,7 @@ pub(super) async fn token(
             "expires_in": t.expires_at.map(|e| (e - chrono::Utc::now()).num_seconds().max(0)),
             "scopes": t.scopes,
         }))?,
+        TokenFormat::ExecCredential => super::kube::print_exec_credential(&t)?,
     }
     Ok(())
 }
