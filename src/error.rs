@@ -9,7 +9,7 @@ pub use crate::profile::ProfileField;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The broad class of an error: what the CLI turns into an exit code and the UI into a code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The request itself was wrong (bad profile field, unknown profile, …).
@@ -246,6 +246,16 @@ pub enum Error {
     /// no config directory.
     #[error("{0}")]
     Internal(String),
+
+    /// An error the token broker (`pixie agent` or the app) answered with, as it worded it: the
+    /// class and message travel, the variant does not.
+    #[error("{message}")]
+    Agent {
+        /// The class of the broker's error.
+        kind: ErrorKind,
+        /// The broker's message, for a person.
+        message: String,
+    },
 }
 
 impl Error {
@@ -278,6 +288,7 @@ impl Error {
             | Lock { .. }
             | LockTimeout { .. }
             | RefreshRecord { .. } => ErrorKind::Local,
+            Agent { kind, .. } => *kind,
         }
     }
 

@@ -3,12 +3,14 @@
 //!
 //! Nothing here knows about Tauri: the desktop app and the `pixie` CLI are thin fronts over
 //! [`Engine`]. The public surface is the facade (`engine`), the profile model, the scheduler a
-//! long-running front drives, text safety for output, and the few types the fronts and tests
-//! plug in (store, clock, browser); everything else is the engine's own business.
+//! long-running front drives, the token broker a long-running front serves (`broker`), text
+//! safety for output, and the few types the fronts and tests plug in (store, clock, browser);
+//! everything else is the engine's own business.
 
 #![warn(missing_docs)]
 
 pub mod autorefresh;
+pub mod broker;
 pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;

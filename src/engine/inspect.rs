@@ -2,14 +2,14 @@
 //! keychain only; nothing is refreshed, and no token leaves.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Engine;
 use crate::error::Result;
 use crate::session::Verification;
 
 /// The claims view: an ID token's claims and verification, without the token.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClaimsView {
     /// The profile the session belongs to.
     pub profile: String,

@@ -2,7 +2,7 @@
 //! required and why — from the keychain, the refresh records and what this process holds.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Engine, TokenWarning, DEFAULT_MIN_VALID};
 use crate::error::{Error, Result};
@@ -12,7 +12,7 @@ use crate::profile::Profile;
 use crate::refresh;
 
 /// Where a profile's session stands, as [`ProfileStatus::state`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
     /// No session is stored.
@@ -29,7 +29,7 @@ pub enum SessionState {
 }
 
 /// A profile's session as it stands now, for display. Holds no token.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProfileStatus {
     /// The profile's name.
     pub profile: String,

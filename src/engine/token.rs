@@ -33,7 +33,8 @@ pub struct FreshToken {
 }
 
 /// Why a token that was handed out still needs the person's attention.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "warning", rename_all = "snake_case")]
 pub enum TokenWarning {
     /// The refresh token may not be sent again; this access token stays valid until it
     /// expires, and then only a sign-in helps.
