@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("device_authorization", device_authorization),
     ("par_answer", par_answer),
     ("pasted_answer", pasted_answer),
+    ("broker_frame", broker_frame),
 ];
 
 /// A fixed "now", so that a crash reproduces whenever it is replayed.
@@ -292,4 +293,41 @@ pub fn pasted_answer(data: &[u8]) {
         assert_eq!(url.path(), "/callback");
         assert!(url.query_pairs().any(|(k, v)| k == "state" && v == STATE));
     }
+}
+
+/// Bytes as they arrive on the broker's socket: frames split off one after another (no payload
+/// over the cap), each read as a request and as an answer; what parses is framed again and
+/// reads back the same. The whole input is also tried as one bare payload.
+pub fn broker_frame(data: &[u8]) {
+    use crate::broker::protocol::{self, MAX_FRAME};
+    fn payload(bytes: &[u8]) {
+        if let Ok(request) = protocol::decode_request(bytes) {
+            if let Ok(framed) = protocol::encode(&request) {
+                let (again, used) = protocol::split_frame(&framed)
+                    .expect("a frame Pixie wrote splits")
+                    .expect("whole");
+                assert_eq!(used, framed.len());
+                assert_eq!(
+                    protocol::decode_request(again).expect("reads back"),
+                    request
+                );
+            }
+        }
+        if let Ok(answer) = protocol::decode_answer(bytes) {
+            let once = serde_json::to_string(&answer).expect("an answer serializes");
+            let back = protocol::decode_answer(once.as_bytes()).expect("reads back");
+            assert_eq!(serde_json::to_string(&back).expect("serializes"), once);
+            if let protocol::Body::Error(e) = answer.body {
+                let error = crate::Error::from(e.clone());
+                assert_eq!(error.kind(), e.kind);
+            }
+        }
+    }
+    let mut rest = data;
+    while let Ok(Some((bytes, used))) = protocol::split_frame(rest) {
+        assert!(bytes.len() <= MAX_FRAME && used == bytes.len() + 4);
+        payload(bytes);
+        rest = &rest[used..];
+    }
+    payload(data);
 }
