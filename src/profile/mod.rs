@@ -1,10 +1,12 @@
 //! Provider profiles: the validated model ([`Profile`]), its on-disk/export form
-//! ([`ProfileRecord`]) and the file store ([`store::ProfileStore`]).
+//! ([`ProfileRecord`]), the file store ([`store::ProfileStore`]) and the provider presets
+//! ([`presets`]).
 //!
 //! A profile never holds a secret: a client secret lives in the keychain and the profile only
 //! records that there is one.
 
 mod model;
+pub mod presets;
 pub mod store;
 
 pub use model::{
