@@ -150,10 +150,12 @@ pub enum TokenFormat {
 
 #[derive(Subcommand, Debug)]
 pub enum ProfileCommand {
-    /// Add a profile.
+    /// Add a profile: from scratch, or from a provider preset (`pixie profile presets`).
     Add {
         /// A short name for the profile, used on the command line (letters, digits, - _ .).
         name: String,
+        #[command(flatten)]
+        preset: PresetArgs,
         #[command(flatten)]
         fields: ProfileFields,
         /// Read a client secret (confidential clients) from stdin into the keychain.
@@ -202,6 +204,33 @@ pub enum ProfileCommand {
     },
     /// Export profiles as JSON (all, or the named ones). Secrets are never exported.
     Export { names: Vec<String> },
+    /// List the provider presets: what each needs, and what to register at the provider.
+    Presets {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `pixie profile add --preset`: a known provider, and the few inputs it needs. The profile
+/// flags given besides override what the preset sets.
+#[derive(Args, Debug, Default)]
+pub struct PresetArgs {
+    /// Start from a provider preset: entra, google, github, gitlab, okta, auth0, keycloak or
+    /// cognito (`pixie profile presets` says what each needs).
+    #[arg(long, value_name = "ID")]
+    pub(super) preset: Option<String>,
+    /// The Microsoft Entra tenant (`--preset entra`): common, organizations, consumers, a tenant
+    /// ID or a domain.
+    #[arg(long, value_name = "TENANT", requires = "preset")]
+    pub(super) tenant: Option<String>,
+    /// The provider's host name (`--preset okta`, `auth0`), e.g. dev-123456.okta.com.
+    #[arg(long, value_name = "DOMAIN", requires = "preset")]
+    pub(super) domain: Option<String>,
+    /// The provider's URL: a Keycloak realm, a Cognito user pool's issuer, an Okta custom
+    /// authorization server, a self-managed GitLab or GitHub Enterprise, an Entra national cloud.
+    #[arg(long, value_name = "URL", requires = "preset")]
+    pub(super) base_url: Option<String>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -225,7 +254,7 @@ pub struct ProfileFields {
     #[arg(long, value_name = "ID")]
     pub(super) client_id: Option<String>,
     /// Scopes, space-separated; may be repeated (default with --issuer: "openid offline_access
-    /// profile email").
+    /// profile email"; with --preset: the preset's).
     #[arg(long, value_name = "SCOPES")]
     pub(super) scope: Vec<String>,
     /// Extra authorization parameter (audience, resource, prompt, login_hint, acr_values, …).

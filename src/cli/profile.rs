@@ -1,13 +1,14 @@
-//! `pixie profile …`: add, edit, list, show, remove, import, export.
+//! `pixie profile …`: add, edit, list, show, remove, import, export, presets.
 
 use std::io::{BufRead, IsTerminal, Read};
 
 use pixie::engine::{Revocation, SecretChange};
+use pixie::profile::presets::{self, Preset, PresetInput};
 use pixie::profile::{ProfileFile, ProfileRecord};
 use pixie::SecretString;
 use pixie::{Engine, Error, Profile, Result};
 
-use super::args::{ProfileCommand, ProfileFields};
+use super::args::{PresetArgs, ProfileCommand, ProfileFields};
 use super::output::{json_out, safe, say_revocation, split_endpoints_warning};
 
 fn read_secret_stdin() -> Result<SecretString> {
@@ -87,18 +88,54 @@ fn apply_fields(r: &mut ProfileRecord, f: ProfileFields) {
     }
 }
 
+/// The record a preset makes of its inputs, or an empty one without a preset.
+fn preset_record(args: PresetArgs) -> Result<(ProfileRecord, Option<&'static Preset>)> {
+    let Some(id) = args.preset else {
+        return Ok((ProfileRecord::default(), None));
+    };
+    let preset = presets::find(&id)?;
+    let input = PresetInput {
+        tenant: args.tenant,
+        domain: args.domain,
+        base_url: args.base_url,
+    };
+    Ok((preset.record(&input)?, Some(preset)))
+}
+
+/// `pixie profile presets`: each preset, what to pass and what to register.
+fn list_presets(json: bool) -> Result<()> {
+    if json {
+        return json_out(&presets::all());
+    }
+    for p in presets::all() {
+        println!("{:<9} {}", p.id, p.name);
+        println!("          pass:     {}", p.usage);
+        println!(
+            "          register: {}; redirect URI: {}",
+            p.client_type, p.register_redirect_uri
+        );
+        if p.needs_client_secret {
+            println!("          secret:   --client-secret-stdin (kept in the keychain)");
+        }
+        for note in p.notes {
+            println!("          - {note}");
+        }
+    }
+    Ok(())
+}
+
 pub(super) async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Result<()> {
     match cmd {
         ProfileCommand::Add {
             name,
+            preset,
             fields,
             client_secret_stdin,
         } => {
-            let mut r = ProfileRecord {
-                name,
-                ..Default::default()
-            };
-            let default_scopes = fields.scope.is_empty() && fields.issuer.is_some();
+            let (mut r, preset) = preset_record(preset)?;
+            r.name = name;
+            let default_scopes =
+                fields.scope.is_empty() && fields.issuer.is_some() && preset.is_none();
             if fields.client_id.is_none() {
                 return Err(Error::invalid_field(
                     pixie::profile::ProfileField::ClientId,
@@ -116,8 +153,22 @@ pub(super) async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Res
             let secret = client_secret_stdin.then(read_secret_stdin).transpose()?;
             let name = profile.name.clone();
             let split = profile.split_endpoints().is_some().then(|| profile.clone());
+            let redirect = profile.redirect.to_string();
             engine.add_profile(profile, secret).await?;
             eprintln!("Added profile `{name}`. Sign in with `pixie login {name}`.");
+            if let Some(p) = preset {
+                eprintln!(
+                    "At {}, register: {}, redirect URI {redirect}.",
+                    p.name, p.client_type
+                );
+                if p.needs_client_secret && !client_secret_stdin {
+                    eprintln!(
+                        "{} wants the client secret: set it with `pixie profile edit {name} \
+                         --client-secret-stdin`.",
+                        p.name
+                    );
+                }
+            }
             if let Some(p) = split {
                 split_endpoints_warning(&p);
             }
@@ -260,5 +311,6 @@ pub(super) async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Res
                 .collect();
             json_out(&ProfileFile::from_profiles(&chosen))
         }
+        ProfileCommand::Presets { json } => list_presets(json),
     }
 }
