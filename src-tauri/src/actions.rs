@@ -1,11 +1,16 @@
-//! What a person can start from the window or the tray: sign in and out, copy a token. Commands
-//! and tray items both call these.
+//! What a person can start from the window or the tray: sign in (with the browser or the device
+//! grant) and out (in the browser too, when the profile asks), copy a token or a device code,
+//! pin the signed-in account. Commands and tray items both call these.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use pixie::engine::{BrowserChoice, LoginEvent, LoginOptions, DEFAULT_LOGIN_TIMEOUT};
+use pixie::engine::{
+    BrowserChoice, BrowserLogout, FlowRequest, LoginEvent, LoginOptions, DEFAULT_LOGIN_TIMEOUT,
+};
+use pixie::Browser;
 use tauri::{AppHandle, Emitter};
+use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::browser::AppBrowser;
 use crate::desktop::{focus_main, notify};
@@ -16,7 +21,13 @@ use crate::ipc::{
 use crate::publish;
 use crate::state::PixieExt;
 use crate::tray::TrayAction;
-use crate::views::{revocation_text, Activity};
+use crate::views::{
+    app_flow, browser_sign_out_outcome, browser_sign_out_text, device_code_view, revocation_text,
+    Activity, BrowserSignOut,
+};
+
+/// How long a browser sign-out waits for the provider to send the browser back (as the CLI).
+const BROWSER_SIGN_OUT_WAIT: Duration = Duration::from_secs(120);
 
 pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
     let pixie = app.pixie();
@@ -26,15 +37,35 @@ pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
         profile_command: profile.browser.clone(),
     });
     let running = pixie.begin_sign_in(name, browser.clone())?;
-    pixie.set_activity(name, Some(Activity::Waiting { note: None }));
+    pixie.set_activity(
+        name,
+        Some(Activity::Waiting {
+            note: None,
+            device: None,
+        }),
+    );
     let _ = publish::profile(app, name).await;
 
     let sink = {
         let (app, name) = (app.clone(), name.to_owned());
         Arc::new(move |e: &LoginEvent| {
+            let mut device = None;
             let note = match e {
                 LoginEvent::BrowserOpened { url } => {
                     app.pixie().set_sign_in_link(&name, url.clone());
+                    None
+                }
+                // Polling has started: the row shows the code; Open and Copy use what is kept
+                // here. The device code itself stays in the engine.
+                LoginEvent::DeviceCode { code } => {
+                    let link = code
+                        .verification_uri_complete
+                        .clone()
+                        .unwrap_or_else(|| code.verification_uri.clone());
+                    app.pixie()
+                        .set_device_code(&name, link, code.user_code.clone());
+                    let now = chrono::Utc::now().timestamp_millis();
+                    device = Some(device_code_view(code, now));
                     None
                 }
                 LoginEvent::OpenManually { url, reason } => {
@@ -50,13 +81,11 @@ pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
                     let _ = app.run_on_main_thread(move || focus_main(&app2));
                     return;
                 }
-                // The app always signs in with its browser (FlowRequest's default).
-                LoginEvent::FlowChosen { .. }
-                | LoginEvent::DeviceCode { .. }
-                | LoginEvent::PasteRejected { .. } => return,
+                // The app names the flow itself (`app_flow`) and never pastes.
+                LoginEvent::FlowChosen { .. } | LoginEvent::PasteRejected { .. } => return,
             };
             app.pixie()
-                .set_activity(&name, Some(Activity::Waiting { note }));
+                .set_activity(&name, Some(Activity::Waiting { note, device }));
             let (app, name) = (app.clone(), name.clone());
             tauri::async_runtime::spawn(async move {
                 let _ = publish::profile(&app, &name).await;
@@ -71,6 +100,7 @@ pub async fn sign_in(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
                 timeout: DEFAULT_LOGIN_TIMEOUT,
                 cancel: running.cancellation(),
                 events: Some(sink),
+                flow: FlowRequest::Exactly(app_flow(&profile)),
                 ..Default::default()
             },
         )
@@ -98,15 +128,79 @@ pub fn reopen_browser(app: &AppHandle, name: &str) -> CmdResult<()> {
     browser.open(&url).map_err(IpcError::from)
 }
 
+/// Copies the user code of `name`'s device-grant sign-in (not a secret: no clearing).
+pub fn copy_device_code(app: &AppHandle, name: &str) -> CmdResult<()> {
+    let code = app.pixie().device_user_code(name)?;
+    app.clipboard().write_text(code).map_err(|e| {
+        IpcError::new(
+            ErrorCode::Local,
+            format!("could not write to the clipboard: {e}"),
+        )
+    })
+}
+
+/// Pins `name` to the account it is signed in as.
+pub async fn remember_account(app: &AppHandle, name: &str) -> CmdResult<ProfileView> {
+    app.pixie().remember_account(name).await?;
+    publish::profile(app, name).await
+}
+
 pub async fn sign_out(app: &AppHandle, name: &str) -> CmdResult<SignOutResult> {
+    let profile_command = app.pixie().profile(name)?.browser;
     let outcome = app.pixie().sign_out(name).await?;
     let profile = publish::profile(app, name).await?;
-    let (revoked, revocation) = revocation_text(outcome);
+    let (revoked, revocation) = revocation_text(outcome.revocation);
+    let browser = outcome.browser.map(|prepared| {
+        let browser = AppBrowser {
+            app: app.clone(),
+            profile_command,
+        };
+        let state = match prepared {
+            Ok(logout) => open_browser_sign_out(app, name, &browser, logout),
+            Err(why) => why,
+        };
+        browser_sign_out_text(&state)
+    });
     Ok(SignOutResult {
         profile,
         revocation,
         revoked,
+        browser,
     })
+}
+
+/// Opens the provider's end-session page (its URL holds the ID token: it goes to the browser
+/// only, never to the webview or the log) and waits for the provider's answer in the
+/// background, telling the outcome as a notice and a desktop notification.
+fn open_browser_sign_out(
+    app: &AppHandle,
+    name: &str,
+    browser: &AppBrowser,
+    logout: BrowserLogout,
+) -> BrowserSignOut {
+    if let Err(e) = browser.open(logout.url()) {
+        return BrowserSignOut::Failed(e.to_string());
+    }
+    let (id, cancel) = app.pixie().begin_browser_sign_out(name);
+    let (app, name) = (app.clone(), name.to_owned());
+    tauri::async_runtime::spawn(async move {
+        let waited = logout.wait(BROWSER_SIGN_OUT_WAIT, &cancel).await;
+        app.pixie().end_browser_sign_out(&name, id);
+        let (kind, message) =
+            browser_sign_out_outcome(&name, &waited, BROWSER_SIGN_OUT_WAIT.as_secs());
+        if !matches!(waited, Err(pixie::Error::Cancelled)) {
+            notify(&app, &format!("Pixie: {name}"), &message);
+        }
+        let _ = app.emit(
+            events::NOTICE,
+            Notice {
+                kind,
+                message,
+                profile: Some(name),
+            },
+        );
+    });
+    BrowserSignOut::Opened
 }
 
 pub async fn copy_token(app: &AppHandle, name: &str) -> CmdResult<CopyResult> {

@@ -10,6 +10,8 @@ pub const COMMANDS: &[&str] = &[
     "sign_in",
     "cancel_sign_in",
     "reopen_browser",
+    "copy_device_code",
+    "remember_account",
     "copy_token",
     "claims",
     "sign_out",

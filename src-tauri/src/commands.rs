@@ -52,6 +52,18 @@ pub fn reopen_browser(app: AppHandle, name: String) -> CmdResult<()> {
     crate::actions::reopen_browser(&app, &name)
 }
 
+/// Copies the user code of a waiting device-grant sign-in.
+#[tauri::command]
+pub fn copy_device_code(app: AppHandle, name: String) -> CmdResult<()> {
+    crate::actions::copy_device_code(&app, &name)
+}
+
+/// Pins the profile to the account it is signed in as.
+#[tauri::command]
+pub async fn remember_account(app: AppHandle, name: String) -> CmdResult<ProfileView> {
+    crate::actions::remember_account(&app, &name).await
+}
+
 #[tauri::command]
 pub async fn copy_token(app: AppHandle, name: String) -> CmdResult<CopyResult> {
     crate::actions::copy_token(&app, &name).await

@@ -78,8 +78,9 @@ impl From<Error> for IpcError {
     }
 }
 
-/// Where a form shows an error the engine blames on a profile field; `None` for the settings
-/// the editor does not show (they are set with the CLI), whose errors show as the form's own.
+/// Where a form shows an error the engine blames on a profile field; `None` for the setting the
+/// editor does not show (an explicit device endpoint, set with the CLI), whose errors show as the
+/// form's own.
 fn form_field(field: ProfileField) -> Option<FormField> {
     Some(match field {
         ProfileField::Name => FormField::Name,
@@ -93,11 +94,11 @@ fn form_field(field: ProfileField) -> Option<FormField> {
         ProfileField::Params => FormField::Params,
         ProfileField::RedirectUri => FormField::RedirectUri,
         ProfileField::Browser => FormField::Browser,
-        ProfileField::DeviceAuthorizationEndpoint
-        | ProfileField::Flow
-        | ProfileField::CaFile
-        | ProfileField::ExpectSub
-        | ProfileField::ExpectEmail => return None,
+        ProfileField::Flow => FormField::Flow,
+        ProfileField::CaFile => FormField::CaFile,
+        ProfileField::ExpectSub => FormField::ExpectSub,
+        ProfileField::ExpectEmail => FormField::ExpectEmail,
+        ProfileField::DeviceAuthorizationEndpoint => return None,
     })
 }
 
@@ -115,6 +116,14 @@ mod tests {
         // The engine blames a field; the app places the message there, in its own words.
         let e: IpcError = Error::invalid_field(ProfileField::Scopes, "invalid scope `a\\b`").into();
         assert_eq!(e.fields[0].field, FormField::Scopes);
+        let e: IpcError = Error::invalid_field(ProfileField::CaFile, "not absolute").into();
+        assert_eq!(e.fields[0].field, FormField::CaFile);
+        let e: IpcError =
+            Error::invalid_field(ProfileField::DeviceAuthorizationEndpoint, "bad").into();
+        assert!(
+            e.fields.is_empty(),
+            "not in the editor: the form's own message"
+        );
         let e: IpcError = Error::CorruptSession {
             profile: "p".into(),
             reason: "bad".into(),

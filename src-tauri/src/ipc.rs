@@ -88,6 +88,10 @@ listed_enum! {
         Params,
         RedirectUri,
         Browser,
+        Flow,
+        CaFile,
+        ExpectSub,
+        ExpectEmail,
     }
 }
 
@@ -109,6 +113,23 @@ pub struct ProfileView {
     /// `null` when there is no ID token.
     pub id_token_verified: Option<bool>,
     pub scopes: Vec<String>,
+    /// While a device-grant sign-in waits: the code to enter and where.
+    pub device: Option<DeviceCodeView>,
+    /// The profile is pinned to an account (`expect_sub` or `expect_email` is set).
+    pub account_pinned: bool,
+}
+
+/// A device-grant sign-in's code, for the person to enter on any device. The user code is not a
+/// secret (the provider shows it too); the device code that Pixie polls with never crosses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DeviceCodeView {
+    pub user_code: String,
+    pub verification_uri: String,
+    /// The same page with the code filled in, when the provider offers one.
+    pub verification_uri_complete: Option<String>,
+    /// When the code stops working.
+    #[ts(type = "number")]
+    pub expires_at: EpochMs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -130,6 +151,17 @@ pub enum ProviderKind {
     Issuer,
     /// A plain OAuth 2.0 server with explicit endpoints.
     Endpoints,
+}
+
+/// How a profile signs in. The app signs in with the browser unless the profile says `device`;
+/// `auto` lets the CLI choose from its surroundings, and `paste` is the CLI's alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowSetting {
+    Auto,
+    Browser,
+    Device,
+    Paste,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -177,6 +209,15 @@ pub struct ProfileForm {
     pub params: Vec<Param>,
     pub redirect_uri: String,
     pub browser: String,
+    pub flow: FlowSetting,
+    /// An absolute path to a PEM file of CA certificates trusted for this provider.
+    pub ca_file: String,
+    /// The only `sub` a sign-in may be for.
+    pub expect_sub: String,
+    /// The only `email` a sign-in may be for.
+    pub expect_email: String,
+    /// Sign-out also ends the provider's browser session.
+    pub browser_logout: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -273,6 +314,9 @@ pub struct SignOutResult {
     /// How revocation at the provider went, in words.
     pub revocation: String,
     pub revoked: bool,
+    /// How the browser sign-out goes, in words; `null` when the profile does not ask for one.
+    /// Its outcome comes later as a notice.
+    pub browser: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -328,7 +372,9 @@ pub fn typescript() -> String {
         FormField::decl(),
         ProfileView::decl(),
         ProfileState::decl(),
+        DeviceCodeView::decl(),
         ProviderKind::decl(),
+        FlowSetting::decl(),
         ClientAuthMethod::decl(),
         SecretInput::decl(),
         ProfileForm::decl(),
@@ -425,7 +471,7 @@ mod tests {
              \"provider\", \"keychain\", \"sign_in_incomplete\", \"cancelled\", \"busy\", \
              \"local\"] as const satisfies readonly ErrorCode[];"
         ));
-        assert_eq!(FormField::ALL.len(), 12);
+        assert_eq!(FormField::ALL.len(), 16);
         assert!(ts.contains("\"client_secret\", \"scopes\""));
         assert!(ts.contains("export const DEFAULT_REDIRECT_URI = \"http://127.0.0.1/callback\";"));
     }

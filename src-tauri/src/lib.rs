@@ -70,6 +70,8 @@ pub fn run() {
             commands::sign_in,
             commands::cancel_sign_in,
             commands::reopen_browser,
+            commands::copy_device_code,
+            commands::remember_account,
             commands::copy_token,
             commands::claims,
             commands::sign_out,

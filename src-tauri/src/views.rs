@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use pixie::engine::{
-    AccessTokenView, ImportReport, Inspection, ProfileStatus, Revocation, SecretChange,
-    SessionState,
+    AccessTokenView, DeviceCode, ImportReport, Inspection, ProfileStatus, Revocation, SecretChange,
+    SessionState, SignInFlow,
 };
 use pixie::profile::Redirect;
 use pixie::profile::{parse_endpoint, ClientAuth, Profile, ProfileName, ProfileRecord, Provider};
@@ -14,9 +14,9 @@ use pixie::SecretString;
 
 use crate::error::CmdResult;
 use crate::ipc::{
-    AccessTokenClaims, ClaimsPayload, ClientAuthMethod, FieldError, FormField, IdTokenClaims,
-    ImportResult, IpcError, ProfileForm, ProfileState, ProfileView, ProviderKind, SecretInput,
-    SplitHosts,
+    AccessTokenClaims, ClaimsPayload, ClientAuthMethod, DeviceCodeView, FieldError, FlowSetting,
+    FormField, IdTokenClaims, ImportResult, IpcError, NoticeKind, ProfileForm, ProfileState,
+    ProfileView, ProviderKind, SecretInput, SplitHosts,
 };
 
 /// What the app knows beyond the keychain: a sign-in or refresh running, or its last failure.
@@ -24,6 +24,8 @@ use crate::ipc::{
 pub enum Activity {
     Waiting {
         note: Option<String>,
+        /// A device-grant sign-in's code, once the provider gave one.
+        device: Option<DeviceCodeView>,
     },
     Refreshing,
     /// A silent refresh failed in a way that may pass; the session is still there.
@@ -63,6 +65,8 @@ pub fn profile_view(
         has_refresh_token: false,
         id_token_verified: None,
         scopes: Vec::new(),
+        device: None,
+        account_pinned: profile.expected.is_set(),
     };
     if let Some(s) = status {
         view.state = match s.state {
@@ -80,9 +84,10 @@ pub fn profile_view(
     }
     match activity {
         None => {}
-        Some(Activity::Waiting { note }) => {
+        Some(Activity::Waiting { note, device }) => {
             view.state = ProfileState::Waiting;
             view.reason = note.clone();
+            view.device = device.clone();
         }
         Some(Activity::Refreshing) => view.state = ProfileState::Refreshing,
         Some(Activity::Retrying(note)) => view.reason = Some(note.clone()),
@@ -126,6 +131,16 @@ pub fn profile_form(p: &Profile) -> ProfileForm {
             .collect(),
         redirect_uri: text(r.redirect_uri),
         browser: text(r.browser),
+        flow: match p.flow {
+            None => FlowSetting::Auto,
+            Some(SignInFlow::Browser) => FlowSetting::Browser,
+            Some(SignInFlow::Device) => FlowSetting::Device,
+            Some(SignInFlow::Paste) => FlowSetting::Paste,
+        },
+        ca_file: text(r.ca_file),
+        expect_sub: text(r.expect_sub),
+        expect_email: text(r.expect_email),
+        browser_logout: r.browser_logout,
     }
 }
 
@@ -242,27 +257,54 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
         params,
         redirect_uri: nonempty(&form.redirect_uri),
         browser: nonempty(&form.browser),
-        // Settings the editor does not show start empty; an edit keeps the stored ones
-        // (`keep_unshown`).
+        flow: match form.flow {
+            FlowSetting::Auto => None,
+            FlowSetting::Browser => Some(SignInFlow::Browser),
+            FlowSetting::Device => Some(SignInFlow::Device),
+            FlowSetting::Paste => Some(SignInFlow::Paste),
+        }
+        .map(|f| f.as_str().to_owned()),
+        ca_file: nonempty(&form.ca_file),
+        expect_sub: nonempty(&form.expect_sub),
+        expect_email: nonempty(&form.expect_email),
+        browser_logout: form.browser_logout,
+        // The explicit device endpoint is not in the editor: it starts empty, and an edit keeps
+        // the stored one (`keep_unshown`).
         ..ProfileRecord::default()
     };
     // The engine's error names the field it blames; the conversion places the message there.
     Profile::try_from(record).map_err(IpcError::from)
 }
 
-/// An edit in the app keeps what the editor does not show (set with the CLI): the sign-in flow,
-/// the CA file, the pinned account, browser logout and an explicit device endpoint.
+/// An edit in the app keeps what the editor does not show (set with the CLI): an explicit
+/// device authorization endpoint.
 pub fn keep_unshown(mut edited: Profile, stored: &Profile) -> Profile {
-    edited.flow = stored.flow;
-    edited.ca_file.clone_from(&stored.ca_file);
-    edited.expected.clone_from(&stored.expected);
-    edited.browser_logout = stored.browser_logout;
     if let (Provider::Endpoints { device, .. }, Provider::Endpoints { device: kept, .. }) =
         (&mut edited.provider, &stored.provider)
     {
         device.clone_from(kept);
     }
     edited
+}
+
+/// How the app signs in to `profile`: with the device grant when the profile says so, else with
+/// the browser (the app has one, so `auto` means the browser, and paste-back is the CLI's).
+pub fn app_flow(profile: &Profile) -> SignInFlow {
+    match profile.flow {
+        Some(SignInFlow::Device) => SignInFlow::Device,
+        _ => SignInFlow::Browser,
+    }
+}
+
+/// A device code as the row shows it; `now_ms` is when the provider gave it.
+pub fn device_code_view(code: &DeviceCode, now_ms: i64) -> DeviceCodeView {
+    let secs = i64::try_from(code.expires_in_secs).unwrap_or(i64::MAX / 2_000);
+    DeviceCodeView {
+        user_code: code.user_code.clone(),
+        verification_uri: code.verification_uri.clone(),
+        verification_uri_complete: code.verification_uri_complete.clone(),
+        expires_at: now_ms.saturating_add(secs.saturating_mul(1000)),
+    }
 }
 
 /// Where the form shows an engine error: next to the field the engine blames, else `fallback`.
@@ -346,6 +388,64 @@ pub fn revocation_text(outcome: Revocation) -> (bool, String) {
     }
 }
 
+/// How far a browser sign-out got, for its words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BrowserSignOut {
+    /// The provider's end-session page is open; the wait for its answer runs in the background.
+    Opened,
+    /// The provider names no `end_session_endpoint`.
+    NotOffered,
+    /// No session was stored, so there was no browser session to name.
+    NotSignedIn,
+    /// Preparing or opening it failed (why).
+    Failed(String),
+}
+
+/// What a sign-out says about the browser's, in words.
+pub fn browser_sign_out_text(b: &BrowserSignOut) -> String {
+    match b {
+        BrowserSignOut::Opened => {
+            "Signing out in the browser too: confirm it there if the provider asks.".into()
+        }
+        BrowserSignOut::NotOffered => {
+            "The provider offers no browser sign-out, so you are still signed in there.".into()
+        }
+        BrowserSignOut::NotSignedIn => "There was no browser session to end.".into(),
+        BrowserSignOut::Failed(why) => format!(
+            "The browser sign-out could not start ({why}); you may still be signed in there."
+        ),
+    }
+}
+
+/// How the wait for the provider's answer to a browser sign-out ended, as a notice's kind and
+/// text.
+pub fn browser_sign_out_outcome(
+    profile: &str,
+    waited: &pixie::Result<bool>,
+    wait_secs: u64,
+) -> (NoticeKind, String) {
+    match waited {
+        Ok(true) => (
+            NoticeKind::Info,
+            format!("Signed out of {profile} in the browser too."),
+        ),
+        Ok(false) => (
+            NoticeKind::Error,
+            format!(
+                "The provider did not confirm the browser sign-out of {profile} within {wait_secs} s; finish it in the browser."
+            ),
+        ),
+        Err(pixie::Error::Cancelled) => (
+            NoticeKind::Info,
+            format!("Stopped waiting for the browser sign-out of {profile}."),
+        ),
+        Err(e) => (
+            NoticeKind::Error,
+            format!("The browser sign-out of {profile} failed: {e}"),
+        ),
+    }
+}
+
 /// The issuer the editor asks to discover, trimmed; its problems go next to the issuer field.
 pub fn issuer_to_discover(issuer: &str) -> CmdResult<&str> {
     let issuer = issuer.trim();
@@ -412,18 +512,129 @@ pub(crate) mod tests {
             }],
             redirect_uri: String::new(),
             browser: String::new(),
+            flow: FlowSetting::Auto,
+            ca_file: String::new(),
+            expect_sub: String::new(),
+            expect_email: String::new(),
+            browser_logout: false,
         }
     }
 
+    /// The sign-in settings, set with the CLI or in the editor, survive an edit in the app: the
+    /// ones the editor shows through the form, the explicit device endpoint through
+    /// `keep_unshown`.
     #[test]
     fn an_edit_keeps_the_settings_the_editor_does_not_show() {
-        let mut stored = form_to_profile(&form()).unwrap();
+        let mut f = form();
+        f.kind = ProviderKind::Endpoints;
+        f.authorization_endpoint = "https://as.example/authorize".into();
+        f.token_endpoint = "https://as.example/token".into();
+        let mut stored = form_to_profile(&f).unwrap();
         stored.flow = Some(pixie::profile::SignInFlow::Device);
         stored.ca_file = Some("/etc/company/ca.pem".into());
         stored.expected.email = Some("a@example.com".into());
         stored.browser_logout = true;
-        let edited = keep_unshown(form_to_profile(&form()).unwrap(), &stored);
+        if let Provider::Endpoints { device, .. } = &mut stored.provider {
+            *device = Some(url::Url::parse("https://as.example/device").unwrap());
+        }
+        let shown = profile_form(&stored);
+        assert_eq!(shown.flow, FlowSetting::Device);
+        assert_eq!(shown.ca_file, "/etc/company/ca.pem");
+        assert_eq!(shown.expect_email, "a@example.com");
+        assert!(shown.browser_logout);
+        let edited = keep_unshown(form_to_profile(&shown).unwrap(), &stored);
         assert_eq!(edited, stored);
+    }
+
+    #[test]
+    fn the_sign_in_settings_go_from_the_form_to_the_profile_and_back() {
+        let mut f = form();
+        f.flow = FlowSetting::Browser;
+        f.ca_file = " /etc/ssl/company.pem ".into();
+        f.expect_sub = "alice".into();
+        f.expect_email = "alice@example.com".into();
+        f.browser_logout = true;
+        let p = form_to_profile(&f).unwrap();
+        assert_eq!(p.flow, Some(pixie::profile::SignInFlow::Browser));
+        assert_eq!(
+            p.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ssl/company.pem"))
+        );
+        assert_eq!(p.expected.sub.as_deref(), Some("alice"));
+        assert!(p.browser_logout);
+        let back = profile_form(&p);
+        assert_eq!(back.ca_file, "/etc/ssl/company.pem");
+        assert_eq!((back.expect_sub, back.flow), ("alice".into(), f.flow));
+        let view = profile_view(&p, None, None);
+        assert!(view.account_pinned);
+        // Cleared in the form, cleared in the profile.
+        let p = form_to_profile(&form()).unwrap();
+        assert_eq!(
+            (p.flow, p.ca_file, p.expected.is_set(), p.browser_logout),
+            (None, None, false, false)
+        );
+    }
+
+    #[test]
+    fn the_engine_blames_the_new_fields_and_the_form_shows_it_there() {
+        let mut f = form();
+        f.ca_file = "relative/ca.pem".into();
+        let e = form_to_profile(&f).unwrap_err();
+        assert_eq!(e.fields[0].field, FormField::CaFile);
+        let mut f = form();
+        f.scopes = "profile".into();
+        f.expect_sub = "alice".into();
+        let e = form_to_profile(&f).unwrap_err();
+        assert_eq!(e.fields[0].field, FormField::ExpectSub);
+        assert!(e.fields[0].message.contains("openid"), "{:?}", e.fields[0]);
+    }
+
+    #[test]
+    fn the_app_signs_in_with_the_device_grant_only_when_the_profile_says_so() {
+        let mut p = form_to_profile(&form()).unwrap();
+        for (set, want) in [
+            (None, SignInFlow::Browser),
+            (Some(SignInFlow::Browser), SignInFlow::Browser),
+            (Some(SignInFlow::Paste), SignInFlow::Browser),
+            (Some(SignInFlow::Device), SignInFlow::Device),
+        ] {
+            p.flow = set;
+            assert_eq!(app_flow(&p), want, "{set:?}");
+        }
+    }
+
+    #[test]
+    fn a_device_code_shows_when_it_expires_and_a_waiting_row_carries_it() {
+        let code = DeviceCode {
+            user_code: "ABCD-EFGH".into(),
+            verification_uri: "https://id.example/device".into(),
+            verification_uri_complete: None,
+            expires_in_secs: 600,
+        };
+        let shown = device_code_view(&code, 1_000);
+        assert_eq!(shown.expires_at, 601_000);
+        let p = form_to_profile(&form()).unwrap();
+        let waiting = Activity::Waiting {
+            note: None,
+            device: Some(shown.clone()),
+        };
+        let view = profile_view(&p, None, Some(&waiting));
+        assert_eq!(view.state, ProfileState::Waiting);
+        assert_eq!(view.device, Some(shown));
+        assert!(!view.account_pinned);
+    }
+
+    #[test]
+    fn a_browser_sign_out_is_told_in_words() {
+        assert!(browser_sign_out_text(&BrowserSignOut::NotOffered).contains("still signed in"));
+        let (kind, text) = browser_sign_out_outcome("work", &Ok(true), 120);
+        assert_eq!(
+            (kind, text.as_str()),
+            (NoticeKind::Info, "Signed out of work in the browser too.")
+        );
+        let (kind, text) = browser_sign_out_outcome("work", &Ok(false), 120);
+        assert_eq!(kind, NoticeKind::Error);
+        assert!(text.contains("120 s"), "{text}");
     }
 
     #[test]

@@ -330,6 +330,11 @@ describe('other actions', () => {
         params: [],
         redirect_uri: '',
         browser: '',
+        flow: 'auto',
+        ca_file: '',
+        expect_sub: '',
+        expect_email: '',
+        browser_logout: false,
       }),
       save_profile: () => ({
         profiles: [view('work')],
@@ -369,5 +374,80 @@ describe('other actions', () => {
     expect(within(editor).getByTestId('field-name')).toHaveAttribute('readonly');
     expect(within(editor).getByTestId('field-name')).toHaveValue('work');
     expect(editor).toHaveTextContent(/a secret is stored/i);
+  });
+});
+
+describe('device sign-in, account pinning and browser sign-out', () => {
+  const device = {
+    user_code: 'WDJB-MJHT',
+    verification_uri: 'https://idp.example.com/device',
+    verification_uri_complete: null,
+    expires_at: Date.now() + 600_000,
+  };
+
+  it('shows the code from the sign-in event, copies it and opens the page through Rust', async () => {
+    const signIn = deferred<ProfileView>();
+    const calls = await start([view('cli')], { sign_in: () => signIn.promise });
+    await fireEvent.click(within(row('cli')).getByTestId('sign-in'));
+    await emitProfile(view('cli', { state: 'waiting', device }));
+    const code = await within(row('cli')).findByTestId('device-user-code');
+    expect(code).toHaveTextContent('WDJB-MJHT');
+    await fireEvent.click(within(row('cli')).getByTestId('copy-device-code'));
+    expect(await screen.findByText('Code copied.')).toBeInTheDocument();
+    await fireEvent.click(within(row('cli')).getByTestId('open-device-page'));
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd !== 'list_profiles').map((c) => [c.cmd, c.args])).toEqual([
+        ['sign_in', { name: 'cli' }],
+        ['copy_device_code', { name: 'cli' }],
+        ['reopen_browser', { name: 'cli' }],
+      ]),
+    );
+    signIn.resolve(view('cli', { state: 'signed_in', subject: 'alice' }));
+    await waitFor(() => expect(within(row('cli')).queryByTestId('device-panel')).toBeNull());
+  });
+
+  it('shows a refused wrong-account sign-in with the engine\u2019s message', async () => {
+    const message =
+      '`work` is for sub alice, but the sign-in was as sub bob; nothing was stored. Sign in as sub alice (the provider may need you to sign out of the other account first)';
+    await start([view('work')], {
+      sign_in: () => {
+        throw ipcError('sign_in_incomplete', message);
+      },
+    });
+    await fireEvent.click(within(row('work')).getByTestId('sign-in'));
+    expect(await screen.findByText(/but the sign-in was as sub bob; nothing was stored/)).toBeInTheDocument();
+  });
+
+  it('remembers the signed-in account', async () => {
+    const calls = await start(
+      [view('work', { state: 'signed_in', subject: 'alice', expires_at: Date.now() + 60_000 })],
+      {
+        remember_account: () =>
+          view('work', { state: 'signed_in', subject: 'alice', expires_at: Date.now() + 60_000, account_pinned: true }),
+      },
+    );
+    await fireEvent.click(within(row('work')).getByTestId('remember-account'));
+    expect(await screen.findByText('work now only accepts the account alice.')).toBeInTheDocument();
+    expect(calls.find((c) => c.cmd === 'remember_account')?.args).toEqual({ name: 'work' });
+    expect(within(row('work')).getByTestId('account-pinned')).toBeInTheDocument();
+  });
+
+  it('says that the browser sign-out was started, then its outcome from the notice event', async () => {
+    await start([view('work', { state: 'signed_in' })], {
+      sign_out: () => ({
+        profile: view('work'),
+        revocation: 'The provider revoked the refresh token.',
+        revoked: true,
+        browser: 'Signing out in the browser too: confirm it there if the provider asks.',
+      }),
+    });
+    await fireEvent.click(within(row('work')).getByTestId('sign-out'));
+    expect(
+      await screen.findByText(
+        'Signed out of work. The provider revoked the refresh token. Signing out in the browser too: confirm it there if the provider asks.',
+      ),
+    ).toBeInTheDocument();
+    await emitNotice({ kind: 'info', message: 'Signed out of work in the browser too.', profile: 'work' });
+    expect(await screen.findByText('Signed out of work in the browser too.')).toBeInTheDocument();
   });
 });

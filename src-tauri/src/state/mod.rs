@@ -8,6 +8,8 @@
 
 mod operations;
 
+pub use operations::SignedOut;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -48,9 +50,18 @@ struct Overlay {
 /// A sign-in in progress.
 struct SignIn {
     cancel: CancellationToken,
-    /// The authorization URL once built (stays in Rust; "open the link again" reuses it).
+    /// The authorization URL once built, or a device grant's verification page (stays in Rust;
+    /// "open the link again" and the device panel's Open reuse it).
     link: Option<String>,
+    /// A device grant's user code, for the panel's Copy.
+    user_code: Option<String>,
     browser: Arc<dyn Browser>,
+}
+
+/// A browser sign-out whose wait for the provider runs in the background.
+struct BrowserSignOutWait {
+    id: u64,
+    cancel: CancellationToken,
 }
 
 pub struct Pixie {
@@ -59,6 +70,10 @@ pub struct Pixie {
     settings: Mutex<Settings>,
     activities: Mutex<HashMap<String, Overlay>>,
     sign_ins: Mutex<HashMap<String, SignIn>>,
+    /// Per profile: its loopback page waits for the provider; a sign-in ends the wait, as the
+    /// listener may hold the port the sign-in needs.
+    browser_sign_outs: Mutex<HashMap<String, BrowserSignOutWait>>,
+    next_wait_id: Mutex<u64>,
     auto_refresh: OnceLock<AutoRefresh>,
     /// Bumped by every copy, so an older copy's timer never clears a newer token. Held across
     /// a write and its bump, and across a timer's check, read and clear.
@@ -106,6 +121,8 @@ impl Pixie {
             settings: Mutex::new(settings),
             activities: Mutex::default(),
             sign_ins: Mutex::default(),
+            browser_sign_outs: Mutex::default(),
+            next_wait_id: Mutex::new(0),
             auto_refresh: OnceLock::new(),
             clipboard_generation: Mutex::new(0),
             clipboard_held: Mutex::new(None),
@@ -182,12 +199,16 @@ impl Pixie {
                 format!("a sign-in for `{name}` is already waiting for the browser"),
             ));
         }
+        if let Some(wait) = lock(&self.browser_sign_outs).remove(name) {
+            wait.cancel.cancel();
+        }
         let cancel = CancellationToken::new();
         running.insert(
             name.to_owned(),
             SignIn {
                 cancel: cancel.clone(),
                 link: None,
+                user_code: None,
                 browser,
             },
         );
@@ -207,6 +228,57 @@ impl Pixie {
     pub fn set_sign_in_link(&self, name: &str, url: String) {
         if let Some(s) = lock(&self.sign_ins).get_mut(name) {
             s.link = Some(url);
+        }
+    }
+
+    /// Keeps a device-grant sign-in's code and verification page for the panel's Copy and Open.
+    pub fn set_device_code(&self, name: &str, link: String, user_code: String) {
+        if let Some(s) = lock(&self.sign_ins).get_mut(name) {
+            s.link = Some(link);
+            s.user_code = Some(user_code);
+        }
+    }
+
+    /// The user code of `name`'s device-grant sign-in.
+    pub fn device_user_code(&self, name: &str) -> CmdResult<String> {
+        lock(&self.sign_ins)
+            .get(name)
+            .and_then(|s| s.user_code.clone())
+            .ok_or_else(|| {
+                IpcError::new(
+                    ErrorCode::Invalid,
+                    format!("no device sign-in is waiting for `{name}`"),
+                )
+            })
+    }
+
+    /// Registers a browser sign-out's background wait for `name` (ending an older one); returns
+    /// its id for [`Pixie::end_browser_sign_out`] and the token that ends the wait early.
+    pub fn begin_browser_sign_out(&self, name: &str) -> (u64, CancellationToken) {
+        let id = {
+            let mut next = lock(&self.next_wait_id);
+            *next += 1;
+            *next
+        };
+        let cancel = CancellationToken::new();
+        let older = lock(&self.browser_sign_outs).insert(
+            name.to_owned(),
+            BrowserSignOutWait {
+                id,
+                cancel: cancel.clone(),
+            },
+        );
+        if let Some(older) = older {
+            older.cancel.cancel();
+        }
+        (id, cancel)
+    }
+
+    /// The wait `id` for `name` is over.
+    pub fn end_browser_sign_out(&self, name: &str, id: u64) {
+        let mut all = lock(&self.browser_sign_outs);
+        if all.get(name).is_some_and(|w| w.id == id) {
+            all.remove(name);
         }
     }
 

@@ -2,8 +2,8 @@
 //! bookkeeping (a row's activity, the refresher) in step with it, in IPC types.
 
 use pixie::engine::{
-    FreshToken, ImportReport, LoginOptions, LoginOutcome, ProfileStatus, Revocation,
-    DEFAULT_MIN_VALID,
+    BrowserLogout, FreshToken, ImportReport, LoginOptions, LoginOutcome, NoBrowserLogout,
+    ProfileStatus, Revocation, SecretChange, DEFAULT_MIN_VALID,
 };
 use pixie::profile::{Profile, ProfileFile};
 
@@ -13,7 +13,15 @@ use crate::ipc::{
     ClaimsPayload, DiscoveryView, ErrorCode, FormField, IpcError, ProfileForm, ProfileView,
     SecretInput,
 };
-use crate::views::{self, profile_view, Activity};
+use crate::views::{self, profile_view, Activity, BrowserSignOut};
+
+/// What a sign-out did.
+pub struct SignedOut {
+    pub revocation: Revocation,
+    /// The browser sign-out, ready to open now that the session is gone, or why there is none;
+    /// `None` when the profile does not ask for one.
+    pub browser: Option<Result<BrowserLogout, BrowserSignOut>>,
+}
 
 impl Pixie {
     pub async fn view(&self, name: &str) -> CmdResult<ProfileView> {
@@ -125,12 +133,46 @@ impl Pixie {
         self.engine.token(name, DEFAULT_MIN_VALID).await
     }
 
-    /// Signs out, revoking at the provider where it can.
-    pub async fn sign_out(&self, name: &str) -> CmdResult<Revocation> {
-        let outcome = self.engine.logout(name, true).await?;
+    /// Signs out, revoking at the provider where it can. When the profile asks for it, the
+    /// browser sign-out is prepared first: it needs the ID token that the sign-out forgets.
+    pub async fn sign_out(&self, name: &str) -> CmdResult<SignedOut> {
+        let profile = self.profile(name)?;
+        let browser = if profile.browser_logout {
+            Some(match self.engine.prepare_browser_logout(name).await {
+                Ok(Ok(b)) => Ok(b),
+                Ok(Err(NoBrowserLogout::NotOffered)) => Err(BrowserSignOut::NotOffered),
+                Ok(Err(NoBrowserLogout::NotSignedIn)) => Err(BrowserSignOut::NotSignedIn),
+                Err(e) => Err(BrowserSignOut::Failed(e.to_string())),
+            })
+        } else {
+            None
+        };
+        let revocation = self.engine.logout(name, true).await?;
         self.set_activity(name, None);
         self.wake_refresher();
-        Ok(outcome)
+        Ok(SignedOut {
+            revocation,
+            browser,
+        })
+    }
+
+    /// Pins `name` to the account it is signed in as ("remember this account"): a later
+    /// sign-in as anyone else is refused. The subject comes from the stored session, never
+    /// from the webview.
+    pub async fn remember_account(&self, name: &str) -> CmdResult<()> {
+        let status = self.engine.status(name).await?;
+        let sub = status.subject.ok_or_else(|| {
+            IpcError::new(
+                ErrorCode::Invalid,
+                format!("`{name}` has no signed-in account to remember: sign in first"),
+            )
+        })?;
+        let mut profile = self.profile(name)?;
+        profile.expected.sub = Some(sub);
+        self.engine
+            .update_profile(profile, SecretChange::Keep)
+            .await?;
+        Ok(())
     }
 
     pub async fn claims(&self, name: &str) -> CmdResult<ClaimsPayload> {

@@ -53,6 +53,15 @@ let list: ProfileView[] =
           }),
           view('legacy', { state: 'error', reason: 'Could not reach https://old.example.com: connection refused' }),
           view('personal'),
+          view('device', {
+            state: 'waiting',
+            device: {
+              user_code: 'WDJB-MJHT',
+              verification_uri: 'https://login.example.com/device',
+              verification_uri_complete: 'https://login.example.com/device?user_code=WDJB-MJHT',
+              expires_at: now + 600_000,
+            },
+          }),
           view('refreshing-one', {
             state: 'refreshing',
             expires_at: now + 2000,
@@ -76,6 +85,11 @@ const form = (name: string): ProfileForm => ({
   params: [{ key: 'audience', value: 'api://default' }],
   redirect_uri: '',
   browser: '',
+  flow: name === 'device' ? 'device' : 'auto',
+  ca_file: '',
+  expect_sub: '',
+  expect_email: '',
+  browser_logout: false,
 });
 
 const discovery: DiscoveryView = {
@@ -175,8 +189,15 @@ mockIPC(
         });
         return list.find((x) => x.name === name);
       case 'cancel_sign_in':
-        set({ ...p, state: 'signed_out', reason: null });
+        set({ ...p, state: 'signed_out', reason: null, device: null });
         return null;
+      case 'copy_device_code':
+        return null;
+      case 'remember_account': {
+        const pinned = { ...p, account_pinned: true };
+        set(pinned);
+        return pinned;
+      }
       case 'copy_token':
         return { expires_at: p.expires_at, clears_in_secs: 30, refreshed: false };
       case 'claims':
@@ -191,7 +212,12 @@ mockIPC(
           has_refresh_token: false,
         };
         set(out);
-        return { profile: out, revocation: 'The refresh token was revoked at the provider.', revoked: true };
+        return {
+          profile: out,
+          revocation: 'The refresh token was revoked at the provider.',
+          revoked: true,
+          browser: null,
+        };
       }
       case 'export_profiles':
         return '/home/me/pixie-profiles.json';

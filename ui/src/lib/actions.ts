@@ -92,7 +92,25 @@ export const signOut = (name: string): Promise<void> =>
   run(async () => {
     const r = await ipc.signOut(name);
     profiles.upsert(r.profile);
-    notices.info(`Signed out of ${name}. ${r.revocation}`);
+    notices.info(`Signed out of ${name}. ${r.revocation}${r.browser ? ` ${r.browser}` : ''}`);
+  });
+
+/** "Remember this account": later sign-ins as anyone else are refused. */
+export const rememberAccount = (name: string): Promise<void> =>
+  run(async () => {
+    const p = await ipc.rememberAccount(name);
+    profiles.upsert(p);
+    notices.info(
+      p.subject === null
+        ? `${name} now only accepts this account.`
+        : `${name} now only accepts the account ${p.subject}.`,
+    );
+  });
+
+export const copyDeviceCode = (name: string): Promise<void> =>
+  run(async () => {
+    await ipc.copyDeviceCode(name);
+    notices.info('Code copied.');
   });
 
 export const openEditor = (mode: 'edit' | 'duplicate', name: string): Promise<void> =>
@@ -139,6 +157,10 @@ const ROW_ACTIONS: Record<RowAction, (name: string) => unknown> = {
   delete: (name) => dialog.open({ kind: 'confirm-delete', name }),
   'cancel-sign-in': cancelSignIn,
   'reopen-browser': reopenBrowser,
+  // The device grant's verification page is the sign-in's link.
+  'open-device-page': reopenBrowser,
+  'copy-device-code': copyDeviceCode,
+  'remember-account': rememberAccount,
 };
 
 /** A row button was pressed. */

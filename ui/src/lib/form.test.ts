@@ -134,3 +134,20 @@ describe('duplicateForm', () => {
     expect(d.has_client_secret).toBe(false);
   });
 });
+
+describe('the sign-in settings in the form', () => {
+  it('a duplicate keeps the flow and settings but not the pinned account', () => {
+    const d = duplicateForm(
+      form({ flow: 'device', expect_sub: 'alice', expect_email: 'a@example.com', browser_logout: true }),
+      ['work'],
+    );
+    expect(d).toMatchObject({ flow: 'device', browser_logout: true, expect_sub: '', expect_email: '' });
+  });
+
+  it('trims the new text fields and checks that the CA file is absolute', () => {
+    const n = normalise(form({ ca_file: ' /etc/ca.pem ', expect_sub: ' alice ', expect_email: ' a@x ' }));
+    expect(n).toMatchObject({ ca_file: '/etc/ca.pem', expect_sub: 'alice', expect_email: 'a@x' });
+    expect(validate(form({ ca_file: 'ca.pem' })).ca_file).toMatch(/absolute path/);
+    expect(validate(form({ ca_file: '/etc/ca.pem' }))).toEqual({});
+  });
+});

@@ -29,16 +29,31 @@ export function emptyForm(): ProfileForm {
     params: [],
     redirect_uri: '',
     browser: '',
+    flow: 'auto',
+    ca_file: '',
+    expect_sub: '',
+    expect_email: '',
+    browser_logout: false,
   };
 }
 
-/** A copy of `form` for "Duplicate": a new name, no stored secret. */
+/**
+ * A copy of `form` for "Duplicate": a new name, no stored secret, and no pinned account (a second
+ * profile at the same provider is usually for another account).
+ */
 export function duplicateForm(form: ProfileForm, existing: readonly string[]): ProfileForm {
   const taken = new Set(existing);
   const base = form.name.slice(0, 58);
   let name = `${base}-copy`;
   for (let i = 2; taken.has(name); i++) name = `${base}-copy${i}`;
-  return { ...form, name, has_client_secret: false, params: form.params.map((p) => ({ ...p })) };
+  return {
+    ...form,
+    name,
+    has_client_secret: false,
+    expect_sub: '',
+    expect_email: '',
+    params: form.params.map((p) => ({ ...p })),
+  };
 }
 
 export function isHttpUrl(s: string): boolean {
@@ -69,8 +84,7 @@ export function validate(form: ProfileForm): FieldErrors {
   const name = form.name.trim();
   if (name === '') errors.name = 'Name is required.';
   else if (!NAME_PATTERN.test(name))
-    errors.name =
-      'Use letters, digits, ".", "_" or "-" (up to 64), starting with a letter or digit.';
+    errors.name = 'Use letters, digits, ".", "_" or "-" (up to 64), starting with a letter or digit.';
 
   if (form.kind === 'issuer') {
     checkUrl(errors, 'issuer', form.issuer, 'Issuer URL', true);
@@ -98,6 +112,11 @@ export function validate(form: ProfileForm): FieldErrors {
     keys.add(k);
   }
 
+  // The engine checks the path again (and names the field); this only catches the obvious.
+  const ca = form.ca_file.trim();
+  if (ca !== '' && !ca.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(ca))
+    errors.ca_file = 'The CA file must be an absolute path, e.g. /etc/ssl/company-ca.pem.';
+
   const redirect = form.redirect_uri.trim();
   if (redirect !== '' && !isHttpUrl(redirect))
     errors.redirect_uri = `Redirect URI must be an http:// URL, e.g. ${DEFAULT_REDIRECT_URI}.`;
@@ -117,11 +136,12 @@ export function normalise(form: ProfileForm): ProfileForm {
     userinfo_endpoint: issuerKind ? '' : form.userinfo_endpoint.trim(),
     client_id: form.client_id.trim(),
     scopes: form.scopes.trim().split(/\s+/).filter(Boolean).join(' '),
-    params: form.params
-      .map((p) => ({ key: p.key.trim(), value: p.value }))
-      .filter((p) => p.key !== ''),
+    params: form.params.map((p) => ({ key: p.key.trim(), value: p.value })).filter((p) => p.key !== ''),
     redirect_uri: form.redirect_uri.trim(),
     browser: form.browser.trim(),
+    ca_file: form.ca_file.trim(),
+    expect_sub: form.expect_sub.trim(),
+    expect_email: form.expect_email.trim(),
   };
 }
 

@@ -18,7 +18,10 @@ export type RowAction =
   | 'duplicate'
   | 'delete'
   | 'cancel-sign-in'
-  | 'reopen-browser';
+  | 'reopen-browser'
+  | 'copy-device-code'
+  | 'open-device-page'
+  | 'remember-account';
 
 /** Signed in (or refreshing): the access token can be copied and its lifetime counts down. */
 export function isLive(p: ProfileView): boolean {

@@ -13,6 +13,8 @@ export function view(name: string, over: Partial<ProfileView> = {}): ProfileView
     has_refresh_token: false,
     id_token_verified: null,
     scopes: [],
+    device: null,
+    account_pinned: false,
     ...over,
   };
 }

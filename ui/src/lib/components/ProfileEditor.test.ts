@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import ProfileEditor from './ProfileEditor.svelte';
 import { emptyForm } from '../form';
 import { discovery, form, ipcError, view } from '../../test/fixtures';
@@ -214,5 +214,101 @@ describe('profile editor', () => {
     expect(onclose).toHaveBeenCalledTimes(1);
     await fireEvent.click(within(editor).getByTestId('cancel'));
     expect(onclose).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('profile editor: sign-in settings', () => {
+  const saved = () => ({ profiles: [], secret_dropped: false, split_hosts: null });
+
+  it('shows the stored settings and sends the changed ones', async () => {
+    const calls = fakeBackend({ save_profile: saved });
+    const { q } = open({
+      mode: 'edit',
+      original: 'work',
+      initial: form({
+        flow: 'device',
+        ca_file: '/etc/ssl/company.pem',
+        expect_email: 'a@example.com',
+        browser_logout: true,
+      }),
+    });
+    expect(q.getByTestId('flow-device')).toBeChecked();
+    expect(q.getByTestId('flow-browser')).not.toBeChecked();
+    expect(q.queryByTestId('flow-paste')).toBeNull();
+    expect(q.getByTestId('field-expect_email')).toHaveValue('a@example.com');
+    expect(q.getByTestId('field-browser_logout')).toBeChecked();
+    // The CA file lives under Advanced, which opens when it holds one.
+    expect(q.getByTestId('field-ca_file')).toHaveValue('/etc/ssl/company.pem');
+    expect(q.getByTestId('field-ca_file').closest('details')).toHaveAttribute('open');
+
+    await fireEvent.click(q.getByTestId('flow-browser'));
+    await type(q.getByTestId('field-expect_sub'), ' 6f1c-alice ');
+    await fireEvent.click(q.getByTestId('field-browser_logout'));
+    await fireEvent.click(q.getByTestId('save'));
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'save_profile')).toBe(true));
+    const req = calls.find((c) => c.cmd === 'save_profile')?.args.request as SaveRequest;
+    // "Browser" on a profile that had no explicit flow is `auto` (the CLI still chooses).
+    expect(req.form).toMatchObject({
+      flow: 'auto',
+      ca_file: '/etc/ssl/company.pem',
+      expect_sub: '6f1c-alice',
+      expect_email: 'a@example.com',
+      browser_logout: false,
+    });
+  });
+
+  it('starts a new profile on the browser with nothing pinned', () => {
+    fakeBackend({});
+    const { q } = open();
+    expect(q.getByTestId('flow-browser')).toBeChecked();
+    expect(q.getByTestId('field-expect_sub')).toHaveValue('');
+    expect(q.getByTestId('field-browser_logout')).not.toBeChecked();
+    expect(q.getByTestId('field-ca_file').closest('details')).not.toHaveAttribute('open');
+  });
+
+  it('keeps an explicit browser or paste-back flow set with the command line', async () => {
+    const calls = fakeBackend({ save_profile: saved });
+    const { q } = open({ mode: 'edit', original: 'work', initial: form({ flow: 'paste' }) });
+    expect(q.getByTestId('flow-paste')).toBeChecked();
+    await fireEvent.click(q.getByTestId('flow-device'));
+    await fireEvent.click(q.getByTestId('flow-browser'));
+    await fireEvent.click(q.getByTestId('save'));
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'save_profile')).toBe(true));
+    expect((calls.find((c) => c.cmd === 'save_profile')?.args.request as SaveRequest).form.flow).toBe('auto');
+    cleanup();
+
+    const again = fakeBackend({ save_profile: saved });
+    const e = open({ mode: 'edit', original: 'work', initial: form({ flow: 'browser' }) });
+    expect(e.q.getByTestId('flow-browser')).toBeChecked();
+    await fireEvent.click(e.q.getByTestId('save'));
+    await waitFor(() => expect(again.some((c) => c.cmd === 'save_profile')).toBe(true));
+    expect((again.find((c) => c.cmd === 'save_profile')?.args.request as SaveRequest).form.flow).toBe('browser');
+  });
+
+  it('refuses a relative CA file before sending, and opens Advanced to show it', async () => {
+    const calls = fakeBackend({});
+    const { q } = open({ initial: form() });
+    await type(q.getByTestId('field-ca_file'), 'certs/ca.pem');
+    await fireEvent.click(q.getByTestId('save'));
+    expect(q.getByTestId('error-ca_file')).toHaveTextContent(/absolute path/);
+    expect(q.getByTestId('field-ca_file').closest('details')).toHaveAttribute('open');
+    expect(calls.some((c) => c.cmd === 'save_profile')).toBe(false);
+  });
+
+  it("places the engine's errors on the new fields", async () => {
+    fakeBackend({
+      save_profile: () => {
+        throw ipcError('invalid', 'some fields need attention', [
+          { field: 'expect_sub', message: 'pinning an account needs an ID token: add the `openid` scope' },
+          { field: 'ca_file', message: 'cannot read the CA file /etc/nope.pem' },
+        ]);
+      },
+    });
+    const { q } = open({ initial: form({ expect_sub: 'alice', ca_file: '/etc/nope.pem' }) });
+    await fireEvent.click(q.getByTestId('save'));
+    expect(await q.findByTestId('error-expect_sub')).toHaveTextContent(/openid/);
+    expect(q.getByTestId('field-expect_sub')).toHaveAttribute('aria-invalid', 'true');
+    expect(q.getByTestId('error-ca_file')).toHaveTextContent(/CA file/);
+    expect(q.queryByTestId('error-form')).toBeNull();
   });
 });

@@ -11,7 +11,7 @@ fields: Array<FieldError>, };
 
 export type FieldError = { field: FormField, message: string, };
 
-export type FormField = "name" | "issuer" | "authorization_endpoint" | "token_endpoint" | "revocation_endpoint" | "userinfo_endpoint" | "client_id" | "client_secret" | "scopes" | "params" | "redirect_uri" | "browser";
+export type FormField = "name" | "issuer" | "authorization_endpoint" | "token_endpoint" | "revocation_endpoint" | "userinfo_endpoint" | "client_id" | "client_secret" | "scopes" | "params" | "redirect_uri" | "browser" | "flow" | "ca_file" | "expect_sub" | "expect_email";
 
 export type ProfileView = { name: string, 
 /**
@@ -29,11 +29,31 @@ subject: string | null, expires_at: number | null, has_refresh_token: boolean,
 /**
  * `null` when there is no ID token.
  */
-id_token_verified: boolean | null, scopes: Array<string>, };
+id_token_verified: boolean | null, scopes: Array<string>, 
+/**
+ * While a device-grant sign-in waits: the code to enter and where.
+ */
+device: DeviceCodeView | null, 
+/**
+ * The profile is pinned to an account (`expect_sub` or `expect_email` is set).
+ */
+account_pinned: boolean, };
 
 export type ProfileState = "signed_out" | "waiting" | "signed_in" | "refreshing" | "sign_in_required" | "error";
 
+export type DeviceCodeView = { user_code: string, verification_uri: string, 
+/**
+ * The same page with the code filled in, when the provider offers one.
+ */
+verification_uri_complete: string | null, 
+/**
+ * When the code stops working.
+ */
+expires_at: number, };
+
 export type ProviderKind = "issuer" | "endpoints";
+
+export type FlowSetting = "auto" | "browser" | "device" | "paste";
 
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post";
 
@@ -47,7 +67,23 @@ has_client_secret: boolean,
 /**
  * Space-separated.
  */
-scopes: string, params: Array<Param>, redirect_uri: string, browser: string, };
+scopes: string, params: Array<Param>, redirect_uri: string, browser: string, flow: FlowSetting, 
+/**
+ * An absolute path to a PEM file of CA certificates trusted for this provider.
+ */
+ca_file: string, 
+/**
+ * The only `sub` a sign-in may be for.
+ */
+expect_sub: string, 
+/**
+ * The only `email` a sign-in may be for.
+ */
+expect_email: string, 
+/**
+ * Sign-out also ends the provider's browser session.
+ */
+browser_logout: boolean, };
 
 export type Param = { key: string, value: string, };
 
@@ -91,7 +127,12 @@ export type SignOutResult = { profile: ProfileView,
 /**
  * How revocation at the provider went, in words.
  */
-revocation: string, revoked: boolean, };
+revocation: string, revoked: boolean, 
+/**
+ * How the browser sign-out goes, in words; `null` when the profile does not ask for one.
+ * Its outcome comes later as a notice.
+ */
+browser: string | null, };
 
 export type ImportResult = { profiles: Array<ProfileView>, imported: number, browser_dropped: Array<string>, secret_needed: Array<string>, };
 
@@ -112,8 +153,8 @@ export type ReadyReport = { profiles: number,
 render_ms: number, };
 
 export const EVENTS = { profile: "pixie://profile", profiles: "pixie://profiles", notice: "pixie://notice" } as const;
-export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "ui_ready";
+export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_device_code" | "remember_account" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "ui_ready";
 export const DEFAULT_SCOPES = "openid offline_access profile email";
 export const DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback";
 export const ERROR_CODES = ["invalid", "profile_file", "sign_in_required", "provider", "keychain", "sign_in_incomplete", "cancelled", "busy", "local"] as const satisfies readonly ErrorCode[];
-export const FORM_FIELDS = ["name", "issuer", "authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "client_id", "client_secret", "scopes", "params", "redirect_uri", "browser"] as const satisfies readonly FormField[];
+export const FORM_FIELDS = ["name", "issuer", "authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "client_id", "client_secret", "scopes", "params", "redirect_uri", "browser", "flow", "ca_file", "expect_sub", "expect_email"] as const satisfies readonly FormField[];

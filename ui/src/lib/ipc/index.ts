@@ -84,6 +84,8 @@ export const discover = (issuer: string): Promise<DiscoveryView> => call('discov
 export const signIn = (name: string): Promise<ProfileView> => call('sign_in', { name });
 export const cancelSignIn = (name: string): Promise<void> => call('cancel_sign_in', { name });
 export const reopenBrowser = (name: string): Promise<void> => call('reopen_browser', { name });
+export const copyDeviceCode = (name: string): Promise<void> => call('copy_device_code', { name });
+export const rememberAccount = (name: string): Promise<ProfileView> => call('remember_account', { name });
 export const copyToken = (name: string): Promise<CopyResult> => call('copy_token', { name });
 export const claims = (name: string): Promise<ClaimsPayload> => call('claims', { name });
 export const signOut = (name: string): Promise<SignOutResult> => call('sign_out', { name });
