@@ -255,7 +255,10 @@ pub(crate) async fn poll(
             }
         };
         let status = answer.status();
-        if status.is_success() {
+        // GitHub answers `authorization_pending` and the other errors with HTTP 200: an `error`
+        // field makes it an error answer whatever the status.
+        let error = oauth_error_code(answer.body());
+        if status.is_success() && error.is_none() {
             return serde_json::from_slice::<TokenResponse>(answer.body()).map_err(|e| {
                 // The body is deliberately dropped: it may hold tokens.
                 Error::ProviderError(format!(
@@ -264,7 +267,7 @@ pub(crate) async fn poll(
                 ))
             });
         }
-        match oauth_error_code(answer.body()).as_deref() {
+        match error.as_deref() {
             Some("authorization_pending") => failures = 0,
             Some("slow_down") => {
                 failures = 0;
@@ -432,6 +435,27 @@ mod tests {
         .await;
         assert_eq!(got.unwrap(), "at");
         assert_eq!(polls, 5);
+    }
+
+    /// GitHub's device flow answers its errors with HTTP 200.
+    #[tokio::test]
+    async fn errors_answered_with_200_are_errors() {
+        let (got, polls) = run(
+            vec![
+                (200, r#"{"error":"authorization_pending"}"#),
+                (200, r#"{"error":"slow_down","interval":10}"#),
+            ],
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(got.unwrap(), "at");
+        assert_eq!(polls, 3);
+        let (got, _) = run(
+            vec![(200, r#"{"error":"access_denied"}"#)],
+            Duration::from_secs(60),
+        )
+        .await;
+        assert!(matches!(got, Err(Error::AuthorizationDenied(_))), "{got:?}");
     }
 
     #[tokio::test]

@@ -18,6 +18,7 @@ use openidconnect::Nonce;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::client_auth::oauth_error_code;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use crate::secret::{ExposeSecret, SecretString};
@@ -236,7 +237,12 @@ pub fn map_token_error(what: &str, endpoint: &str, e: TokenError) -> Error {
         RequestTokenError::Request(inner) => {
             Error::ProviderUnreachable(format!("{what} at {endpoint} failed: {inner}"))
         }
-        // The body is deliberately dropped: it may hold tokens.
+        // The body is deliberately dropped: it may hold tokens. Only an `error` code is read
+        // from it: GitHub answers refusals with HTTP 200, which `oauth2` takes for a token.
+        RequestTokenError::Parse(_, body) if oauth_error_code(&body).is_some() => {
+            let code = oauth_error_code(&body).unwrap_or_default();
+            Error::ProviderError(format!("{what} refused: {code}"))
+        }
         RequestTokenError::Parse(err, _body) => {
             let kind = match err.inner().classify() {
                 serde_json::error::Category::Data => {

@@ -421,3 +421,27 @@ fn logout_can_end_the_providers_browser_session() {
     let out = rig.pixie(&["logout", "web"]).ok();
     assert!(!out.stderr.contains("browser too"), "{}", out.stderr);
 }
+
+#[test]
+fn logout_revokes_the_access_token_when_there_is_no_refresh_token() {
+    let rig = Rig::new();
+    rig.pixie(&[
+        "profile",
+        "add",
+        "short",
+        "--issuer",
+        &rig.idp.issuer,
+        "--client-id",
+        "pixie-test",
+        "--scope",
+        "openid",
+    ])
+    .ok();
+    rig.login("short");
+    let token = rig.token("short");
+    assert_eq!(rig.idp.userinfo(&token).0, 200);
+    let out = rig.pixie(&["logout", "short"]).ok();
+    assert!(!out.stderr.contains("not signed in"), "{}", out.stderr);
+    assert_eq!(rig.idp.stats()["revocations"], 1);
+    assert_eq!(rig.idp.userinfo(&token).0, 401, "the access token is dead");
+}

@@ -23,7 +23,7 @@ pub enum Revocation {
     Skipped,
     /// The provider has no revocation endpoint: the session was only deleted locally.
     NotSupported,
-    /// There was no session, or it held no refresh token (it was deleted all the same).
+    /// There was no session.
     NothingToRevoke,
     /// The stored session could not be read; it was deleted without revocation.
     Unreadable,
@@ -79,17 +79,17 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// Revokes a stored session's refresh token. The profile's secret belongs to its current
+    /// Revokes a stored session's refresh token, else its access token. The profile's secret belongs to its current
     /// provider and client: it is only sent if the session came from those too.
     async fn revoke_session(&self, profile: &Profile, session: &Session) -> Result<Revocation> {
-        let (Some(rt), Some(endpoint)) = (
-            &session.refresh_token,
-            &session.issued_by.revocation_endpoint,
-        ) else {
-            return Ok(match session.refresh_token {
-                None => Revocation::NothingToRevoke,
-                Some(_) => Revocation::NotSupported,
-            });
+        let Some(endpoint) = &session.issued_by.revocation_endpoint else {
+            return Ok(Revocation::NotSupported);
+        };
+        // Without a refresh token (GitHub's, or a provider that issued none) the access token
+        // is what is left to revoke (RFC 7009 §2.1).
+        let (token, hint) = match &session.refresh_token {
+            Some(rt) => (rt.secret().as_str(), "refresh_token"),
+            None => (session.access_token.secret().as_str(), "access_token"),
         };
         let same_client = refresh::check_matches(profile, session).is_ok();
         if !same_client && session.issued_by.used_secret {
@@ -110,8 +110,8 @@ impl Engine {
             client_id: &session.issued_by.client_id,
             secret: secret.as_ref(),
             secret_in_body: session.issued_by.secret_in_body,
-            token: rt.secret(),
-            hint: "refresh_token",
+            token,
+            hint,
         };
         Ok(match self.revoke(request).await {
             Ok(()) => Revocation::Revoked,
