@@ -17,6 +17,7 @@ Environment:
   PIXIE_HOME             where profiles.toml and locks live (default: platform config dir)
   PIXIE_KEYRING_SERVICE  keychain service name (default: pixie)
   PIXIE_LOG              Pixie's log level: error, warn, info, debug, trace (default: warn)
+  PIXIE_AGENT_SOCKET     the token broker's socket (default: $XDG_RUNTIME_DIR/pixie/agent.sock)
   BROWSER                browser command(s), `:`-separated; `%s` is replaced by the URL";
 
 /// Bound on the seconds a person may give (`--timeout`, `--min-valid`): a day.
@@ -32,6 +33,10 @@ pub(super) const MAX_SECS: u64 = 86_400;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Don't ask the token broker (`pixie agent` or the app): read the keychain and refresh
+    /// in this process.
+    #[arg(long, global = true)]
+    pub no_agent: bool,
 }
 
 // Parsed once per process; the size difference is irrelevant.
@@ -117,6 +122,9 @@ pub enum Command {
         /// What git asks: get, store or erase (others are ignored, as git asks of helpers).
         operation: String,
     },
+    /// Serve tokens to this user's tools over a local socket (the token broker), in the
+    /// foreground until interrupted. `token`, `status` and `claims` ask it while it runs.
+    Agent,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]

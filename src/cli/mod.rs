@@ -2,6 +2,7 @@
 //! Results go to stdout; everything meant for a person goes to stderr. One file per command
 //! group; `output` holds what they print with.
 
+mod agent;
 mod args;
 mod git;
 mod kube;
@@ -33,6 +34,7 @@ pub fn exit_code(kind: ErrorKind) -> i32 {
 pub async fn run(cli: Cli) -> Result<()> {
     // Only the commands that need it open the engine (completions work anywhere).
     let engine = Engine::from_env;
+    let source = agent::Source::new(cli.no_agent);
     match cli.command {
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -72,8 +74,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             name,
             format,
             min_valid,
-        } => token::token(&engine()?, &name, format, min_valid).await,
-        Command::Claims { name } => match engine()?.claims(&name).await? {
+        } => token::token(&source, &name, format, min_valid).await,
+        Command::Claims { name } => match source.claims(&name).await? {
             Some(view) => json_out(&view),
             None => Err(Error::invalid(format!(
                 "`{name}` is signed in but has no ID token (plain OAuth 2.0, or the `openid` \
@@ -103,7 +105,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             username,
             operation,
         } => git::git_credential(&engine()?, &profile, &username, &operation).await,
-        Command::Status { name, json } => status::status(&engine()?, name, json).await,
+        Command::Status { name, json } => status::status(&source, name, json).await,
+        Command::Agent => agent::serve().await,
         Command::Logout {
             name,
             no_revoke,

@@ -1,15 +1,14 @@
 //! `pixie status`: each profile's state as a table, or JSON.
 
 use pixie::engine::SessionState;
-use pixie::{Engine, Result};
+use pixie::Result;
+
+use super::agent::Source;
 
 use super::output::{human_duration, json_out, safe};
 
-pub(super) async fn status(engine: &Engine, name: Option<String>, json: bool) -> Result<()> {
-    let all = match name {
-        Some(n) => vec![engine.status(&n).await?],
-        None => engine.statuses().await?,
-    };
+pub(super) async fn status(source: &Source, name: Option<String>, json: bool) -> Result<()> {
+    let all = source.status(name.as_deref()).await?;
     if json {
         return json_out(&all);
     }

@@ -2,18 +2,20 @@
 
 use std::time::Duration;
 
-use pixie::{Engine, Result};
+use pixie::Result;
+
+use super::agent::Source;
 
 use super::args::TokenFormat;
 use super::output::{bare, json_out, token_warning};
 
 pub(super) async fn token(
-    engine: &Engine,
+    source: &Source,
     name: &str,
     format: TokenFormat,
     min_valid: u64,
 ) -> Result<()> {
-    let t = engine.token(name, Duration::from_secs(min_valid)).await?;
+    let t = source.token(name, Duration::from_secs(min_valid)).await?;
     if let Some(w) = &t.warning {
         token_warning(name, w, t.expires_at);
     }
