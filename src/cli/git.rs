@@ -15,6 +15,7 @@ use std::io::{BufRead, Write};
 use pixie::engine::DEFAULT_MIN_VALID;
 use pixie::{Engine, Error, Result};
 
+use super::agent::Source;
 use super::output::{bare, token_warning};
 
 /// Git sends a handful of short lines (protocol, host, path, username, password, a few
@@ -24,7 +25,7 @@ const MAX_LINES: usize = 256;
 
 /// `pixie git-credential --profile NAME [--username U] OPERATION`.
 pub(super) async fn git_credential(
-    engine: &Engine,
+    source: &Source,
     profile: &str,
     username: &str,
     operation: &str,
@@ -32,7 +33,8 @@ pub(super) async fn git_credential(
     let request = read_request(std::io::stdin().lock())?;
     match operation {
         "get" => {
-            let t = engine.token(profile, DEFAULT_MIN_VALID).await?;
+            // Through the token broker when one runs, as `pixie token` does.
+            let t = source.token(profile, DEFAULT_MIN_VALID).await?;
             if let Some(w) = &t.warning {
                 token_warning(profile, w, t.expires_at);
             }
@@ -50,7 +52,11 @@ pub(super) async fn git_credential(
         }
         "erase" => {
             if let Some(password) = attribute(&request, "password") {
-                engine.reject_access_token(profile, password).await?;
+                // In the keychain, under the session lock: a broker's engine reads the session
+                // from there on its next call, so it refreshes too.
+                Engine::from_env()?
+                    .reject_access_token(profile, password)
+                    .await?;
             }
             Ok(())
         }

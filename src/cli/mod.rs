@@ -104,7 +104,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             profile,
             username,
             operation,
-        } => git::git_credential(&engine()?, &profile, &username, &operation).await,
+        } => git::git_credential(&source, &profile, &username, &operation).await,
         Command::Status { name, json } => status::status(&source, name, json).await,
         Command::Agent => agent::serve().await,
         Command::Logout {
