@@ -340,6 +340,10 @@ impl Shared {
         if peer.uid != self.uid {
             tracing::warn!(uid = peer.uid, pid = ?peer.pid, "refused a connection from another user");
             self.note(&peer, "connect", None, Outcome::Denied);
+            // Take its request first (briefly): closing on unread bytes would reset the
+            // connection, and the peer would never read why.
+            let request = protocol::read_frame(&mut stream);
+            let _ = tokio::time::timeout(Duration::from_secs(1), request).await;
             let refusal = Answer::denied(format!(
                 "the token broker serves only user {}; user {} may not ask",
                 self.uid, peer.uid
