@@ -18,6 +18,8 @@ mod server;
 
 #[cfg(unix)]
 pub use client::{Asked, Client};
+#[cfg(not(unix))]
+pub use elsewhere::{Asked, Client};
 #[cfg(unix)]
 pub use place::{current_uid, socket_path};
 #[cfg(unix)]
@@ -26,6 +28,41 @@ pub use server::{
 };
 
 use std::path::PathBuf;
+
+/// Without Unix sockets no broker answers, and callers read the keychain themselves.
+#[cfg(not(unix))]
+mod elsewhere {
+    use std::time::Duration;
+
+    use super::protocol::FrameError;
+    use crate::engine::{ClaimsView, FreshToken, ProfileStatus};
+    use crate::error::Result;
+
+    /// See the Unix `Client`: here none ever connects.
+    pub enum Client {}
+
+    /// See the Unix `Asked`.
+    pub type Asked<T> = std::result::Result<Result<T>, FrameError>;
+
+    impl Client {
+        /// Always `None`: no broker on this platform.
+        pub async fn connect() -> Option<Self> {
+            None
+        }
+        /// Unreachable: no client exists.
+        pub async fn token(&mut self, _: &str, _: Duration) -> Asked<FreshToken> {
+            match *self {}
+        }
+        /// Unreachable: no client exists.
+        pub async fn status(&mut self, _: Option<&str>) -> Asked<Vec<ProfileStatus>> {
+            match *self {}
+        }
+        /// Unreachable: no client exists.
+        pub async fn claims(&mut self, _: &str) -> Asked<Option<ClaimsView>> {
+            match *self {}
+        }
+    }
+}
 
 /// Why a broker could not start, or a socket path could not be found.
 #[derive(Debug, thiserror::Error)]
