@@ -90,6 +90,12 @@ enum CallState {
 /// Runs a blocking keychain call on a thread of its own and gives up after `timeout`. The call
 /// itself cannot be cancelled; its thread is left to finish on its own, and counted as stuck
 /// until it does.
+///
+/// The thread is also what makes the Linux backend safe to call from async code: keyring's
+/// Secret Service client is zbus's blocking API, which drives its own tokio runtime with
+/// `block_on` and panics on a thread that is already inside one. Unlike the libdbus client,
+/// zbus puts no timeout on a D-Bus call (a Secret Service that D-Bus is still activating is
+/// waited for); `timeout` is the only bound.
 fn with_timeout<T: Send + 'static>(
     timeout: Duration,
     stuck: &Arc<Stuck>,
