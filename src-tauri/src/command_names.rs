@@ -7,6 +7,8 @@ pub const COMMANDS: &[&str] = &[
     "save_profile",
     "delete_profile",
     "discover",
+    "presets",
+    "preset_form",
     "sign_in",
     "cancel_sign_in",
     "reopen_browser",

@@ -7,8 +7,8 @@ use tauri::AppHandle;
 
 use crate::error::CmdResult;
 use crate::ipc::{
-    ClaimsPayload, CopyResult, DiscoveryView, ImportResult, ProfileForm, ProfileView, ReadyReport,
-    SaveRequest, SaveResult, Settings, SignOutResult,
+    ClaimsPayload, CopyResult, DiscoveryView, ImportResult, PresetRequest, PresetView, ProfileForm,
+    ProfileView, ReadyReport, SaveRequest, SaveResult, Settings, SignOutResult,
 };
 use crate::state::PixieExt;
 
@@ -30,6 +30,21 @@ pub async fn save_profile(app: AppHandle, request: SaveRequest) -> CmdResult<Sav
 #[tauri::command]
 pub async fn delete_profile(app: AppHandle, name: String) -> CmdResult<Vec<ProfileView>> {
     crate::profiles::delete(&app, &name).await
+}
+
+/// The provider presets, for the editor's picker.
+#[tauri::command]
+pub fn presets() -> Vec<PresetView> {
+    pixie::profile::presets::all()
+        .iter()
+        .map(crate::views::preset_view)
+        .collect()
+}
+
+/// The form a preset fills in from the picker's inputs.
+#[tauri::command]
+pub fn preset_form(request: PresetRequest) -> CmdResult<ProfileForm> {
+    crate::views::preset_form(&request)
 }
 
 #[tauri::command]

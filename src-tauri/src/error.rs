@@ -78,9 +78,9 @@ impl From<Error> for IpcError {
     }
 }
 
-/// Where a form shows an error the engine blames on a profile field; `None` for the setting the
-/// editor does not show (an explicit device endpoint, set with the CLI), whose errors show as the
-/// form's own.
+/// Where a form shows an error the engine blames on a profile field. The editor shows every
+/// field today; one the engine adds later gets `None` here until the editor shows it, and its
+/// errors show as the form's own.
 fn form_field(field: ProfileField) -> Option<FormField> {
     Some(match field {
         ProfileField::Name => FormField::Name,
@@ -98,7 +98,7 @@ fn form_field(field: ProfileField) -> Option<FormField> {
         ProfileField::CaFile => FormField::CaFile,
         ProfileField::ExpectSub => FormField::ExpectSub,
         ProfileField::ExpectEmail => FormField::ExpectEmail,
-        ProfileField::DeviceAuthorizationEndpoint => return None,
+        ProfileField::DeviceAuthorizationEndpoint => FormField::DeviceAuthorizationEndpoint,
     })
 }
 
@@ -120,10 +120,7 @@ mod tests {
         assert_eq!(e.fields[0].field, FormField::CaFile);
         let e: IpcError =
             Error::invalid_field(ProfileField::DeviceAuthorizationEndpoint, "bad").into();
-        assert!(
-            e.fields.is_empty(),
-            "not in the editor: the form's own message"
-        );
+        assert_eq!(e.fields[0].field, FormField::DeviceAuthorizationEndpoint);
         let e: IpcError = Error::CorruptSession {
             profile: "p".into(),
             reason: "bad".into(),

@@ -88,6 +88,7 @@ listed_enum! {
         Params,
         RedirectUri,
         Browser,
+        DeviceAuthorizationEndpoint,
         Flow,
         CaFile,
         ExpectSub,
@@ -200,6 +201,8 @@ pub struct ProfileForm {
     pub token_endpoint: String,
     pub revocation_endpoint: String,
     pub userinfo_endpoint: String,
+    /// The device grant's endpoint, for explicit endpoints (an issuer's is discovered).
+    pub device_authorization_endpoint: String,
     pub client_id: String,
     pub client_auth: ClientAuthMethod,
     /// Output only: whether the keychain holds a client secret for this profile.
@@ -218,6 +221,43 @@ pub struct ProfileForm {
     pub expect_email: String,
     /// Sign-out also ends the provider's browser session.
     pub browser_logout: bool,
+}
+
+/// One input a provider preset asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PresetInputKind {
+    Tenant,
+    Domain,
+    BaseUrl,
+}
+
+/// A provider preset, for the editor's picker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PresetView {
+    pub id: String,
+    pub name: String,
+    /// Exactly one of these is needed (none when empty).
+    pub one_of: Vec<PresetInputKind>,
+    /// These may be given besides.
+    pub optional: Vec<PresetInputKind>,
+    /// The inputs in words (as the CLI's flags).
+    pub usage: String,
+    /// What to register at the provider: the kind of client and its redirect URI.
+    pub client_type: String,
+    pub register_redirect_uri: String,
+    pub needs_client_secret: bool,
+    /// The provider's quirks, and what the preset does about each.
+    pub notes: Vec<String>,
+}
+
+/// The picker's answers: a preset and its inputs (empty strings: not given).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PresetRequest {
+    pub id: String,
+    pub tenant: String,
+    pub domain: String,
+    pub base_url: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -379,6 +419,9 @@ pub fn typescript() -> String {
         SecretInput::decl(),
         ProfileForm::decl(),
         Param::decl(),
+        PresetInputKind::decl(),
+        PresetView::decl(),
+        PresetRequest::decl(),
         SaveRequest::decl(),
         SaveResult::decl(),
         SplitHosts::decl(),
@@ -471,7 +514,7 @@ mod tests {
              \"provider\", \"keychain\", \"sign_in_incomplete\", \"cancelled\", \"busy\", \
              \"local\"] as const satisfies readonly ErrorCode[];"
         ));
-        assert_eq!(FormField::ALL.len(), 16);
+        assert_eq!(FormField::ALL.len(), 17);
         assert!(ts.contains("\"client_secret\", \"scopes\""));
         assert!(ts.contains("export const DEFAULT_REDIRECT_URI = \"http://127.0.0.1/callback\";"));
     }

@@ -67,6 +67,8 @@ pub fn run() {
             commands::save_profile,
             commands::delete_profile,
             commands::discover,
+            commands::presets,
+            commands::preset_form,
             commands::sign_in,
             commands::cancel_sign_in,
             commands::reopen_browser,

@@ -8,15 +8,17 @@ use pixie::engine::{
     AccessTokenView, DeviceCode, ImportReport, Inspection, ProfileStatus, Revocation, SecretChange,
     SessionState, SignInFlow,
 };
+use pixie::profile::presets::{self, Input, Preset, PresetInput};
 use pixie::profile::Redirect;
 use pixie::profile::{parse_endpoint, ClientAuth, Profile, ProfileName, ProfileRecord, Provider};
 use pixie::SecretString;
 
 use crate::error::CmdResult;
 use crate::ipc::{
-    AccessTokenClaims, ClaimsPayload, ClientAuthMethod, DeviceCodeView, FieldError, FlowSetting,
-    FormField, IdTokenClaims, ImportResult, IpcError, NoticeKind, ProfileForm, ProfileState,
-    ProfileView, ProviderKind, SecretInput, SplitHosts,
+    AccessTokenClaims, ClaimsPayload, ClientAuthMethod, DeviceCodeView, ErrorCode, FieldError,
+    FlowSetting, FormField, IdTokenClaims, ImportResult, IpcError, NoticeKind, PresetInputKind,
+    PresetRequest, PresetView, ProfileForm, ProfileState, ProfileView, ProviderKind, SecretInput,
+    SplitHosts,
 };
 
 /// What the app knows beyond the keychain: a sign-in or refresh running, or its last failure.
@@ -104,25 +106,38 @@ pub fn profile_view(
 }
 
 pub fn profile_form(p: &Profile) -> ProfileForm {
-    let r = p.to_record();
+    ProfileForm {
+        has_client_secret: p.client_secret_in_keychain,
+        ..record_form(p.to_record())
+    }
+}
+
+/// A profile record (stored, or made by a preset) as the editor's form.
+pub fn record_form(r: ProfileRecord) -> ProfileForm {
     let text = |o: Option<String>| o.unwrap_or_default();
+    let flow = r
+        .flow
+        .as_deref()
+        .and_then(|f| SignInFlow::parse(f).ok())
+        .flatten();
     ProfileForm {
         name: r.name,
-        kind: match p.provider {
-            Provider::Issuer { .. } => ProviderKind::Issuer,
-            Provider::Endpoints { .. } => ProviderKind::Endpoints,
+        kind: match r.issuer {
+            Some(_) => ProviderKind::Issuer,
+            None => ProviderKind::Endpoints,
         },
         issuer: text(r.issuer),
         authorization_endpoint: text(r.authorization_endpoint),
         token_endpoint: text(r.token_endpoint),
         revocation_endpoint: text(r.revocation_endpoint),
         userinfo_endpoint: text(r.userinfo_endpoint),
+        device_authorization_endpoint: text(r.device_authorization_endpoint),
         client_id: r.client_id,
-        client_auth: match p.client_auth {
-            ClientAuth::Basic => ClientAuthMethod::ClientSecretBasic,
-            ClientAuth::Post => ClientAuthMethod::ClientSecretPost,
+        client_auth: match ClientAuth::parse(r.client_auth.as_deref().unwrap_or_default()) {
+            Ok(ClientAuth::Post) => ClientAuthMethod::ClientSecretPost,
+            _ => ClientAuthMethod::ClientSecretBasic,
         },
-        has_client_secret: p.client_secret_in_keychain,
+        has_client_secret: r.client_secret_in_keychain,
         scopes: r.scopes.join(" "),
         params: r
             .params
@@ -131,7 +146,7 @@ pub fn profile_form(p: &Profile) -> ProfileForm {
             .collect(),
         redirect_uri: text(r.redirect_uri),
         browser: text(r.browser),
-        flow: match p.flow {
+        flow: match flow {
             None => FlowSetting::Auto,
             Some(SignInFlow::Browser) => FlowSetting::Browser,
             Some(SignInFlow::Device) => FlowSetting::Device,
@@ -142,6 +157,46 @@ pub fn profile_form(p: &Profile) -> ProfileForm {
         expect_email: text(r.expect_email),
         browser_logout: r.browser_logout,
     }
+}
+
+/// A provider preset, for the picker.
+pub fn preset_view(p: &Preset) -> PresetView {
+    let kinds = |inputs: &[Input]| {
+        inputs
+            .iter()
+            .map(|i| match i {
+                Input::Tenant => PresetInputKind::Tenant,
+                Input::Domain => PresetInputKind::Domain,
+                Input::BaseUrl => PresetInputKind::BaseUrl,
+            })
+            .collect()
+    };
+    PresetView {
+        id: p.id.to_owned(),
+        name: p.name.to_owned(),
+        one_of: kinds(p.needs.one_of),
+        optional: kinds(p.needs.optional),
+        usage: p.usage.to_owned(),
+        client_type: p.client_type.to_owned(),
+        register_redirect_uri: p.register_redirect_uri.to_owned(),
+        needs_client_secret: p.needs_client_secret,
+        notes: p.notes.iter().map(|n| (*n).to_owned()).collect(),
+    }
+}
+
+/// The form a preset fills in from the picker's inputs (name and client id left for the person).
+/// A bad input is the picker's, not a form field's: it comes back without `fields`.
+pub fn preset_form(request: &PresetRequest) -> CmdResult<ProfileForm> {
+    let given = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
+    let input = PresetInput {
+        tenant: given(&request.tenant),
+        domain: given(&request.domain),
+        base_url: given(&request.base_url),
+    };
+    let record = presets::find(request.id.trim())
+        .and_then(|p| p.record(&input))
+        .map_err(|e| IpcError::new(ErrorCode::Invalid, e.to_string()))?;
+    Ok(record_form(record))
 }
 
 /// The editor's form as a profile. Every rule about a value is the engine's (`ProfileName::new`,
@@ -196,6 +251,12 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
                 &form.userinfo_endpoint,
                 false,
             );
+            url(
+                FormField::DeviceAuthorizationEndpoint,
+                "device authorization endpoint",
+                &form.device_authorization_endpoint,
+                false,
+            );
         }
     }
     if form.client_id.trim().is_empty() {
@@ -227,7 +288,7 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
     }
 
     let (issuer, endpoints) = match form.kind {
-        ProviderKind::Issuer => (nonempty(&form.issuer), [None, None, None, None]),
+        ProviderKind::Issuer => (nonempty(&form.issuer), [None, None, None, None, None]),
         ProviderKind::Endpoints => (
             None,
             [
@@ -235,10 +296,11 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
                 nonempty(&form.token_endpoint),
                 nonempty(&form.revocation_endpoint),
                 nonempty(&form.userinfo_endpoint),
+                nonempty(&form.device_authorization_endpoint),
             ],
         ),
     };
-    let [authorization_endpoint, token_endpoint, revocation_endpoint, userinfo_endpoint] =
+    let [authorization_endpoint, token_endpoint, revocation_endpoint, userinfo_endpoint, device_authorization_endpoint] =
         endpoints;
     let record = ProfileRecord {
         name: form.name.trim().to_owned(),
@@ -247,6 +309,7 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
         token_endpoint,
         revocation_endpoint,
         userinfo_endpoint,
+        device_authorization_endpoint,
         client_id: form.client_id.trim().to_owned(),
         client_secret_in_keychain: false,
         client_auth: match form.client_auth {
@@ -268,23 +331,9 @@ pub fn form_to_profile(form: &ProfileForm) -> CmdResult<Profile> {
         expect_sub: nonempty(&form.expect_sub),
         expect_email: nonempty(&form.expect_email),
         browser_logout: form.browser_logout,
-        // The explicit device endpoint is not in the editor: it starts empty, and an edit keeps
-        // the stored one (`keep_unshown`).
-        ..ProfileRecord::default()
     };
     // The engine's error names the field it blames; the conversion places the message there.
     Profile::try_from(record).map_err(IpcError::from)
-}
-
-/// An edit in the app keeps what the editor does not show (set with the CLI): an explicit
-/// device authorization endpoint.
-pub fn keep_unshown(mut edited: Profile, stored: &Profile) -> Profile {
-    if let (Provider::Endpoints { device, .. }, Provider::Endpoints { device: kept, .. }) =
-        (&mut edited.provider, &stored.provider)
-    {
-        device.clone_from(kept);
-    }
-    edited
 }
 
 /// How the app signs in to `profile`: with the device grant when the profile says so, else with
@@ -502,6 +551,7 @@ pub(crate) mod tests {
             token_endpoint: String::new(),
             revocation_endpoint: String::new(),
             userinfo_endpoint: String::new(),
+            device_authorization_endpoint: String::new(),
             client_id: "app".into(),
             client_auth: ClientAuthMethod::ClientSecretBasic,
             has_client_secret: false,
@@ -521,8 +571,7 @@ pub(crate) mod tests {
     }
 
     /// The sign-in settings, set with the CLI or in the editor, survive an edit in the app: the
-    /// ones the editor shows through the form, the explicit device endpoint through
-    /// `keep_unshown`.
+    /// editor shows every one of them, the explicit device endpoint included.
     #[test]
     fn an_edit_keeps_the_settings_the_editor_does_not_show() {
         let mut f = form();
@@ -542,7 +591,11 @@ pub(crate) mod tests {
         assert_eq!(shown.ca_file, "/etc/company/ca.pem");
         assert_eq!(shown.expect_email, "a@example.com");
         assert!(shown.browser_logout);
-        let edited = keep_unshown(form_to_profile(&shown).unwrap(), &stored);
+        assert_eq!(
+            shown.device_authorization_endpoint,
+            "https://as.example/device"
+        );
+        let edited = form_to_profile(&shown).unwrap();
         assert_eq!(edited, stored);
     }
 
@@ -587,6 +640,35 @@ pub(crate) mod tests {
         let e = form_to_profile(&f).unwrap_err();
         assert_eq!(e.fields[0].field, FormField::ExpectSub);
         assert!(e.fields[0].message.contains("openid"), "{:?}", e.fields[0]);
+    }
+
+    #[test]
+    fn a_preset_fills_the_form_and_its_inputs_are_checked_by_the_engine() {
+        let all: Vec<PresetView> = presets::all().iter().map(preset_view).collect();
+        let github = all.iter().find(|p| p.id == "github").unwrap();
+        assert!(github.one_of.is_empty() || github.one_of.contains(&PresetInputKind::BaseUrl));
+        let entra = all.iter().find(|p| p.id == "entra").unwrap();
+        assert!(entra.one_of.contains(&PresetInputKind::Tenant));
+        let request = |id: &str, tenant: &str| PresetRequest {
+            id: id.into(),
+            tenant: tenant.into(),
+            domain: String::new(),
+            base_url: String::new(),
+        };
+        let f = preset_form(&request("entra", " organizations ")).unwrap();
+        assert!(f.name.is_empty() && f.client_id.is_empty());
+        // The filled form, once named, is a valid profile.
+        let named = ProfileForm {
+            name: "work".into(),
+            client_id: "app".into(),
+            ..f.clone()
+        };
+        let p = form_to_profile(&named).unwrap();
+        assert_eq!(profile_form(&p).scopes, f.scopes);
+        let e = preset_form(&request("entra", "not a tenant!")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Invalid);
+        assert!(e.message.contains("tenant"), "{}", e.message);
+        assert!(preset_form(&request("nope", "")).is_err());
     }
 
     #[test]

@@ -323,6 +323,7 @@ describe('other actions', () => {
         token_endpoint: 'https://tokens.elsewhere.example/token',
         revocation_endpoint: '',
         userinfo_endpoint: '',
+        device_authorization_endpoint: '',
         client_id: 'cli',
         client_auth: 'client_secret_basic',
         has_client_secret: false,

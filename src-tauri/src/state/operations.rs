@@ -104,8 +104,7 @@ impl Pixie {
                          the old one",
                     ));
                 }
-                let stored = self.engine.profiles().get(original)?;
-                let profile = views::keep_unshown(profile, &stored);
+                // The editor shows every setting: what it sends is the whole profile.
                 self.engine
                     .update_profile(profile, views::secret_change(secret))
                     .await?

@@ -78,6 +78,7 @@ const form = (name: string): ProfileForm => ({
   token_endpoint: '',
   revocation_endpoint: '',
   userinfo_endpoint: '',
+  device_authorization_endpoint: '',
   client_id: 'pixie-cli',
   client_auth: 'client_secret_basic',
   has_client_secret: true,
@@ -191,6 +192,22 @@ mockIPC(
       case 'cancel_sign_in':
         set({ ...p, state: 'signed_out', reason: null, device: null });
         return null;
+      case 'presets':
+        return [
+          {
+            id: 'entra',
+            name: 'Microsoft Entra ID',
+            one_of: ['tenant'],
+            optional: [],
+            usage: '--tenant common|organizations|consumers|ID',
+            client_type: 'Mobile and desktop application (public client)',
+            register_redirect_uri: 'http://localhost',
+            needs_client_secret: false,
+            notes: ['No token revocation: sign-out forgets the tokens here.'],
+          },
+        ];
+      case 'preset_form':
+        return { ...form(''), issuer: 'https://login.microsoftonline.com/common/v2.0', client_id: '' };
       case 'copy_device_code':
         return null;
       case 'remember_account': {

@@ -22,6 +22,7 @@ export function emptyForm(): ProfileForm {
     token_endpoint: '',
     revocation_endpoint: '',
     userinfo_endpoint: '',
+    device_authorization_endpoint: '',
     client_id: '',
     client_auth: 'client_secret_basic',
     has_client_secret: false,
@@ -93,6 +94,13 @@ export function validate(form: ProfileForm): FieldErrors {
     checkUrl(errors, 'token_endpoint', form.token_endpoint, 'Token endpoint', true);
     checkUrl(errors, 'revocation_endpoint', form.revocation_endpoint, 'Revocation endpoint', false);
     checkUrl(errors, 'userinfo_endpoint', form.userinfo_endpoint, 'Userinfo endpoint', false);
+    checkUrl(
+      errors,
+      'device_authorization_endpoint',
+      form.device_authorization_endpoint,
+      'Device authorization endpoint',
+      false,
+    );
   }
 
   if (form.client_id.trim() === '') errors.client_id = 'Client ID is required.';
@@ -134,6 +142,7 @@ export function normalise(form: ProfileForm): ProfileForm {
     token_endpoint: issuerKind ? '' : form.token_endpoint.trim(),
     revocation_endpoint: issuerKind ? '' : form.revocation_endpoint.trim(),
     userinfo_endpoint: issuerKind ? '' : form.userinfo_endpoint.trim(),
+    device_authorization_endpoint: issuerKind ? '' : form.device_authorization_endpoint.trim(),
     client_id: form.client_id.trim(),
     scopes: form.scopes.trim().split(/\s+/).filter(Boolean).join(' '),
     params: form.params.map((p) => ({ key: p.key.trim(), value: p.value })).filter((p) => p.key !== ''),

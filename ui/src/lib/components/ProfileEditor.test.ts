@@ -4,7 +4,7 @@ import ProfileEditor from './ProfileEditor.svelte';
 import { emptyForm } from '../form';
 import { discovery, form, ipcError, view } from '../../test/fixtures';
 import { fakeBackend } from '../../test/backend';
-import type { ProfileForm, SaveRequest } from '../ipc';
+import type { PresetView, ProfileForm, SaveRequest } from '../ipc';
 
 function open(props: { mode?: 'add' | 'edit' | 'duplicate'; initial?: ProfileForm; original?: string | null } = {}) {
   const onclose = vi.fn();
@@ -310,5 +310,78 @@ describe('profile editor: sign-in settings', () => {
     expect(q.getByTestId('field-expect_sub')).toHaveAttribute('aria-invalid', 'true');
     expect(q.getByTestId('error-ca_file')).toHaveTextContent(/CA file/);
     expect(q.queryByTestId('error-form')).toBeNull();
+  });
+});
+
+describe('profile editor: the preset picker', () => {
+  const entra: PresetView = {
+    id: 'entra',
+    name: 'Microsoft Entra ID',
+    one_of: ['tenant'],
+    optional: [],
+    usage: '--tenant common|organizations|consumers|ID',
+    client_type: 'public client (mobile and desktop)',
+    register_redirect_uri: 'http://localhost',
+    needs_client_secret: false,
+    notes: ['No RFC 7009 revocation: sign-out forgets the tokens here and says so.'],
+  };
+  const okta: PresetView = { ...entra, id: 'okta', name: 'Okta', one_of: ['domain', 'base_url'], notes: [] };
+
+  it('asks only for the preset inputs and fills the form, keeping the name and client ID', async () => {
+    const calls = fakeBackend({
+      presets: () => [entra, okta],
+      preset_form: () =>
+        form({
+          name: '',
+          client_id: '',
+          issuer: 'https://login.microsoftonline.com/organizations/v2.0',
+          scopes: 'openid offline_access profile email',
+          redirect_uri: 'http://localhost',
+        }),
+    });
+    const { q } = open();
+    await type(q.getByTestId('field-name'), 'work');
+    const select = await q.findByTestId('preset-select');
+    await fireEvent.change(select, { target: { value: 'entra' } });
+    expect(q.getByTestId('preset-tenant')).toBeInTheDocument();
+    expect(q.queryByTestId('preset-domain')).toBeNull();
+    expect(q.getByTestId('preset-register')).toHaveTextContent('http://localhost');
+    await type(q.getByTestId('preset-tenant'), 'organizations');
+    await fireEvent.click(q.getByTestId('preset-apply'));
+    await waitFor(() =>
+      expect(q.getByTestId('field-issuer')).toHaveValue('https://login.microsoftonline.com/organizations/v2.0'),
+    );
+    expect(calls.find((c) => c.cmd === 'preset_form')?.args).toEqual({
+      request: { id: 'entra', tenant: 'organizations', domain: '', base_url: '' },
+    });
+    expect(q.getByTestId('field-name')).toHaveValue('work');
+    expect(q.getByTestId('field-redirect_uri')).toHaveValue('http://localhost');
+    expect(q.getByTestId('preset-filled')).toHaveTextContent('Microsoft Entra ID');
+
+    // A preset that takes one of two inputs offers both.
+    await fireEvent.change(select, { target: { value: 'okta' } });
+    expect(q.getByTestId('preset-domain')).toBeInTheDocument();
+    expect(q.getByTestId('preset-base_url')).toBeInTheDocument();
+  });
+
+  it("shows the engine's refusal of an input under the picker", async () => {
+    fakeBackend({
+      presets: () => [entra],
+      preset_form: () => {
+        throw ipcError('invalid', 'invalid tenant `x y`: use common, organizations, consumers, a tenant ID');
+      },
+    });
+    const { q } = open();
+    await fireEvent.change(await q.findByTestId('preset-select'), { target: { value: 'entra' } });
+    await type(q.getByTestId('preset-tenant'), 'x y');
+    await fireEvent.keyDown(q.getByTestId('preset-tenant'), { key: 'Enter' });
+    expect(await q.findByTestId('preset-error')).toHaveTextContent('invalid tenant');
+  });
+
+  it('is only offered for a new profile', async () => {
+    fakeBackend({ presets: () => [entra] });
+    const { q } = open({ mode: 'edit', original: 'work', initial: form() });
+    await Promise.resolve();
+    expect(q.queryByTestId('preset-picker')).toBeNull();
   });
 });

@@ -11,7 +11,7 @@ fields: Array<FieldError>, };
 
 export type FieldError = { field: FormField, message: string, };
 
-export type FormField = "name" | "issuer" | "authorization_endpoint" | "token_endpoint" | "revocation_endpoint" | "userinfo_endpoint" | "client_id" | "client_secret" | "scopes" | "params" | "redirect_uri" | "browser" | "flow" | "ca_file" | "expect_sub" | "expect_email";
+export type FormField = "name" | "issuer" | "authorization_endpoint" | "token_endpoint" | "revocation_endpoint" | "userinfo_endpoint" | "client_id" | "client_secret" | "scopes" | "params" | "redirect_uri" | "browser" | "device_authorization_endpoint" | "flow" | "ca_file" | "expect_sub" | "expect_email";
 
 export type ProfileView = { name: string, 
 /**
@@ -59,7 +59,11 @@ export type ClientAuthMethod = "client_secret_basic" | "client_secret_post";
 
 export type SecretInput = { "action": "keep" } | { "action": "set", "value": string } | { "action": "remove" };
 
-export type ProfileForm = { name: string, kind: ProviderKind, issuer: string, authorization_endpoint: string, token_endpoint: string, revocation_endpoint: string, userinfo_endpoint: string, client_id: string, client_auth: ClientAuthMethod, 
+export type ProfileForm = { name: string, kind: ProviderKind, issuer: string, authorization_endpoint: string, token_endpoint: string, revocation_endpoint: string, userinfo_endpoint: string, 
+/**
+ * The device grant's endpoint, for explicit endpoints (an issuer's is discovered).
+ */
+device_authorization_endpoint: string, client_id: string, client_auth: ClientAuthMethod, 
 /**
  * Output only: whether the keychain holds a client secret for this profile.
  */
@@ -86,6 +90,32 @@ expect_email: string,
 browser_logout: boolean, };
 
 export type Param = { key: string, value: string, };
+
+export type PresetInputKind = "tenant" | "domain" | "base_url";
+
+export type PresetView = { id: string, name: string, 
+/**
+ * Exactly one of these is needed (none when empty).
+ */
+one_of: Array<PresetInputKind>, 
+/**
+ * These may be given besides.
+ */
+optional: Array<PresetInputKind>, 
+/**
+ * The inputs in words (as the CLI's flags).
+ */
+usage: string, 
+/**
+ * What to register at the provider: the kind of client and its redirect URI.
+ */
+client_type: string, register_redirect_uri: string, needs_client_secret: boolean, 
+/**
+ * The provider's quirks, and what the preset does about each.
+ */
+notes: Array<string>, };
+
+export type PresetRequest = { id: string, tenant: string, domain: string, base_url: string, };
 
 export type SaveRequest = { 
 /**
@@ -153,8 +183,8 @@ export type ReadyReport = { profiles: number,
 render_ms: number, };
 
 export const EVENTS = { profile: "pixie://profile", profiles: "pixie://profiles", notice: "pixie://notice" } as const;
-export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_device_code" | "remember_account" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "ui_ready";
+export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "presets" | "preset_form" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_device_code" | "remember_account" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "ui_ready";
 export const DEFAULT_SCOPES = "openid offline_access profile email";
 export const DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback";
 export const ERROR_CODES = ["invalid", "profile_file", "sign_in_required", "provider", "keychain", "sign_in_incomplete", "cancelled", "busy", "local"] as const satisfies readonly ErrorCode[];
-export const FORM_FIELDS = ["name", "issuer", "authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "client_id", "client_secret", "scopes", "params", "redirect_uri", "browser", "flow", "ca_file", "expect_sub", "expect_email"] as const satisfies readonly FormField[];
+export const FORM_FIELDS = ["name", "issuer", "authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint", "client_id", "client_secret", "scopes", "params", "redirect_uri", "browser", "device_authorization_endpoint", "flow", "ca_file", "expect_sub", "expect_email"] as const satisfies readonly FormField[];

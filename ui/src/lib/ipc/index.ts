@@ -14,6 +14,8 @@ import {
   type ImportResult,
   type IpcError,
   type Notice,
+  type PresetRequest,
+  type PresetView,
   type ProfileForm,
   type ProfileView,
   type ReadyReport,
@@ -80,6 +82,8 @@ export const listProfiles = (): Promise<ProfileView[]> => call('list_profiles');
 export const getProfile = (name: string): Promise<ProfileForm> => call('get_profile', { name });
 export const saveProfile = (request: SaveRequest): Promise<SaveResult> => call('save_profile', { request });
 export const deleteProfile = (name: string): Promise<ProfileView[]> => call('delete_profile', { name });
+export const presets = (): Promise<PresetView[]> => call('presets');
+export const presetForm = (request: PresetRequest): Promise<ProfileForm> => call('preset_form', { request });
 export const discover = (issuer: string): Promise<DiscoveryView> => call('discover', { issuer });
 export const signIn = (name: string): Promise<ProfileView> => call('sign_in', { name });
 export const cancelSignIn = (name: string): Promise<void> => call('cancel_sign_in', { name });
