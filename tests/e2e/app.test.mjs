@@ -226,13 +226,22 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
       await app.click('settings-save');
       await app.waitFor('the settings dialog to close', async () => !(await (await app.$('settings-dialog')).isExisting()));
     };
+    // A copy may hand out the same token as the one before (it is refreshed only when less than
+    // half its lifetime is left), so the clipboard first holds a placeholder the copy replaces.
     const copied = async () => {
-      const before = readClipboard().trim();
-      await app.clickInRow(PROFILE, 'copy-token');
-      return app.waitFor('a token on the clipboard', async () => {
-        const c = readClipboard().trim();
-        return c && c !== before ? c : false;
-      }, { timeout: 10000 });
+      const placeholder = `not a token ${Date.now()}`;
+      const holder = spawn('xclip', ['-i', '-selection', 'clipboard'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      holder.stdin.end(placeholder);
+      try {
+        await app.waitFor('the placeholder on the clipboard', async () => readClipboard() === placeholder, { timeout: 5000 });
+        await app.clickInRow(PROFILE, 'copy-token');
+        return await app.waitFor('a token on the clipboard', async () => {
+          const c = readClipboard().trim();
+          return c && c !== placeholder ? c : false;
+        }, { timeout: 10000 });
+      } finally {
+        holder.kill();
+      }
     };
     await setClearSecs(2);
     let other;
