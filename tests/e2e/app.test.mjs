@@ -350,6 +350,92 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     }
   });
 
+  step('the preset picker fills the form from a preset and its one input', async () => {
+    const NAME = 'preset-idp';
+    await app.click('add-profile');
+    await app.shown('profile-editor');
+    await app.fill('field-name', NAME);
+    const select = await app.shown('preset-select');
+    await select.selectByAttribute('value', 'keycloak');
+    // Keycloak asks for its realm's URL only: no tenant, no domain.
+    await app.shown('preset-base_url');
+    assert.equal(await (await app.$('preset-tenant')).isExisting(), false, 'no tenant input for Keycloak');
+    await app.fill('preset-base_url', idp.issuer);
+    await app.click('preset-apply');
+    await app.shown('preset-filled');
+    const issuer = await app.waitFor('the issuer filled in from the preset', async () => {
+      const v = await (await app.$('field-issuer')).getValue();
+      return v === idp.issuer ? v : false;
+    });
+    assert.equal(issuer, idp.issuer);
+    assert.equal(await (await app.$('field-name')).getValue(), NAME, 'the name typed before is kept');
+    assert.equal(await (await app.$('field-scopes')).getValue(), 'openid profile email', "the preset's scopes");
+    await app.fill('field-client_id', 'pixie-test');
+    await app.screenshot('preset-filled');
+    await app.click('save');
+    await app.waitFor('the editor to close after Save', async () => !(await (await app.$('profile-editor')).isExisting()));
+    await app.waitState(NAME, 'signed_out');
+    const file = fs.readFileSync(path.join(home, 'profiles.toml'), 'utf8');
+    assert.match(file, new RegExp(`name = "${NAME}"`));
+
+    // The profile the preset made signs in.
+    await app.clickInRow(NAME, 'sign-in');
+    await app.waitState(NAME, 'signed_in', { timeout: 30000 });
+    collect(...sessionTokens(storedSession(SERVICE, NAME)));
+  });
+
+  step('a device-code sign-in shows the code, copies it, and a person elsewhere enters it', async (t) => {
+    // The profile's flow becomes "Device code" in the editor.
+    await app.clickInRow(PROFILE, 'edit');
+    await app.shown('profile-editor');
+    await app.click('flow-device');
+    await app.click('save');
+    await app.waitFor('the editor to close after Save', async () => !(await (await app.$('profile-editor')).isExisting()));
+    assert.match(fs.readFileSync(path.join(home, 'profiles.toml'), 'utf8'), /flow = "device"/);
+
+    const before = await idp.stats();
+    const browserSteps = () => fs.readFileSync(path.join(ARTIFACTS, 'browser.log'), 'utf8').split('\n').filter(Boolean).length;
+    const opened = browserSteps();
+    await app.clickInRow(PROFILE, 'sign-in');
+    await app.waitState(PROFILE, 'waiting', { timeout: 15000 });
+    const code = await app.waitFor('the user code in the device panel', async () => (await app.rowText(PROFILE, 'device-user-code'))?.trim());
+    const uri = await (await (await app.row(PROFILE)).$('[data-testid="device-uri"]')).getAttribute('data-url');
+    assert.match(code, /^[A-Z0-9-]{4,}$/, `a user code: ${code}`);
+    const page = new URL(uri);
+    assert.equal(page.origin, new URL(idp.issuer).origin, `the provider's page: ${uri}`);
+    assert.equal(page.searchParams.get('user_code'), code, `the page carries the code: ${uri}`);
+    t.diagnostic(`code ${code} at ${uri}`);
+    await app.screenshot('device-code');
+    assert.equal(browserSteps(), opened, 'a device sign-in opens no browser by itself');
+
+    await app.clickInRow(PROFILE, 'copy-device-code');
+    await app.waitFor('the code on the clipboard', async () => readClipboard().trim() === code, { timeout: 10000 });
+
+    // The person at another device: the scripted browser on the page with the code.
+    const person = spawn('node', [path.join(REPO, 'tests/idp/browser.mjs'), uri], {
+      env: { ...process.env, PIXIE_TEST_LOGIN: 'alice', PIXIE_TEST_BROWSER_LOG: path.join(ARTIFACTS, 'browser.log') },
+      stdio: 'ignore',
+    });
+    const done = new Promise((resolve) => person.once('exit', resolve));
+    try {
+      await app.waitState(PROFILE, 'signed_in', { timeout: 45000 });
+      assert.equal(await done, 0, 'the scripted person finished');
+    } finally {
+      person.kill();
+    }
+    const after = await idp.stats();
+    assert.ok(after.device_code > before.device_code, `the provider saw device_code polls (${before.device_code} -> ${after.device_code})`);
+    assert.equal(after.authorization_code, before.authorization_code, 'no authorization code was exchanged');
+    assert.equal(await (await (await app.row(PROFILE)).$('[data-testid="device-panel"]')).isExisting(), false, 'the panel is gone');
+    collectFromKeychain();
+
+    // "Remember this account" pins the subject the provider signed in.
+    await app.clickInRow(PROFILE, 'remember-account');
+    await app.waitFor('the row to show the pinned account', async () => (await app.rowText(PROFILE, 'account-pinned')) !== null);
+    assert.match(fs.readFileSync(path.join(home, 'profiles.toml'), 'utf8'), /expect_sub = "alice"/);
+    await app.screenshot('device-signed-in');
+  });
+
   step('no token ever crossed the IPC (and none reached the log)', async (t) => {
     assert.ok(tokens.size >= 4, `tokens were collected from the clipboard and the keychain (${tokens.size})`);
     const json = await app.ipcTap();
