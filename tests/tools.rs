@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{repo, Rig, PIXIE};
+use support::{make_ca, repo, Rig, PIXIE};
 
 /// A stand-in server from `tests/tools/servers.py`, killed on drop.
 struct Server {
@@ -50,32 +50,6 @@ fn userinfo(rig: &Rig) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// A CA and a certificate for 127.0.0.1 it signed, in `dir`: (ca.pem, srv.pem, srv.key).
-fn make_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl (installed by scripts/setup)");
-        assert!(out.status.success(), "openssl {args:?}: {out:?}");
-    };
-    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2";
-    run(&format!(
-        "req -x509 {ec} -keyout ca.key -out ca.pem -subj /CN=Pixie-Test-Kube-CA \
-         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign"
-    )
-    .split(' ')
-    .collect::<Vec<_>>());
-    run(&format!(
-        "req -x509 {ec} -keyout srv.key -out srv.pem -subj /CN=127.0.0.1 -CA ca.pem \
-         -CAkey ca.key -addext subjectAltName=IP:127.0.0.1 -addext extendedKeyUsage=serverAuth"
-    )
-    .split(' ')
-    .collect::<Vec<_>>());
-    (dir.join("ca.pem"), dir.join("srv.pem"), dir.join("srv.key"))
 }
 
 /// Runs a tool (kubectl, git) in the rig's world: Pixie's home and keychain service, the

@@ -23,6 +23,20 @@ impl Idp {
     }
 
     pub fn start_with(args: &[&str]) -> Self {
+        // Under a loaded machine node has been seen to stall before it listens: a start is
+        // bounded, and a stalled one is retried once, so a test fails instead of hanging CI.
+        for attempt in 1..=2 {
+            match Self::try_start(args) {
+                Ok(idp) => return idp,
+                Err(why) if attempt == 1 => eprintln!("provider start failed ({why}); retrying"),
+                Err(why) => panic!("provider did not start: {why}"),
+            }
+        }
+        unreachable!()
+    }
+
+    fn try_start(args: &[&str]) -> Result<Self, String> {
+        const START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
         let mut child = Command::new("node")
             .arg(idp_dir().join("provider.mjs"))
             .args(args)
@@ -30,20 +44,37 @@ impl Idp {
             .stderr(Stdio::null())
             .spawn()
             .expect("start node tests/idp/provider.mjs (run scripts/setup first)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("provider output");
-        let v: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("provider did not start ({e}): {line:?}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(START_WAIT) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no address within {} s", START_WAIT.as_secs()));
+            }
+        };
+        let v: Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{e}: {line:?}"));
+            }
+        };
         let issuer = v["issuer"].as_str().unwrap().to_owned();
         let port = issuer.rsplit(':').next().unwrap().parse().unwrap();
-        Self {
+        Ok(Self {
             child,
             issuer,
             control: v["control"].as_str().unwrap().to_owned(),
             port,
-        }
+        })
     }
 
     /// POSTs to the provider's test-control API (`/ttl?access=5`, `/down`, `/up`, `/mode?...`).
