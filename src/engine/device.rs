@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::login::{Issued, Waits};
+use super::issued::{Issued, Waits};
 use super::{Engine, LoginEvent, LoginOptions, LoginOutcome};
 use crate::client_auth::ClientCredentials;
 use crate::device;

@@ -5,6 +5,7 @@ mod browser_logout;
 mod device;
 mod flow_choice;
 mod inspect;
+mod issued;
 mod login;
 mod logout;
 mod profiles;
