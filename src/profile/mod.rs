@@ -7,6 +7,9 @@
 
 mod model;
 pub mod presets;
+mod record;
+mod redirect;
+mod sign_in;
 pub mod store;
 
 pub use model::{
