@@ -21,5 +21,8 @@ pub const COMMANDS: &[&str] = &[
     "import_profiles",
     "get_settings",
     "set_settings",
+    "set_ask_new_programs",
+    "program_questions",
+    "answer_program",
     "ui_ready",
 ];

@@ -8,7 +8,8 @@ use tauri::AppHandle;
 use crate::error::CmdResult;
 use crate::ipc::{
     ClaimsPayload, CopyResult, DiscoveryView, ImportResult, PresetRequest, PresetView, ProfileForm,
-    ProfileView, ReadyReport, SaveRequest, SaveResult, Settings, SignOutResult,
+    ProfileView, ProgramAnswer, ProgramQuestion, ReadyReport, SaveRequest, SaveResult, Settings,
+    SignOutResult,
 };
 use crate::state::PixieExt;
 
@@ -114,6 +115,29 @@ pub fn get_settings(app: AppHandle) -> Settings {
 #[tauri::command]
 pub fn set_settings(app: AppHandle, settings: Settings) -> CmdResult<Settings> {
     app.pixie().set_settings(settings)
+}
+
+/// Turns "ask before a new program gets this token" on or off for a profile.
+#[tauri::command]
+pub async fn set_ask_new_programs(
+    app: AppHandle,
+    name: String,
+    ask: bool,
+) -> CmdResult<ProfileView> {
+    app.pixie().set_asks_new_programs(&name, ask)?;
+    crate::publish::profile(&app, &name).await
+}
+
+/// The programs waiting for the person's answer (the window reads them as it opens).
+#[tauri::command]
+pub fn program_questions(app: AppHandle) -> Vec<ProgramQuestion> {
+    app.pixie().program_questions()
+}
+
+/// The person's answer to a program waiting for a token.
+#[tauri::command]
+pub fn answer_program(app: AppHandle, id: u32, answer: ProgramAnswer) {
+    app.pixie().answer_program(id, answer);
 }
 
 /// The UI's first paint of the list (the cold-start benchmark reads it).

@@ -20,6 +20,8 @@ pub mod events {
     pub const PROFILES: &str = "pixie://profiles";
     /// A short message for the person (e.g. a copy from the tray). Payload: [`super::Notice`].
     pub const NOTICE: &str = "pixie://notice";
+    /// The programs waiting for an answer changed. Payload: [`super::ProgramQuestion`] array.
+    pub const QUESTIONS: &str = "pixie://questions";
 }
 
 /// Declares a unit enum together with `ALL`, every value in declaration order, so a list
@@ -118,6 +120,46 @@ pub struct ProfileView {
     pub device: Option<DeviceCodeView>,
     /// The profile is pinned to an account (`expect_sub` or `expect_email` is set).
     pub account_pinned: bool,
+    /// The programs that asked the token broker about this profile recently, the latest first.
+    pub programs: Vec<ProgramUse>,
+    /// A program not yet allowed gets this profile's token only once the person says so.
+    pub ask_new_programs: bool,
+}
+
+/// A program that asked the token broker about a profile: "kubectl, 2 min ago".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProgramUse {
+    /// The executable's file name, or "unknown program" when the kernel did not say.
+    pub name: String,
+    /// The executable's full path.
+    pub path: Option<String>,
+    /// When it last asked.
+    #[ts(type = "number")]
+    pub at: EpochMs,
+}
+
+/// A program waiting for the person to say whether it may have a profile's token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProgramQuestion {
+    pub id: u32,
+    pub profile: String,
+    /// The executable's full path; `null` when the kernel did not say (then "Always" cannot be
+    /// remembered and counts as once).
+    pub path: Option<String>,
+    pub pid: Option<i32>,
+    /// When the question is answered "Deny" by itself.
+    #[ts(type = "number")]
+    pub expires_at: EpochMs,
+}
+
+/// The person's answer to a [`ProgramQuestion`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgramAnswer {
+    AllowOnce,
+    /// Allow, and remember this program for this profile.
+    Always,
+    Deny,
 }
 
 /// A device-grant sign-in's code, for the person to enter on any device. The user code is not a
@@ -411,6 +453,9 @@ pub fn typescript() -> String {
         FieldError::decl(),
         FormField::decl(),
         ProfileView::decl(),
+        ProgramUse::decl(),
+        ProgramQuestion::decl(),
+        ProgramAnswer::decl(),
         ProfileState::decl(),
         DeviceCodeView::decl(),
         ProviderKind::decl(),
@@ -447,10 +492,11 @@ pub fn typescript() -> String {
         out.push_str("\n\n");
     }
     out.push_str(&format!(
-        "export const EVENTS = {{ profile: {:?}, profiles: {:?}, notice: {:?} }} as const;\n",
+        "export const EVENTS = {{ profile: {:?}, profiles: {:?}, notice: {:?}, questions: {:?} }} as const;\n",
         events::PROFILE,
         events::PROFILES,
-        events::NOTICE
+        events::NOTICE,
+        events::QUESTIONS
     ));
     out.push_str(&format!(
         "export type Command = {};\n",

@@ -9,11 +9,15 @@
 //!   [`refresher`]: silent refresh wiring.
 //! - [`publish`]: rows to the webview and the tray; [`tray`]; [`clipboard`]; [`desktop`]:
 //!   window focus and notifications; [`browser`].
+//! - [`broker`]: the token broker served while the app runs; [`program_policy`]: its "ask before
+//!   a new program gets this token".
 //! - [`state`]: the service in Tauri's managed state, reached as `app.pixie()`.
 //! - [`views`]: engine ↔ IPC conversions; [`error`]; [`settings`]; [`bench`].
 
 pub mod actions;
 pub mod bench;
+#[cfg(unix)]
+pub mod broker;
 pub mod browser;
 pub mod clipboard;
 mod command_names;
@@ -22,6 +26,7 @@ pub mod desktop;
 pub mod error;
 pub mod ipc;
 pub mod profiles;
+pub mod program_policy;
 pub mod publish;
 pub mod refresher;
 pub mod settings;
@@ -81,6 +86,9 @@ pub fn run() {
             commands::import_profiles,
             commands::get_settings,
             commands::set_settings,
+            commands::set_ask_new_programs,
+            commands::program_questions,
+            commands::answer_program,
             commands::ui_ready,
         ])
         // The CLI may have signed in, out or changed profiles meanwhile: show the truth when the
@@ -110,6 +118,8 @@ pub fn run() {
                 tracing::info!(error = %e, "no tray icon on this desktop");
             }
             refresher::start(app.handle());
+            #[cfg(unix)]
+            tauri::async_runtime::spawn(broker::start(app.handle().clone()));
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -117,6 +127,7 @@ pub fn run() {
         Ok(app) => app.run(|app, event| {
             if let tauri::RunEvent::Exit = event {
                 clipboard::clear_on_exit(app);
+                app.pixie().stop_broker();
             }
         }),
         Err(e) => {

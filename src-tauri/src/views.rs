@@ -17,8 +17,8 @@ use crate::error::CmdResult;
 use crate::ipc::{
     AccessTokenClaims, ClaimsPayload, ClientAuthMethod, DeviceCodeView, ErrorCode, FieldError,
     FlowSetting, FormField, IdTokenClaims, ImportResult, IpcError, NoticeKind, PresetInputKind,
-    PresetRequest, PresetView, ProfileForm, ProfileState, ProfileView, ProviderKind, SecretInput,
-    SplitHosts,
+    PresetRequest, PresetView, ProfileForm, ProfileState, ProfileView, ProgramUse, ProviderKind,
+    SecretInput, SplitHosts,
 };
 
 /// What the app knows beyond the keychain: a sign-in or refresh running, or its last failure.
@@ -69,6 +69,8 @@ pub fn profile_view(
         scopes: Vec::new(),
         device: None,
         account_pinned: profile.expected.is_set(),
+        programs: Vec::new(),
+        ask_new_programs: false,
     };
     if let Some(s) = status {
         view.state = match s.state {
@@ -103,6 +105,30 @@ pub fn profile_view(
         }
     }
     view
+}
+
+/// How many programs a row lists.
+const MAX_PROGRAMS: usize = 8;
+
+/// The broker's callers of one profile as the row lists them: "kubectl" (with its full path),
+/// the latest first.
+pub fn program_uses(
+    programs: &[(Option<std::path::PathBuf>, chrono::DateTime<chrono::Utc>)],
+) -> Vec<ProgramUse> {
+    programs
+        .iter()
+        .take(MAX_PROGRAMS)
+        .map(|(exe, at)| ProgramUse {
+            name: exe
+                .as_ref()
+                .and_then(|e| e.file_name())
+                .map_or("unknown program".to_owned(), |n| {
+                    n.to_string_lossy().into_owned()
+                }),
+            path: exe.as_ref().map(|e| e.display().to_string()),
+            at: at.timestamp_millis(),
+        })
+        .collect()
 }
 
 pub fn profile_form(p: &Profile) -> ProfileForm {
@@ -772,5 +798,20 @@ pub(crate) mod tests {
         });
         let e = form_to_profile(&f).unwrap_err();
         assert_eq!(e.fields[0].field, FormField::Params);
+    }
+
+    #[test]
+    fn a_program_shows_by_its_file_name_with_the_path_beside() {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let uses = program_uses(&[(Some("/usr/local/bin/kubectl".into()), at), (None, at)]);
+        assert_eq!(uses[0].name, "kubectl");
+        assert_eq!(uses[0].path.as_deref(), Some("/usr/local/bin/kubectl"));
+        assert_eq!(uses[0].at, 1_700_000_000_000);
+        assert_eq!(uses[1].name, "unknown program");
+        assert_eq!(uses[1].path, None);
+        let many: Vec<_> = (0..20)
+            .map(|i| (Some(format!("/bin/p{i}").into()), at))
+            .collect();
+        assert_eq!(program_uses(&many).len(), MAX_PROGRAMS);
     }
 }

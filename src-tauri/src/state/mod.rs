@@ -22,7 +22,8 @@ use tauri::{Manager, Runtime};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::CmdResult;
-use crate::ipc::{ErrorCode, IpcError, Settings};
+use crate::ipc::{ErrorCode, IpcError, ProgramAnswer, ProgramQuestion, ProgramUse, Settings};
+use crate::program_policy::{ProgramPolicy, ASK_TIMEOUT};
 use crate::settings::SettingsFile;
 use crate::views::{Activity, TrayItem};
 
@@ -64,9 +65,21 @@ struct BrowserSignOutWait {
     cancel: CancellationToken,
 }
 
+/// The token broker this app serves, while it does.
+#[cfg(unix)]
+struct Serving {
+    callers: pixie::broker::CallerLog,
+    stop: CancellationToken,
+    /// Says when the broker has stopped (and removed its socket).
+    stopped: std::sync::mpsc::Receiver<()>,
+}
+
 pub struct Pixie {
     engine: Arc<Engine>,
-    settings_file: SettingsFile,
+    settings_file: Arc<SettingsFile>,
+    programs: Arc<ProgramPolicy>,
+    #[cfg(unix)]
+    broker: Mutex<Option<Serving>>,
     settings: Mutex<Settings>,
     activities: Mutex<HashMap<String, Overlay>>,
     sign_ins: Mutex<HashMap<String, SignIn>>,
@@ -115,8 +128,12 @@ impl Drop for SignInGuard<'_> {
 impl Pixie {
     pub fn new(engine: Arc<Engine>, settings_file: SettingsFile) -> Self {
         let settings = settings_file.load();
+        let settings_file = Arc::new(settings_file);
         Self {
             engine,
+            programs: Arc::new(ProgramPolicy::new(settings_file.clone(), ASK_TIMEOUT)),
+            #[cfg(unix)]
+            broker: Mutex::new(None),
             settings_file,
             settings: Mutex::new(settings),
             activities: Mutex::default(),
@@ -369,6 +386,73 @@ impl Pixie {
         })?;
         *lock(&self.settings) = settings.clone();
         Ok(settings)
+    }
+}
+
+/// The token broker: the app serves it while it runs, and asks the person about new programs.
+impl Pixie {
+    /// The engine, for the broker to answer through (the app's own, so one process refreshes).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.clone()
+    }
+
+    /// The broker's policy: "ask before a new program gets this token".
+    pub fn program_policy(&self) -> Arc<ProgramPolicy> {
+        self.programs.clone()
+    }
+
+    /// Notes that the broker serves, with its callers' log and how to stop it.
+    #[cfg(unix)]
+    pub fn broker_started(
+        &self,
+        callers: pixie::broker::CallerLog,
+        stop: CancellationToken,
+        stopped: std::sync::mpsc::Receiver<()>,
+    ) {
+        *lock(&self.broker) = Some(Serving {
+            callers,
+            stop,
+            stopped,
+        });
+    }
+
+    /// Stops the broker and waits (briefly) until its socket is gone.
+    pub fn stop_broker(&self) {
+        #[cfg(unix)]
+        if let Some(serving) = lock(&self.broker).take() {
+            serving.stop.cancel();
+            let _ = serving.stopped.recv_timeout(Duration::from_secs(2));
+        }
+    }
+
+    /// The programs that asked the broker about `name`, the latest first (none when this app
+    /// does not serve the broker).
+    pub fn programs_of(&self, name: &str) -> Vec<ProgramUse> {
+        #[cfg(unix)]
+        if let Some(serving) = lock(&self.broker).as_ref() {
+            return crate::views::program_uses(&serving.callers.programs_for(name));
+        }
+        let _ = name;
+        Vec::new()
+    }
+
+    pub fn asks_new_programs(&self, name: &str) -> bool {
+        self.programs.asks(name)
+    }
+
+    pub fn set_asks_new_programs(&self, name: &str, ask: bool) -> CmdResult<()> {
+        self.profile(name)?;
+        self.programs
+            .set_asks(name, ask)
+            .map_err(|e| IpcError::new(ErrorCode::Local, format!("cannot save the settings: {e}")))
+    }
+
+    pub fn program_questions(&self) -> Vec<ProgramQuestion> {
+        self.programs.questions()
+    }
+
+    pub fn answer_program(&self, id: u32, answer: ProgramAnswer) {
+        self.programs.answer(id, answer);
     }
 }
 

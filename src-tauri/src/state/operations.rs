@@ -31,7 +31,8 @@ impl Pixie {
             Err(e) => (None, Some(Activity::Failed(e.to_string()))),
         };
         let activity = self.overlay(name, status.as_ref()).or(problem);
-        Ok(profile_view(&profile, status.as_ref(), activity.as_ref()))
+        let view = profile_view(&profile, status.as_ref(), activity.as_ref());
+        Ok(self.with_programs(view))
     }
 
     /// Every profile's row. A keychain that cannot be read shows on each row, not as a failure
@@ -49,9 +50,16 @@ impl Pixie {
                 let name = p.name.as_str();
                 let status = statuses.iter().find(|s| s.profile == name);
                 let activity = self.overlay(name, status).or_else(|| problem.clone());
-                profile_view(p, status, activity.as_ref())
+                self.with_programs(profile_view(p, status, activity.as_ref()))
             })
             .collect())
+    }
+
+    /// The row plus what the token broker knows of it: who asked, and whether new programs wait.
+    fn with_programs(&self, mut view: ProfileView) -> ProfileView {
+        view.programs = self.programs_of(&view.name);
+        view.ask_new_programs = self.asks_new_programs(&view.name);
+        view
     }
 
     pub fn profile(&self, name: &str) -> CmdResult<Profile> {
@@ -119,6 +127,10 @@ impl Pixie {
         self.cancel_sign_in(name);
         self.engine.remove_profile(name).await?;
         self.set_activity(name, None);
+        // A new profile of the same name starts without this one's allowed programs.
+        if let Err(e) = self.program_policy().forget(name) {
+            tracing::warn!(error = %e, "cannot forget the deleted profile's programs");
+        }
         self.wake_refresher();
         Ok(())
     }

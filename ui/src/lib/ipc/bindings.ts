@@ -37,7 +37,42 @@ device: DeviceCodeView | null,
 /**
  * The profile is pinned to an account (`expect_sub` or `expect_email` is set).
  */
-account_pinned: boolean, };
+account_pinned: boolean, 
+/**
+ * The programs that asked the token broker about this profile recently, the latest first.
+ */
+programs: Array<ProgramUse>, 
+/**
+ * A program not yet allowed gets this profile's token only once the person says so.
+ */
+ask_new_programs: boolean, };
+
+export type ProgramUse = { 
+/**
+ * The executable's file name, or "unknown program" when the kernel did not say.
+ */
+name: string, 
+/**
+ * The executable's full path.
+ */
+path: string | null, 
+/**
+ * When it last asked.
+ */
+at: number, };
+
+export type ProgramQuestion = { id: number, profile: string, 
+/**
+ * The executable's full path; `null` when the kernel did not say (then "Always" cannot be
+ * remembered and counts as once).
+ */
+path: string | null, pid: number | null, 
+/**
+ * When the question is answered "Deny" by itself.
+ */
+expires_at: number, };
+
+export type ProgramAnswer = "allow_once" | "always" | "deny";
 
 export type ProfileState = "signed_out" | "waiting" | "signed_in" | "refreshing" | "sign_in_required" | "error";
 
@@ -182,8 +217,8 @@ export type ReadyReport = { profiles: number,
  */
 render_ms: number, };
 
-export const EVENTS = { profile: "pixie://profile", profiles: "pixie://profiles", notice: "pixie://notice" } as const;
-export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "presets" | "preset_form" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_device_code" | "remember_account" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "ui_ready";
+export const EVENTS = { profile: "pixie://profile", profiles: "pixie://profiles", notice: "pixie://notice", questions: "pixie://questions" } as const;
+export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "presets" | "preset_form" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_device_code" | "remember_account" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "set_ask_new_programs" | "program_questions" | "answer_program" | "ui_ready";
 export const DEFAULT_SCOPES = "openid offline_access profile email";
 export const DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback";
 export const ERROR_CODES = ["invalid", "profile_file", "sign_in_required", "provider", "keychain", "sign_in_incomplete", "cancelled", "busy", "local"] as const satisfies readonly ErrorCode[];
