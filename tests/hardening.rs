@@ -179,3 +179,21 @@ fn endpoints_split_across_hosts_or_changed_by_an_import_are_pointed_out() {
         out.stderr
     );
 }
+
+/// `pixie … | head` closes the pipe early: Pixie ends as a SIGPIPE'd tool would (status 141),
+/// not with a panic message.
+#[test]
+fn a_reader_that_goes_away_ends_pixie_quietly() {
+    let rig = Rig::new();
+    let mut child = rig
+        .command(&["profile", "presets", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}

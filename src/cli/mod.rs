@@ -2,6 +2,15 @@
 //! Results go to stdout; everything meant for a person goes to stderr. One file per command
 //! group; `output` holds what they print with.
 
+/// `println!` for results on stdout. A reader that went away (`pixie profile presets --json |
+/// head`) ends the process quietly with the status a SIGPIPE death gives, as for other Unix
+/// tools, instead of a panic: Rust ignores SIGPIPE, and `unsafe` (to restore it) is forbidden.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write_line(format_args!($($arg)*))
+    };
+}
+
 mod agent;
 mod args;
 mod git;

@@ -8,7 +8,7 @@ pub(super) fn json_out<T: serde::Serialize>(v: &T) -> Result<()> {
     let s = serde_json::to_string_pretty(v)
         .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?;
     // Claims and reasons come from the provider: escape what would drive the terminal.
-    println!("{}", terminal_safe_json(&s));
+    outln!("{}", terminal_safe_json(&s));
     Ok(())
 }
 
@@ -134,6 +134,25 @@ pub(super) fn token_warning(
              stored refresh token still works, so the next call refreshes again.",
             safe(reason)
         ),
+    }
+}
+
+/// Writes one line of a result to stdout (see `outln!`).
+pub(crate) fn write_line(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => {}
+        // 128 + SIGPIPE, what a shell reports for a process the signal ended.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(e) => {
+            eprintln!("pixie: cannot write the result: {e}");
+            std::process::exit(1);
+        }
     }
 }
 

@@ -108,17 +108,18 @@ fn list_presets(json: bool) -> Result<()> {
         return json_out(&presets::all());
     }
     for p in presets::all() {
-        println!("{:<9} {}", p.id, p.name);
-        println!("          pass:     {}", p.usage);
-        println!(
+        outln!("{:<9} {}", p.id, p.name);
+        outln!("          pass:     {}", p.usage);
+        outln!(
             "          register: {}; redirect URI: {}",
-            p.client_type, p.register_redirect_uri
+            p.client_type,
+            p.register_redirect_uri
         );
         if p.needs_client_secret {
-            println!("          secret:   --client-secret-stdin (kept in the keychain)");
+            outln!("          secret:   --client-secret-stdin (kept in the keychain)");
         }
         for note in p.notes {
-            println!("          - {note}");
+            outln!("          - {note}");
         }
     }
     Ok(())
@@ -234,7 +235,7 @@ pub(super) async fn profile_command(engine: &Engine, cmd: ProfileCommand) -> Res
                     pixie::profile::Provider::Endpoints { token, .. } => token.to_string(),
                 };
                 // The file may have come from an import: its text is shown, not obeyed.
-                println!(
+                outln!(
                     "{:<20} {}  client {}",
                     p.name,
                     safe(&provider),

@@ -40,7 +40,7 @@ pub(super) async fn status(source: &Source, name: Option<String>, json: bool) ->
         if let Some(r) = &s.reason {
             line.push_str(&format!("  ({})", safe(r)));
         }
-        println!("{line}");
+        outln!("{line}");
     }
     Ok(())
 }

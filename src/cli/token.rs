@@ -20,8 +20,8 @@ pub(super) async fn token(
         token_warning(name, w, t.expires_at);
     }
     match format {
-        TokenFormat::Raw => println!("{}", bare(t.access_token.secret(), "access token")?),
-        TokenFormat::Header => println!(
+        TokenFormat::Raw => outln!("{}", bare(t.access_token.secret(), "access token")?),
+        TokenFormat::Header => outln!(
             "Authorization: {} {}",
             bare(&t.token_type, "token type")?,
             bare(t.access_token.secret(), "access token")?
