@@ -5,8 +5,9 @@ import { profiles } from './lib/profiles.svelte';
 import { notices } from './lib/notices.svelte';
 import { resetReady } from './lib/ready';
 import { claimsPayload, ipcError, view } from './test/fixtures';
-import { deferred, emitNotice, emitProfile, emitProfiles, fakeBackend } from './test/backend';
+import { deferred, emitNotice, emitProfile, emitProfiles, emitQuestions, fakeBackend } from './test/backend';
 import type { ProfileView } from './lib/ipc';
+import { questions } from './lib/questions.svelte';
 
 beforeEach(() => {
   profiles.replace([]);
@@ -397,7 +398,10 @@ describe('device sign-in, account pinning and browser sign-out', () => {
     expect(await screen.findByText('Code copied.')).toBeInTheDocument();
     await fireEvent.click(within(row('cli')).getByTestId('open-device-page'));
     await waitFor(() =>
-      expect(calls.filter((c) => c.cmd !== 'list_profiles').map((c) => [c.cmd, c.args])).toEqual([
+      // (The start's reads, the list and the waiting programs, aside.)
+      expect(
+        calls.filter((c) => !['list_profiles', 'program_questions'].includes(c.cmd)).map((c) => [c.cmd, c.args]),
+      ).toEqual([
         ['sign_in', { name: 'cli' }],
         ['copy_device_code', { name: 'cli' }],
         ['reopen_browser', { name: 'cli' }],
@@ -450,5 +454,65 @@ describe('device sign-in, account pinning and browser sign-out', () => {
     ).toBeInTheDocument();
     await emitNotice({ kind: 'info', message: 'Signed out of work in the browser too.', profile: 'work' });
     expect(await screen.findByText('Signed out of work in the browser too.')).toBeInTheDocument();
+  });
+});
+
+describe('the token broker: who asked, and asking before a new program gets a token', () => {
+  beforeEach(() => questions.replace([]));
+
+  it('turns the per-profile setting on from the selected row', async () => {
+    const calls = await start([view('work')], {
+      set_ask_new_programs: (a) => view('work', { ask_new_programs: Boolean(a.ask) }),
+    });
+    const box = within(row('work')).getByTestId('ask-new-programs');
+    expect(box).not.toBeChecked();
+    expect(box.parentElement).toHaveTextContent('Ask before a new program gets this token');
+    await fireEvent.click(box);
+    await waitFor(() => expect(within(row('work')).getByTestId('ask-new-programs')).toBeChecked());
+    expect(calls.filter((c) => c.cmd === 'set_ask_new_programs')).toEqual([
+      { cmd: 'set_ask_new_programs', args: { name: 'work', ask: true } },
+    ]);
+  });
+
+  it('shows a waiting program with its full path and sends the answer', async () => {
+    const calls = await start([view('work')], {
+      program_questions: () => [
+        { id: 7, profile: 'work', path: '/usr/local/bin/kubectl', pid: 4242, expires_at: Date.now() + 60_000 },
+      ],
+    });
+    const q = await screen.findByTestId('program-question');
+    expect(q).toHaveTextContent('A program asks for the token of work');
+    expect(within(q).getByTestId('program-path')).toHaveTextContent('/usr/local/bin/kubectl');
+    expect(q).toHaveTextContent(/process 4242 · denied in [01]:\d\d without an answer/);
+    await fireEvent.click(within(q).getByTestId('program-always'));
+    await waitFor(() => expect(screen.queryByTestId('program-question')).toBeNull());
+    expect(calls.filter((c) => c.cmd === 'answer_program')).toEqual([
+      { cmd: 'answer_program', args: { id: 7, answer: 'always' } },
+    ]);
+  });
+
+  it('follows the questions event: a new program, then none', async () => {
+    await start([view('work')]);
+    expect(screen.queryByTestId('program-question')).toBeNull();
+    await emitQuestions([{ id: 1, profile: 'work', path: null, pid: null, expires_at: Date.now() + 60_000 }]);
+    const q = await screen.findByTestId('program-question');
+    expect(within(q).getByTestId('program-path')).toHaveTextContent('A program Pixie could not identify');
+    await emitQuestions([]);
+    await waitFor(() => expect(screen.queryByTestId('program-question')).toBeNull());
+  });
+
+  it('shows the programs that asked from a profile event', async () => {
+    await start([view('work', { state: 'signed_in', expires_at: Date.now() + 60_000 })]);
+    expect(within(row('work')).queryByTestId('programs')).toBeNull();
+    await emitProfile(
+      view('work', {
+        state: 'signed_in',
+        expires_at: Date.now() + 60_000,
+        programs: [{ name: 'pixie', path: '/usr/bin/pixie', at: Date.now() - 120_000 }],
+      }),
+    );
+    const program = await within(row('work')).findByTestId('program');
+    expect(program).toHaveTextContent('pixie, 2 min ago');
+    expect(program.title).toBe('/usr/bin/pixie');
   });
 });

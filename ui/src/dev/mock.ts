@@ -31,6 +31,11 @@ let list: ProfileView[] =
             subject: '6f1c2d7e-alice',
             id_token_verified: true,
             has_refresh_token: true,
+            programs: [
+              { name: 'kubectl', path: '/usr/local/bin/kubectl', at: now - 120_000 },
+              { name: 'git', path: '/usr/bin/git', at: now - 3_600_000 },
+            ],
+            ask_new_programs: true,
           }),
           view('staging', {
             state: 'signed_in',
@@ -244,6 +249,18 @@ mockIPC(
         return { clipboard_clear_secs: 30 };
       case 'set_settings':
         return a.settings;
+      case 'set_ask_new_programs': {
+        const changed = { ...p, ask_new_programs: Boolean(a.ask) };
+        set(changed);
+        return changed;
+      }
+      case 'program_questions':
+        return params.has('ask')
+          ? [{ id: 1, profile: 'work', path: '/usr/local/bin/kubectl', pid: 4242, expires_at: Date.now() + 60_000 }]
+          : [];
+      case 'answer_program':
+        void emit(EVENTS.questions, []);
+        return null;
       case 'ui_ready':
         document.documentElement.dataset.readyMs = String((a.report as { render_ms: number }).render_ms);
         // Lets a test harness outside the page read it from the server's log.

@@ -3,8 +3,9 @@
 
 import { tick } from 'svelte';
 import * as ipc from './ipc';
-import type { ImportResult, ProfileView, SaveResult, Settings } from './ipc';
+import type { ImportResult, ProfileView, ProgramAnswer, SaveResult, Settings } from './ipc';
 import { profiles } from './profiles.svelte';
+import { questions } from './questions.svelte';
 import { notices } from './notices.svelte';
 import { dialog } from './dialog.svelte';
 import { duplicateForm, emptyForm } from './form';
@@ -39,6 +40,7 @@ export function start(): () => void {
         profile: (p) => profiles.upsert(p),
         profiles: (list) => profiles.replace(list),
         notice: (n) => notices.push(n.kind, n.message),
+        questions: (open) => questions.replace(open),
       });
     } catch (e) {
       fail(e);
@@ -47,6 +49,14 @@ export function start(): () => void {
       stop?.();
       return;
     }
+    // A program may have asked before the window was up.
+    ipc.programQuestions().then(
+      (open) => {
+        // (A fake backend without this command answers undefined.)
+        if (!disposed && Array.isArray(open)) questions.replace(open);
+      },
+      (e: unknown) => fail(e),
+    );
     let list: ProfileView[] = [];
     try {
       list = await ipc.listProfiles();
@@ -107,6 +117,17 @@ export const rememberAccount = (name: string): Promise<void> =>
     );
   });
 
+/** "Ask before a new program gets this token", on or off for one profile. */
+export const setAskNewPrograms = (name: string, ask: boolean): Promise<void> =>
+  run(async () => profiles.upsert(await ipc.setAskNewPrograms(name, ask)));
+
+/** The person's answer to a program waiting for a token. */
+export const answerProgram = (id: number, answer: ProgramAnswer): Promise<void> =>
+  run(async () => {
+    questions.drop(id);
+    await ipc.answerProgram(id, answer);
+  });
+
 export const copyDeviceCode = (name: string): Promise<void> =>
   run(async () => {
     await ipc.copyDeviceCode(name);
@@ -161,6 +182,7 @@ const ROW_ACTIONS: Record<RowAction, (name: string) => unknown> = {
   'open-device-page': reopenBrowser,
   'copy-device-code': copyDeviceCode,
   'remember-account': rememberAccount,
+  'toggle-ask-programs': (name) => setAskNewPrograms(name, !(profiles.get(name)?.ask_new_programs ?? false)),
 };
 
 /** A row button was pressed. */

@@ -84,3 +84,12 @@ describe('formatClaim', () => {
     expect(formatClaim('count', 3, now)).toBe('3');
   });
 });
+
+describe('programText', () => {
+  it('reads "kubectl, 2 min ago"', async () => {
+    const { programText } = await import('./format');
+    const now = 1_700_000_000_000;
+    expect(programText('kubectl', now - 120_000, now)).toBe('kubectl, 2 min ago');
+    expect(programText('git', now - 1_000, now)).toBe('git, just now');
+  });
+});

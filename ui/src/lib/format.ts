@@ -45,6 +45,11 @@ export function formatRelative(at: number, now: number): string {
   return diff > 0 ? `in ${text}` : `${text} ago`;
 }
 
+/** A program that asked the token broker, as the row shows it: "kubectl, 2 min ago". */
+export function programText(name: string, at: number, now: number): string {
+  return `${name}, ${formatRelative(at, now)}`;
+}
+
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 /** Local date and time, e.g. "Mar 4, 2025, 10:03:12 AM" (depends on the locale). */

@@ -21,7 +21,9 @@ export type RowAction =
   | 'reopen-browser'
   | 'copy-device-code'
   | 'open-device-page'
-  | 'remember-account';
+  | 'remember-account'
+  // "Ask before a new program gets this token": flips the profile's setting.
+  | 'toggle-ask-programs';
 
 /** Signed in (or refreshing): the access token can be copied and its lifetime counts down. */
 export function isLive(p: ProfileView): boolean {

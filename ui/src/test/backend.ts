@@ -2,7 +2,7 @@
 
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { emit } from '@tauri-apps/api/event';
-import { EVENTS, type Notice, type ProfileView } from '../lib/ipc';
+import { EVENTS, type Notice, type ProfileView, type ProgramQuestion } from '../lib/ipc';
 
 export type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -28,6 +28,7 @@ export function fakeBackend(handlers: Record<string, Handler>): Call[] {
 export const emitProfile = (p: ProfileView): Promise<void> => emit(EVENTS.profile, p);
 export const emitProfiles = (list: ProfileView[]): Promise<void> => emit(EVENTS.profiles, list);
 export const emitNotice = (n: Notice): Promise<void> => emit(EVENTS.notice, n);
+export const emitQuestions = (open: ProgramQuestion[]): Promise<void> => emit(EVENTS.questions, open);
 
 /** A promise with its resolve/reject, for commands that finish later. */
 export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {

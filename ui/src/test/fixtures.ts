@@ -15,6 +15,8 @@ export function view(name: string, over: Partial<ProfileView> = {}): ProfileView
     scopes: [],
     device: null,
     account_pinned: false,
+    programs: [],
+    ask_new_programs: false,
     ...over,
   };
 }

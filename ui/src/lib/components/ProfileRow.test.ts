@@ -150,3 +150,48 @@ describe('the rows of a changing list', () => {
     expect(c?.textContent).toBe('refresh due');
   });
 });
+
+describe('the programs that asked the token broker', () => {
+  it('lists each by name and "ago", with the full path as its title, and the ticker moves the ago', () => {
+    const li = buildRow(
+      view('work', {
+        state: 'signed_in',
+        expires_at: NOW + 299_000,
+        programs: [
+          { name: 'kubectl', path: '/usr/local/bin/kubectl', at: NOW - 120_000 },
+          { name: 'unknown program', path: null, at: NOW - 2_000 },
+        ],
+      }),
+    );
+    const shown = [...li.querySelectorAll<HTMLElement>('[data-testid="program"]')];
+    expect(shown.map((s) => s.textContent)).toEqual(['kubectl, 2 min ago', 'unknown program, just now']);
+    expect(shown[0]?.title).toBe('/usr/local/bin/kubectl');
+    expect(shown[1]?.title).toBe('The program could not be identified');
+    vi.advanceTimersByTime(60_000);
+    flushSync();
+    expect(li.querySelector('[data-testid="program"]')?.textContent).toBe('kubectl, 3 min ago');
+  });
+
+  it('shows nothing when no program asked', () => {
+    const li = buildRow(view('work', { state: 'signed_in', expires_at: NOW + 60_000 }));
+    expect(li.querySelector('[data-testid="programs"]')).toBeNull();
+  });
+});
+
+describe('"Ask before a new program gets this token"', () => {
+  it('is a checkbox in the selected row, off by default, that asks for the toggle', () => {
+    const p = props([view('work'), view('home')], 'work');
+    render(ProfileList, { props: p });
+    const box = rowOf('work').querySelector<HTMLInputElement>('[data-testid="ask-new-programs"]');
+    expect(box?.checked).toBe(false);
+    // Another row shows it only while it is on.
+    expect(rowOf('home').querySelector('[data-testid="ask-new-programs"]')).toBeNull();
+    box?.click();
+    expect(p.onaction).toHaveBeenCalledWith('toggle-ask-programs', 'work');
+  });
+
+  it('shows on an unselected row while it is on', () => {
+    const li = buildRow(view('work', { ask_new_programs: true }));
+    expect(li.querySelector<HTMLInputElement>('[data-testid="ask-new-programs"]')?.checked).toBe(true);
+  });
+});

@@ -18,6 +18,8 @@ import {
   type PresetView,
   type ProfileForm,
   type ProfileView,
+  type ProgramAnswer,
+  type ProgramQuestion,
   type ReadyReport,
   type SaveRequest,
   type SaveResult,
@@ -97,15 +99,22 @@ export const exportProfiles = (): Promise<string | null> => call('export_profile
 export const importProfiles = (): Promise<ImportResult | null> => call('import_profiles');
 export const getSettings = (): Promise<Settings> => call('get_settings');
 export const setSettings = (settings: Settings): Promise<Settings> => call('set_settings', { settings });
+export const setAskNewPrograms = (name: string, ask: boolean): Promise<ProfileView> =>
+  call('set_ask_new_programs', { name, ask });
+export const programQuestions = (): Promise<ProgramQuestion[]> => call('program_questions');
+export const answerProgram = (id: number, answer: ProgramAnswer): Promise<void> =>
+  call('answer_program', { id, answer });
 export const uiReady = (report: ReadyReport): Promise<void> => call('ui_ready', { report });
 
 export interface Handlers {
   profile: (p: ProfileView) => void;
   profiles: (list: ProfileView[]) => void;
   notice: (n: Notice) => void;
+  /** The programs waiting for an answer ("ask before a new program gets this token"). */
+  questions: (open: ProgramQuestion[]) => void;
 }
 
-/** Subscribe to the backend's events. Resolves to one function that removes all three. */
+/** Subscribe to the backend's events. Resolves to one function that removes them all. */
 export async function subscribe(handlers: Handlers): Promise<() => void> {
   const on = <T>(name: string, f: (payload: T) => void): Promise<UnlistenFn> =>
     listen<T>(name, (event) => {
@@ -116,6 +125,7 @@ export async function subscribe(handlers: Handlers): Promise<() => void> {
     on<ProfileView>(EVENTS.profile, handlers.profile),
     on<ProfileView[]>(EVENTS.profiles, handlers.profiles),
     on<Notice>(EVENTS.notice, handlers.notice),
+    on<ProgramQuestion[]>(EVENTS.questions, handlers.questions),
   ]);
   return () => {
     for (const u of unlisteners) {

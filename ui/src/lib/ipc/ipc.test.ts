@@ -59,7 +59,7 @@ describe('ipc', () => {
       },
     });
     const seen = vi.fn();
-    const stop = await ipc.subscribe({ profile: seen, profiles: seen, notice: seen });
+    const stop = await ipc.subscribe({ profile: seen, profiles: seen, notice: seen, questions: seen });
     await ipc.listProfiles();
     await ipc.copyToken('a').catch(() => undefined);
     await emit('pixie://profile', view('a', { state: 'waiting' }));
