@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import {
-  App, ARTIFACTS, Provider, REPO, keychainNames, readClipboard, sessionTokens, sleep, stopAll,
+  App, ARTIFACTS, CLI_BIN, Provider, REPO, keychainNames, readClipboard, sessionTokens, sleep, stopAll,
   storedSession, tmpDir,
 } from './harness.mjs';
 
@@ -25,6 +25,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
   let idp;
   let app;
   let home;
+  let socket;
   let failed = null;
   /** What the scripted browser does next (e.g. "hang": the person closed the browser). */
   const scenarioFile = path.join(ARTIFACTS, 'browser-scenario.txt');
@@ -60,6 +61,8 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     idp = await Provider.start();
     home = tmpDir('pixie-e2e-home.');
     const xdg = tmpDir('pixie-e2e-xdg.');
+    // The app's token broker, where the CLI below asks (the broker makes the directory).
+    socket = path.join(xdg, 'run', 'agent.sock');
     app = await App.start({
       name: 'main',
       env: {
@@ -70,6 +73,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
         PIXIE_TEST_BROWSER_LOG: path.join(ARTIFACTS, 'browser.log'),
         PIXIE_TEST_SCENARIO_FILE: scenarioFile,
         PIXIE_IPC_TAP: '1',
+        PIXIE_AGENT_SOCKET: socket,
         PIXIE_LOG: 'debug',
         NO_AT_BRIDGE: '1',
         ...(process.env.PIXIE_E2E_WEBKIT_ENV ? Object.fromEntries([process.env.PIXIE_E2E_WEBKIT_ENV.split('=')]) : {}),
@@ -85,6 +89,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     await idp?.stop();
     await stopAll();
     if (home) fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(cliElsewhere, { recursive: true, force: true });
   });
 
   step('starts with an empty list and the IPC tap installed', async () => {
@@ -296,6 +301,85 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     const countdown1 = await app.waitFor('a countdown after the refresh', async () => (await app.rowText(PROFILE, 'countdown'))?.trim());
     assert.ok(/\d/.test(countdown1), `countdown after refresh: ${countdown1} (before: ${countdown0})`);
     assert.ok(Date.parse(s.expires_at) > Date.parse(expires0), 'the new token expires later');
+  });
+
+  /**
+   * `pixie token` as another program would run it: through the app's broker only, since its own
+   * home is empty and its keychain service holds nothing. Resolves to {code, stdout, stderr}.
+   */
+  const cliElsewhere = tmpDir('pixie-e2e-cli-home.');
+  const pixieToken = () => new Promise((resolve, reject) => {
+    const child = spawn(CLI_BIN, ['token', PROFILE], {
+      env: {
+        ...process.env,
+        PIXIE_AGENT_SOCKET: socket,
+        PIXIE_HOME: cliElsewhere,
+        PIXIE_KEYRING_SERVICE: `${SERVICE}-nothing-here`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: stdout.trim(), stderr: stderr.trim() }));
+  });
+  const cliPath = () => fs.realpathSync(CLI_BIN);
+
+  step('pixie token gets its token from the app, and the row shows "pixie … ago"', async (t) => {
+    assert.ok(fs.existsSync(CLI_BIN), `the CLI is built at ${CLI_BIN}`);
+    const r = await pixieToken();
+    assert.equal(r.code, 0, `pixie token failed: ${r.stderr}`);
+    collect(r.stdout);
+    const me = await idp.userinfo(r.stdout);
+    assert.equal(me.status, 200, 'the token from the app works at the provider');
+    assert.equal(me.body?.sub, 'alice');
+    // Re-sent after the call, then "just now" turns into "… ago" with the shared ticker.
+    const shown = await app.waitFor('"pixie, … ago" in the row', async () => {
+      const text = (await app.rowText(PROFILE, 'program'))?.trim();
+      return text && /^pixie, \d+ (s|min) ago$/.test(text) ? text : false;
+    }, { timeout: 20000 });
+    t.diagnostic(`the row: ${shown}`);
+    const title = await (await (await app.row(PROFILE)).$('[data-testid="program"]')).getAttribute('title');
+    assert.equal(title, cliPath(), 'the full path is the title');
+    await app.screenshot('who-asked');
+  });
+
+  step('with "ask before a new program" on, Deny refuses the CLI and Always lets it in for good', async () => {
+    await app.clickInRow(PROFILE, 'ask-new-programs');
+    await app.waitFor('the setting to be on', async () =>
+      (await (await app.row(PROFILE)).$('[data-testid="ask-new-programs"]')).isSelected());
+
+    const denied = pixieToken();
+    const q = await app.shown('program-question', '', { timeout: 15000 });
+    assert.equal((await (await app.$('program-path')).getText()).trim(), cliPath(), 'the question shows the full path');
+    assert.match(await q.getText(), new RegExp(`token of ${PROFILE}`));
+    await app.screenshot('program-question');
+    await app.click('program-deny');
+    const r1 = await denied;
+    assert.notEqual(r1.code, 0, 'a denied program gets no token');
+    assert.equal(r1.stdout, '', 'and prints none');
+    assert.match(r1.stderr, /may not have the token/);
+
+    const always = pixieToken();
+    await app.shown('program-question', '', { timeout: 15000 });
+    await app.click('program-always');
+    const r2 = await always;
+    assert.equal(r2.code, 0, r2.stderr);
+    collect(r2.stdout);
+    const settings = fs.readFileSync(path.join(home, 'desktop.json'), 'utf8');
+    assert.ok(settings.includes(cliPath()), `Always is remembered in the settings file: ${settings}`);
+
+    // Remembered: no question this time.
+    const r3 = await pixieToken();
+    assert.equal(r3.code, 0, r3.stderr);
+    collect(r3.stdout);
+    assert.equal(await (await app.$('program-question')).isExisting(), false, 'no question for an allowed program');
+
+    await app.clickInRow(PROFILE, 'ask-new-programs');
+    await app.waitFor('the setting to be off', async () =>
+      !(await (await (await app.row(PROFILE)).$('[data-testid="ask-new-programs"]')).isSelected()));
   });
 
   step('a grant revoked at the provider turns the row to sign_in_required', async (t) => {

@@ -26,6 +26,8 @@ fs.mkdirSync(ARTIFACTS, { recursive: true });
 
 const targetDir = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache/pixie/target');
 export const APP_BIN = process.env.PIXIE_DESKTOP_BIN || path.join(targetDir, 'release/pixie-desktop');
+/** The `pixie` CLI that asks the app's token broker (scripts/e2e builds it beside the app). */
+export const CLI_BIN = process.env.PIXIE_CLI_BIN || path.join(targetDir, 'release/pixie');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
