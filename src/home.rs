@@ -90,6 +90,11 @@ impl PixieHome {
             .join(format!("{}.json", hex(name.as_str())))
     }
 
+    /// The directory of sessions' change stamps (see `Vault::stamp`).
+    pub(crate) fn stamps_dir(&self) -> PathBuf {
+        self.root.join("stamps")
+    }
+
     /// Replaces `path` with `bytes` durably: a temporary file beside it (named `prefix…`),
     /// fsynced, renamed over it, and the rename itself fsynced. Readers see the old content or
     /// the new, never a part; the directory is created private if need be.

@@ -36,7 +36,11 @@ pub async fn start(app: AppHandle) {
             return;
         }
     };
-    let broker = match Broker::bind(app.pixie().engine(), config).await {
+    let engine = app.pixie().engine();
+    // The app's engine answers the broker from memory while no Pixie process has changed a
+    // session (and so do its own token copies).
+    engine.keep_sessions_in_memory();
+    let broker = match Broker::bind(engine, config).await {
         Ok(b) => b,
         Err(e @ BrokerError::AlreadyRunning { .. }) => {
             tracing::info!("another token broker answers; this app does not serve one ({e})");

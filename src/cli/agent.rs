@@ -94,6 +94,8 @@ pub(super) async fn serve() -> Result<()> {
 pub(super) async fn serve() -> Result<()> {
     use tokio_util::sync::CancellationToken;
     let engine = std::sync::Arc::new(Engine::from_env()?);
+    // The broker answers from memory while no Pixie process has changed a session.
+    engine.keep_sessions_in_memory();
     let broker = Broker::bind(engine, BrokerConfig::from_env()?).await?;
     eprintln!(
         "pixie agent: serving on {} (pid {})",

@@ -83,6 +83,9 @@ pub struct Engine {
     flights: Flights,
     /// Refreshed sessions the keychain would not store, served from memory meanwhile.
     unsaved: Mutex<HashMap<ProfileName, token::Unsaved>>,
+    /// Sessions as last read, with the change stamp read before them; `None` unless
+    /// [`Engine::keep_sessions_in_memory`] was called.
+    cache: Mutex<Option<HashMap<ProfileName, (String, Session)>>>,
 }
 
 /// How the browser is opened for a sign-in.
@@ -219,13 +222,24 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         Self {
             profiles: ProfileStore::new(&config.home),
+            vault: Vault::new(config.store).with_stamps(config.home.stamps_dir()),
             home: config.home,
-            vault: Vault::new(config.store),
             clock: config.clock,
             http: OnceLock::new(),
             flights: Flights::default(),
             unsaved: Mutex::default(),
+            cache: None.into(),
         }
+    }
+
+    /// For a long-running front (the token broker, the desktop app): sessions read from the
+    /// keychain are kept in memory and read again only when some Pixie process has changed
+    /// them (each change renews a stamp file beside the profile file). A fresh access token is
+    /// then handed out without a keychain call; a refresh still goes the usual way, under the
+    /// session lock and with the keychain read again.
+    pub fn keep_sessions_in_memory(&self) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get_or_insert_with(HashMap::new);
     }
 
     /// An engine over the real home, keychain and clock (see [`EngineConfig::from_env`]).
@@ -271,7 +285,7 @@ impl Engine {
     /// The profile and its session, or "sign-in required".
     async fn signed_in(&self, name: &str) -> Result<(Profile, Session)> {
         let profile = self.profiles.get(name)?;
-        let session = self.session(&profile.name).await?;
+        let session = self.session_kept(&profile.name).await?;
         session
             .map(|s| (profile, s))
             .ok_or_else(|| not_signed_in(name))
@@ -284,6 +298,62 @@ impl Engine {
         }
         let (vault, name) = (self.vault.clone(), name.clone());
         blocking(move || vault.session(&name)).await
+    }
+
+    /// [`Engine::session`], from memory when sessions are kept there and no Pixie process has
+    /// changed this one since it was read.
+    async fn session_kept(&self, name: &ProfileName) -> Result<Option<Session>> {
+        let caching = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if !caching || self.unsaved_session(name).is_some() {
+            return self.session(name).await;
+        }
+        // The stamp is read before the keychain: a change after this renews it, and the next
+        // read sees that. Without a stamp nothing is trusted.
+        // A local file of 32 bytes: read in place, faster than a trip to the blocking pool.
+        let Some(stamp) = self.vault.stamp(name) else {
+            return self.session(name).await;
+        };
+        if let Some(map) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            if let Some((kept, session)) = map.get(name) {
+                if *kept == stamp {
+                    return Ok(Some(session.clone()));
+                }
+            }
+        }
+        let session = self.session(name).await?;
+        if let Some(map) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            match &session {
+                Some(s) => map.insert(name.clone(), (stamp, s.clone())),
+                None => map.remove(name),
+            };
+        }
+        Ok(session)
+    }
+
+    /// After this process wrote `session` (holding the session lock): kept in memory with the
+    /// stamp the write left, when sessions are kept.
+    fn keep(&self, name: &ProfileName, session: &Session) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(map) = cache.as_mut() {
+            match self.vault.stamp(name) {
+                Some(stamp) => map.insert(name.clone(), (stamp, session.clone())),
+                None => map.remove(name),
+            };
+        }
     }
 
     fn ledger(&self, name: &ProfileName) -> Ledger {
@@ -314,7 +384,11 @@ impl Engine {
         loop {
             let (vault, p, s) = (self.vault.clone(), pending.clone(), session.clone());
             match blocking(move || vault.commit_session(p, &s)).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    // Written under the session lock, so the stamp read now is this write's.
+                    self.keep(name, &session);
+                    return Ok(());
+                }
                 Err(e) if attempt < 2 => {
                     tracing::warn!(error = %e, "keychain write failed; trying again");
                     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -452,6 +452,37 @@ mod tests {
         (dir, store, app, cli)
     }
 
+    /// A broker keeps sessions in memory: a fresh token costs no keychain call, and a change
+    /// by another process (a refresh, a sign-out) is seen at the next request.
+    #[tokio::test]
+    async fn kept_sessions_are_read_again_only_after_a_change() {
+        let (base, seen) = rotating_provider().await;
+        let (_dir, store, broker, cli) = two_engines(&base).await;
+        broker.keep_sessions_in_memory();
+        let min = Duration::from_secs(60);
+        // The stored token is due: the broker refreshes (and so reads the keychain).
+        assert_eq!(
+            broker.token("p", min).await.unwrap().access_token.secret(),
+            "at-1"
+        );
+        // Fresh now: served from memory even while the keychain fails every read.
+        store.fail_on(StoreOp::Get, "session:");
+        for _ in 0..3 {
+            let t = broker.token("p", min).await.unwrap();
+            assert_eq!(t.access_token.secret(), "at-1");
+            assert!(!t.refreshed);
+        }
+        store.heal();
+        // Another process signs out: the broker sees it at once.
+        cli.logout("p", false).await.unwrap();
+        let gone = broker.token("p", min).await;
+        assert!(
+            matches!(gone, Err(Error::SignInRequired { .. })),
+            "{gone:?}"
+        );
+        assert_eq!(seen.lock().unwrap().len(), 1, "one refresh in all");
+    }
+
     #[tokio::test]
     async fn a_rotated_session_the_keychain_refuses_is_served_from_memory_and_never_replayed() {
         let (base, seen) = rotating_provider().await;

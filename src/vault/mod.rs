@@ -12,6 +12,7 @@
 mod keyring;
 mod memory;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use self::keyring::KeyringStore;
@@ -77,6 +78,7 @@ impl Head {
 pub struct PendingWrite {
     key: String,
     old: Head,
+    profile: ProfileName,
 }
 
 /// Typed access to what Pixie keeps in the keychain. Cheap to clone.
@@ -84,6 +86,8 @@ pub struct PendingWrite {
 pub struct Vault {
     store: Arc<dyn SecretStore>,
     chunk: usize,
+    /// Where each session's change stamp lives (see [`Vault::stamp`]); `None`: none kept.
+    stamps: Option<PathBuf>,
 }
 
 impl Vault {
@@ -96,7 +100,56 @@ impl Vault {
     /// a platform whose items hold more.
     pub fn with_chunk_size(store: Arc<dyn SecretStore>, chunk: usize) -> Self {
         assert!(chunk >= 16, "chunk size too small");
-        Self { store, chunk }
+        Self {
+            store,
+            chunk,
+            stamps: None,
+        }
+    }
+
+    /// Keeps a change stamp per session in `dir`, renewed after every session write or delete,
+    /// so a long-running process can keep sessions in memory and read the keychain again only
+    /// when some Pixie process changed one.
+    pub(crate) fn with_stamps(mut self, dir: PathBuf) -> Self {
+        self.stamps = Some(dir);
+        self
+    }
+
+    fn stamp_file(&self, profile: &ProfileName) -> Option<PathBuf> {
+        let hex: String = profile
+            .as_str()
+            .to_ascii_lowercase()
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Some(self.stamps.as_ref()?.join(hex))
+    }
+
+    /// The session's change stamp: `None` when there is none (no write since stamps were
+    /// kept, or it could not be read), in which case nothing may be cached.
+    pub(crate) fn stamp(&self, profile: &ProfileName) -> Option<String> {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(self.stamp_file(profile)?)
+            .ok()?
+            .take(64)
+            .read_to_string(&mut text)
+            .ok()?;
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// Renews the stamp after a change. If it cannot be renewed it is removed, so that no
+    /// process trusts a copy of the session from before the change.
+    fn renew_stamp(&self, profile: &ProfileName) {
+        let Some(path) = self.stamp_file(profile) else {
+            return;
+        };
+        let fresh = format!("{:032x}", rand::random::<u128>());
+        let written = crate::home::PixieHome::write_atomically(&path, "stamp", fresh.as_bytes());
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "cannot renew a session's change stamp; removing it");
+            let _ = std::fs::remove_file(&path);
+        }
     }
 
     pub(crate) fn session_key(profile: &ProfileName) -> String {
@@ -126,7 +179,11 @@ impl Vault {
             },
             other => other,
         })?;
-        let pending = PendingWrite { key, old };
+        let pending = PendingWrite {
+            key,
+            old,
+            profile: profile.clone(),
+        };
         let Some(raw) = raw else {
             return Ok((None, pending));
         };
@@ -149,7 +206,11 @@ impl Vault {
     pub(crate) fn prepare_session_write(&self, profile: &ProfileName) -> Result<PendingWrite> {
         let key = Self::session_key(profile);
         let old = Head::of(self.store.get(&key)?.as_ref());
-        Ok(PendingWrite { key, old })
+        Ok(PendingWrite {
+            key,
+            old,
+            profile: profile.clone(),
+        })
     }
 
     /// Stores the session in one step as far as readers are concerned: until this returns `Ok`
@@ -157,7 +218,10 @@ impl Vault {
     pub(crate) fn commit_session(&self, pending: PendingWrite, session: &Session) -> Result<()> {
         let json = serde_json::to_string(session)
             .map_err(|e| Error::Internal(format!("cannot serialise session: {e}")))?;
-        self.write(&pending.key, &json, pending.old)
+        let written = self.write(&pending.key, &json, pending.old);
+        // Renewed even after a failed write: part of it may have landed.
+        self.renew_stamp(&pending.profile);
+        written
     }
 
     /// Stores a session in one go, for tests that need one in place.
@@ -169,7 +233,9 @@ impl Vault {
 
     /// Deletes the profile's session (all its chunks).
     pub(crate) fn delete_session(&self, profile: &ProfileName) -> Result<()> {
-        self.delete_value(&Self::session_key(profile))
+        let deleted = self.delete_value(&Self::session_key(profile));
+        self.renew_stamp(profile);
+        deleted
     }
 
     /// The profile's client secret, if the keychain holds one.
