@@ -86,6 +86,9 @@ pub struct Engine {
     /// Sessions as last read, with the change stamp read before them; `None` unless
     /// [`Engine::keep_sessions_in_memory`] was called.
     cache: Mutex<Option<HashMap<ProfileName, (String, Session)>>>,
+    /// One keychain read per profile at a time when sessions are kept: a burst of requests
+    /// that all miss the copy reads the keychain once, not once each.
+    reads: Flights,
 }
 
 /// How the browser is opened for a sign-in.
@@ -229,6 +232,7 @@ impl Engine {
             flights: Flights::default(),
             unsaved: Mutex::default(),
             cache: None.into(),
+            reads: Flights::default(),
         }
     }
 
@@ -302,13 +306,15 @@ impl Engine {
 
     /// [`Engine::session`], from memory when sessions are kept there and no Pixie process has
     /// changed this one since it was read.
-    async fn session_kept(&self, name: &ProfileName) -> Result<Option<Session>> {
-        let caching = self
-            .cache
+    fn keeps_sessions(&self) -> bool {
+        self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .is_some();
-        if !caching || self.unsaved_session(name).is_some() {
+            .is_some()
+    }
+
+    async fn session_kept(&self, name: &ProfileName) -> Result<Option<Session>> {
+        if !self.keeps_sessions() || self.unsaved_session(name).is_some() {
             return self.session(name).await;
         }
         // The stamp is read before the keychain: a change after this renews it, and the next
@@ -317,17 +323,22 @@ impl Engine {
         let Some(stamp) = self.vault.stamp(name) else {
             return self.session(name).await;
         };
-        if let Some(map) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            if let Some((kept, session)) = map.get(name) {
-                if *kept == stamp {
-                    return Ok(Some(session.clone()));
-                }
-            }
+        let kept = |stamp: &str| {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let (at, session) = cache.as_ref()?.get(name)?;
+            (at == stamp).then(|| session.clone())
+        };
+        if let Some(session) = kept(&stamp) {
+            return Ok(Some(session));
+        }
+        let gate = self.reads.get(name.as_str());
+        let _reading = gate.lock().await;
+        // Another request may have read it (or this process written it) meanwhile.
+        let Some(stamp) = self.vault.stamp(name) else {
+            return self.session(name).await;
+        };
+        if let Some(session) = kept(&stamp) {
+            return Ok(Some(session));
         }
         let session = self.session(name).await?;
         if let Some(map) = self

@@ -92,6 +92,18 @@ impl Engine {
         );
         let flight = self.flights.get(name);
         let _in_process = flight.lock().await;
+        // A burst of callers (the broker's) waits here while one refreshes: with sessions kept
+        // in memory, the refreshed copy answers the rest without the keychain or the file lock.
+        if self.keeps_sessions() {
+            if let Ok((_, kept)) = self.signed_in(name).await {
+                if refresh::check_matches(&profile, &kept).is_ok()
+                    && kept.is_fresh(self.clock.now(), min_valid)
+                {
+                    let warning = self.unsaved_warning(&profile.name);
+                    return Ok(fresh(kept, false, warning));
+                }
+            }
+        }
         let _cross_process = self.lock_session(&profile.name).await?;
         // The profile as it is now: an edit may have pointed it elsewhere (with a new secret)
         // while we waited, and that secret must not go to the old provider.

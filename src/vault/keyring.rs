@@ -109,12 +109,15 @@ fn with_timeout<T: Send + 'static>(
     if *lock_ignoring_poison(&stuck.count) > 0 {
         return Err(unanswered("an earlier keychain call has not answered yet"));
     }
+    let slot = CallSlot::take(timeout)
+        .ok_or_else(|| unanswered("the keychain is busy with this process's other calls"))?;
     let state = Arc::new(Mutex::new(CallState::Running));
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let (worker_state, worker_stuck) = (state.clone(), stuck.clone());
     let worker = std::thread::Builder::new()
         .name("pixie-keychain".into())
         .spawn(move || {
+            let _slot = slot;
             let _ = tx.send(call());
             let mut state = lock_ignoring_poison(&worker_state);
             if *state == CallState::Abandoned {
@@ -143,6 +146,43 @@ fn with_timeout<T: Send + 'static>(
     drop(call_state);
     rx.recv()
         .unwrap_or_else(|_| Err(unanswered("the keychain call ended without an answer")))
+}
+
+/// At most this many keychain calls of one process are in flight at once. gnome-keyring has
+/// crashed under a few hundred sessions at once (a broker answering a burst of tools would
+/// open one per request), and the calls gain nothing from running side by side.
+const MAX_CALLS_IN_FLIGHT: usize = 4;
+
+static CALLS_IN_FLIGHT: (Mutex<usize>, std::sync::Condvar) =
+    (Mutex::new(0), std::sync::Condvar::new());
+
+/// One of the [`MAX_CALLS_IN_FLIGHT`] places, given back when dropped (by the call's thread,
+/// once the call has ended, so an abandoned call keeps its place until it does).
+struct CallSlot;
+
+impl CallSlot {
+    /// Waits at most `timeout` for a place.
+    fn take(timeout: Duration) -> Option<Self> {
+        let (count, freed) = &CALLS_IN_FLIGHT;
+        let guard = lock_ignoring_poison(count);
+        let (mut guard, waited) = freed
+            .wait_timeout_while(guard, timeout, |n| *n >= MAX_CALLS_IN_FLIGHT)
+            .unwrap_or_else(|e| e.into_inner());
+        if waited.timed_out() && *guard >= MAX_CALLS_IN_FLIGHT {
+            return None;
+        }
+        *guard += 1;
+        Some(CallSlot)
+    }
+}
+
+impl Drop for CallSlot {
+    fn drop(&mut self) {
+        let (count, freed) = &CALLS_IN_FLIGHT;
+        let mut n = lock_ignoring_poison(count);
+        *n = n.saturating_sub(1);
+        freed.notify_one();
+    }
 }
 
 fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
