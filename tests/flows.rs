@@ -136,19 +136,26 @@ fn person(rig: &Rig, url: &str, scenario: &str) {
     assert!(status.success(), "the scripted person failed");
 }
 
-#[test]
-fn a_device_sign_in_with_a_scripted_person() {
-    let rig = Rig::new();
+/// `pixie login dev --flow device` with the scripted person entering the code as `scenario`
+/// says: the link it was shown, the exit code and stderr.
+fn device_sign_in(rig: &Rig, scenario: &str) -> (String, i32, String) {
     rig.add_profile("dev");
     let mut run = Running::start(
-        &rig,
+        rig,
         &["login", "dev", "--flow", "device", "--timeout", "60"],
         &[],
         false,
     );
     let link = run.word(&format!("{}/device?user_code=", rig.idp.issuer));
-    person(&rig, &link, "");
+    person(rig, &link, scenario);
     let (code, stderr) = run.finish();
+    (link, code, stderr)
+}
+
+#[test]
+fn a_device_sign_in_with_a_scripted_person() {
+    let rig = Rig::new();
+    let (link, code, stderr) = device_sign_in(&rig, "");
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("Signed in to `dev` as alice"), "{stderr}");
     assert!(rig.step("device-done").is_some());
@@ -166,16 +173,7 @@ fn a_device_sign_in_with_a_scripted_person() {
 #[test]
 fn a_declined_device_code_ends_the_sign_in() {
     let rig = Rig::new();
-    rig.add_profile("dev");
-    let mut run = Running::start(
-        &rig,
-        &["login", "dev", "--flow", "device", "--timeout", "60"],
-        &[],
-        false,
-    );
-    let link = run.word(&format!("{}/device?user_code=", rig.idp.issuer));
-    person(&rig, &link, "device-deny");
-    let (code, stderr) = run.finish();
+    let (_, code, stderr) = device_sign_in(&rig, "device-deny");
     assert_eq!(code, 7, "{stderr}");
     assert!(stderr.contains("access_denied"), "{stderr}");
     assert!(rig.session("dev").is_none());
