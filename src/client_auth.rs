@@ -18,7 +18,7 @@ impl<'a> ClientCredentials<'a> {
     pub fn apply(
         &self,
         request: reqwest::RequestBuilder,
-        form: &mut Vec<(&'static str, &'a str)>,
+        form: &mut Vec<(&'a str, &'a str)>,
     ) -> reqwest::RequestBuilder {
         match self.secret {
             Some(s) if self.secret_in_body => {

@@ -160,7 +160,7 @@ pub(crate) async fn authorize(
     params: &std::collections::BTreeMap<String, String>,
 ) -> Result<DeviceAuthorization> {
     let scope = scopes.join(" ");
-    let mut form: Vec<(&'static str, &str)> = Vec::new();
+    let mut form: Vec<(&str, &str)> = Vec::new();
     if !scope.is_empty() {
         form.push(("scope", &scope));
     }
@@ -169,19 +169,14 @@ pub(crate) async fn authorize(
         .header("accept", "application/json");
     let request = creds.apply(request, &mut form);
     // Extra parameters (an Auth0 `audience`, say) go along as they do to the authorization
-    // endpoint; they are added after the fixed ones so they cannot replace them.
-    // Built in one expression: the serializer is not `Send`, and must not live across an await.
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form.iter().copied())
-        .extend_pairs(
-            params
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "scope" | "client_id" | "client_secret")),
-        )
-        .finish();
-    let request = request
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body);
+    // endpoint; they come after the fixed ones and cannot replace them.
+    form.extend(
+        params
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "scope" | "client_id" | "client_secret"))
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let request = request.form(&form);
     let answer = http.send(request, TOKEN_CAP).await.map_err(|e| {
         Error::ProviderUnreachable(format!("device authorization at {endpoint} failed: {e}"))
     })?;
@@ -226,7 +221,7 @@ pub(crate) async fn poll(
         if now >= deadline {
             return Err(Error::Timeout(now.duration_since(started).as_secs()));
         }
-        let mut form: Vec<(&'static str, &str)> = vec![
+        let mut form: Vec<(&str, &str)> = vec![
             ("grant_type", GRANT_TYPE),
             ("device_code", auth.device_code.expose_secret()),
         ];

@@ -22,7 +22,7 @@ pub(crate) async fn push(
         .filter(|(k, _)| k != "client_id" && k != "client_secret")
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let mut form: Vec<(&'static str, &str)> = Vec::new();
+    let mut form: Vec<(&str, &str)> = Vec::new();
     let request = http
         .request(reqwest::Method::POST, endpoint.clone())
         .header("accept", "application/json");
@@ -31,14 +31,8 @@ pub(crate) async fn push(
     if !form.iter().any(|(k, _)| *k == "client_id") {
         form.push(("client_id", creds.client_id));
     }
-    // Built in one expression: the serializer is not `Send`, and must not live across an await.
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form.iter().copied())
-        .extend_pairs(pairs.iter())
-        .finish();
-    let request = request
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body);
+    form.extend(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let request = request.form(&form);
     let answer = http.send(request, TOKEN_CAP).await.map_err(|e| {
         Error::ProviderUnreachable(format!(
             "pushing the authorization request to {endpoint} failed: {e}"
