@@ -90,9 +90,12 @@ impl PixieHome {
             .join(format!("{}.json", hex(name.as_str())))
     }
 
-    /// The directory of sessions' change stamps (see `Vault::stamp`).
-    pub(crate) fn stamps_dir(&self) -> PathBuf {
-        self.root.join("stamps")
+    /// A profile's session change stamp (see `Vault::stamp`), named as its session lock is, so
+    /// the same names are safe here as there.
+    pub(crate) fn session_stamp(&self, name: &ProfileName) -> PathBuf {
+        self.root
+            .join("stamps")
+            .join(hex(&name.as_str().to_ascii_lowercase()))
     }
 
     /// Replaces `path` with `bytes` durably: a temporary file beside it (named `prefix…`),

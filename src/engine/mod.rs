@@ -225,7 +225,7 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         Self {
             profiles: ProfileStore::new(&config.home),
-            vault: Vault::new(config.store).with_stamps(config.home.stamps_dir()),
+            vault: Vault::new(config.store).with_stamps(config.home.clone()),
             home: config.home,
             clock: config.clock,
             http: OnceLock::new(),

@@ -19,6 +19,7 @@ pub use self::keyring::KeyringStore;
 pub use memory::{MemoryStore, StoreOp};
 
 use crate::error::{Error, Result};
+use crate::home::PixieHome;
 use crate::profile::ProfileName;
 use crate::secret::{ExposeSecret, SecretString};
 use crate::session::Session;
@@ -86,8 +87,8 @@ pub struct PendingWrite {
 pub struct Vault {
     store: Arc<dyn SecretStore>,
     chunk: usize,
-    /// Where each session's change stamp lives (see [`Vault::stamp`]); `None`: none kept.
-    stamps: Option<PathBuf>,
+    /// Where sessions' change stamps live (see [`Vault::stamp`]); `None`: none kept.
+    stamps: Option<PixieHome>,
 }
 
 impl Vault {
@@ -107,22 +108,16 @@ impl Vault {
         }
     }
 
-    /// Keeps a change stamp per session in `dir`, renewed after every session write or delete,
+    /// Keeps a change stamp per session in `home`, renewed after every session write or delete,
     /// so a long-running process can keep sessions in memory and read the keychain again only
     /// when some Pixie process changed one.
-    pub(crate) fn with_stamps(mut self, dir: PathBuf) -> Self {
-        self.stamps = Some(dir);
+    pub(crate) fn with_stamps(mut self, home: PixieHome) -> Self {
+        self.stamps = Some(home);
         self
     }
 
     fn stamp_file(&self, profile: &ProfileName) -> Option<PathBuf> {
-        let hex: String = profile
-            .as_str()
-            .to_ascii_lowercase()
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Some(self.stamps.as_ref()?.join(hex))
+        Some(self.stamps.as_ref()?.session_stamp(profile))
     }
 
     /// The session's change stamp: `None` when there is none (no write since stamps were
@@ -145,7 +140,7 @@ impl Vault {
             return;
         };
         let fresh = format!("{:032x}", rand::random::<u128>());
-        let written = crate::home::PixieHome::write_atomically(&path, "stamp", fresh.as_bytes());
+        let written = PixieHome::write_atomically(&path, "stamp", fresh.as_bytes());
         if let Err(e) = written {
             tracing::warn!(error = %e, "cannot renew a session's change stamp; removing it");
             let _ = std::fs::remove_file(&path);
