@@ -430,3 +430,35 @@ impl Engine {
 fn not_signed_in(name: &str) -> Error {
     Error::sign_in_required(name, "not signed in")
 }
+
+/// Fixtures for the in-process tests beside each operation.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::sync::Arc;
+
+    use super::{Engine, EngineConfig};
+    use crate::home::PixieHome;
+    use crate::profile::{Profile, ProfileRecord};
+    use crate::vault::MemoryStore;
+
+    /// An engine on `store` in `dir` (several may share them, as processes on one machine do).
+    pub(crate) fn engine(dir: &tempfile::TempDir, store: &Arc<MemoryStore>) -> Engine {
+        Engine::new(EngineConfig {
+            home: PixieHome::at(dir.path().to_path_buf()),
+            store: store.clone(),
+            clock: Arc::new(crate::clock::SystemClock),
+        })
+    }
+
+    /// Profile `p`: the public client `c` at explicit endpoints under `base`.
+    pub(crate) fn profile_at(base: &str) -> Profile {
+        Profile::try_from(ProfileRecord {
+            name: "p".into(),
+            authorization_endpoint: Some(format!("{base}/authorize")),
+            token_endpoint: Some(format!("{base}/token")),
+            client_id: "c".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+}

@@ -45,9 +45,9 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use crate::engine::{Engine, EngineConfig};
-    use crate::home::PixieHome;
-    use crate::profile::{Profile, ProfileName, ProfileRecord};
+    use crate::engine::test_support::{engine, profile_at};
+    use crate::engine::Engine;
+    use crate::profile::ProfileName;
     use crate::vault::MemoryStore;
 
     /// A token endpoint that answers every refresh with `at-new` and keeps the refresh token.
@@ -70,19 +70,8 @@ mod tests {
     }
 
     async fn signed_in(dir: &tempfile::TempDir, base: &str) -> Engine {
-        let engine = Engine::new(EngineConfig {
-            home: PixieHome::at(dir.path().to_path_buf()),
-            store: Arc::new(MemoryStore::default()),
-            clock: Arc::new(crate::clock::SystemClock),
-        });
-        let profile = Profile::try_from(ProfileRecord {
-            name: "p".into(),
-            authorization_endpoint: Some(format!("{base}/authorize")),
-            token_endpoint: Some(format!("{base}/token")),
-            client_id: "c".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let engine = engine(dir, &Arc::new(MemoryStore::default()));
+        let profile = profile_at(base);
         engine.add_profile(profile.clone(), None).await.unwrap();
         let mut session = crate::session::tests_support::sample();
         session.access_token = oauth2::AccessToken::new("at-old".into());

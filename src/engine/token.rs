@@ -394,9 +394,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::engine::EngineConfig;
-    use crate::home::PixieHome;
-    use crate::profile::{Profile, ProfileRecord};
+    use crate::engine::test_support::{engine, profile_at};
     use crate::vault::{MemoryStore, StoreOp};
 
     /// A token endpoint that rotates: each refresh token it is sent is answered with the next
@@ -436,22 +434,8 @@ mod tests {
     async fn two_engines(base: &str) -> (tempfile::TempDir, Arc<MemoryStore>, Engine, Engine) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(MemoryStore::default());
-        let engine = || {
-            Engine::new(EngineConfig {
-                home: PixieHome::at(dir.path().to_path_buf()),
-                store: store.clone(),
-                clock: Arc::new(crate::clock::SystemClock),
-            })
-        };
-        let (app, cli) = (engine(), engine());
-        let profile = Profile::try_from(ProfileRecord {
-            name: "p".into(),
-            authorization_endpoint: Some(format!("{base}/authorize")),
-            token_endpoint: Some(format!("{base}/token")),
-            client_id: "c".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let (app, cli) = (engine(&dir, &store), engine(&dir, &store));
+        let profile = profile_at(base);
         app.add_profile(profile.clone(), None).await.unwrap();
         let mut session = crate::session::tests_support::sample();
         session.expires_at = Some(chrono::Utc::now());
