@@ -1,8 +1,10 @@
-//! The OS keychain through the `keyring` crate, each call on a thread with a timeout.
+//! The OS keychain, each call on a thread with a timeout. The calls themselves are in
+//! `secret_service.rs` (Linux and the BSDs) and `native.rs` (macOS and Windows).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::os;
 use super::SecretStore;
 use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretString};
@@ -46,30 +48,6 @@ impl KeyringStore {
     pub fn service(&self) -> &str {
         &self.service
     }
-
-    fn entry(&self, key: &str) -> Result<keyring::Entry> {
-        keyring::Entry::new(&self.service, key).map_err(map_keyring_error)
-    }
-}
-
-/// Turns keyring errors into messages a person can act on. `keyring::Error`'s `Display` never
-/// includes the secret (only its `Debug` of `BadEncoding` would).
-pub(crate) fn map_keyring_error(e: keyring::Error) -> Error {
-    match e {
-        keyring::Error::NoStorageAccess(inner) => Error::KeychainUnavailable(format!(
-            "the keychain is locked or refused access ({inner}). Unlock your keychain (on Linux the \
-             \"login\" keyring, e.g. with Seahorse) and try again"
-        )),
-        keyring::Error::PlatformFailure(inner) => Error::KeychainUnavailable(format!(
-            "no keychain service could be reached ({inner}). On Linux Pixie needs a Secret Service \
-             provider (gnome-keyring or KeePassXC) running in your D-Bus session; it never falls \
-             back to storing tokens in a file"
-        )),
-        keyring::Error::BadEncoding(_) => {
-            Error::Keychain("a keychain entry is not valid UTF-8 text".into())
-        }
-        other => Error::Keychain(other.to_string()),
-    }
 }
 
 /// Keychain calls that timed out and are still running. While one is, further calls fail at
@@ -91,11 +69,9 @@ enum CallState {
 /// itself cannot be cancelled; its thread is left to finish on its own, and counted as stuck
 /// until it does.
 ///
-/// The thread is also what makes the Linux backend safe to call from async code: keyring's
-/// Secret Service client is zbus's blocking API, which drives its own tokio runtime with
-/// `block_on` and panics on a thread that is already inside one. Unlike the libdbus client,
-/// zbus puts no timeout on a D-Bus call (a Secret Service that D-Bus is still activating is
-/// waited for); `timeout` is the only bound.
+/// The thread is also what keeps async callers' workers free: the Linux backend is zbus's
+/// blocking API, which waits with `block_on`. zbus puts no timeout on a D-Bus call (a Secret
+/// Service that D-Bus is still activating is waited for); `timeout` is the only bound.
 fn with_timeout<T: Send + 'static>(
     timeout: Duration,
     stuck: &Arc<Stuck>,
@@ -192,34 +168,25 @@ fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl SecretStore for KeyringStore {
     fn get(&self, key: &str) -> Result<Option<SecretString>> {
         tracing::trace!(service = %self.service, key, "keychain read");
-        let entry = self.entry(key)?;
+        let (service, key) = (self.service.clone(), key.to_owned());
         with_timeout(self.timeout, &self.stuck, move || {
-            match entry.get_password() {
-                Ok(v) => Ok(Some(SecretString::from(v))),
-                Err(keyring::Error::NoEntry) => Ok(None),
-                Err(e) => Err(map_keyring_error(e)),
-            }
+            Ok(os::get(&service, &key)?.map(SecretString::from))
         })
     }
 
     fn set(&self, key: &str, value: &str) -> Result<()> {
         tracing::trace!(service = %self.service, key, bytes = value.len(), "keychain write");
-        let entry = self.entry(key)?;
+        let (service, key) = (self.service.clone(), key.to_owned());
         let value = SecretString::from(value);
         with_timeout(self.timeout, &self.stuck, move || {
-            entry
-                .set_password(value.expose_secret())
-                .map_err(map_keyring_error)
+            os::set(&service, &key, value.expose_secret())
         })
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        let entry = self.entry(key)?;
+        let (service, key) = (self.service.clone(), key.to_owned());
         with_timeout(self.timeout, &self.stuck, move || {
-            match entry.delete_credential() {
-                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-                Err(e) => Err(map_keyring_error(e)),
-            }
+            os::delete(&service, &key)
         })
     }
 }

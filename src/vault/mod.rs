@@ -1,16 +1,24 @@
 //! The token vault: sessions and client secrets in the OS keychain (Secret Service on Linux,
-//! Keychain on macOS, Credential Manager on Windows) through the `keyring` crate. There is no
+//! Keychain on macOS, Credential Manager on Windows). There is no
 //! plaintext fallback: a missing or locked keychain is an error that says what to do.
 //!
 //! Values longer than the platform allows in one item are split over several entries. The entry
 //! named by the key (the "head") is written last and points at a fresh generation of chunks, so a
 //! failure half-way leaves the previous value intact.
 //!
-//! One file per backend: `keyring` (the OS keychain, with its call timeout) and `memory` (the
-//! test double that fails on demand); this file is the typed vault and its chunking.
+//! One file per backend: `keyring` (the OS keychain, with its call timeout) over `os`, which is
+//! `secret_service.rs` on Linux and the BSDs and `native.rs` (the `keyring` crate) elsewhere;
+//! and `memory` (the test double that fails on demand). This file is the typed vault and its
+//! chunking.
 
 mod keyring;
 mod memory;
+#[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd")))]
+#[path = "native.rs"]
+mod os;
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+#[path = "secret_service.rs"]
+mod os;
 
 use std::path::PathBuf;
 use std::sync::Arc;
