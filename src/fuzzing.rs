@@ -40,16 +40,23 @@ fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_750_000_000, 0).unwrap_or_default()
 }
 
-/// The browser's request target as the loopback listener sees it (`/callback?code=…&state=…`),
-/// or, when it is no URI, the bytes as a bare query string.
+/// A browser's request as the loopback listener reads it (request head, target, query), and,
+/// when it is no request, the bytes as a bare query string.
 pub fn callback_query(data: &[u8]) {
-    if let Ok(uri) = axum::http::Uri::try_from(data) {
-        let (state, _) = crate::loopback::parse_query(uri.query().unwrap_or(""));
+    use crate::loopback;
+    let head = &data[..data.len().min(loopback::MAX_REQUEST_HEAD)];
+    if let Some(Ok(request)) = loopback::parse_request(head) {
+        let (state, _) = loopback::parse_query(request.query.as_deref().unwrap_or(""));
         if let Some(state) = state {
-            assert!(crate::loopback::constant_time_eq(
+            assert!(loopback::constant_time_eq(
                 state.as_bytes(),
                 state.as_bytes()
             ));
+        }
+    }
+    if let Ok(target) = std::str::from_utf8(data) {
+        if let Some((_, query)) = loopback::split_target(target) {
+            assert!(!query.is_some_and(|q| q.contains('#')));
         }
     }
     if let Ok(query) = std::str::from_utf8(data) {

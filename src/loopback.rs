@@ -5,16 +5,21 @@
 //! a forged callback with the wrong `state` — answering 400/404 and waiting on. The one request
 //! with the right `state` is handed to the flow, and the browser's tab is answered only once the
 //! flow knows whether sign-in succeeded.
+//!
+//! The server is a few lines over `httparse` rather than a web framework: it answers one GET per
+//! connection and closes it, and reads at most [`MAX_REQUEST_HEAD`] bytes within
+//! [`REQUEST_READ_TIMEOUT`] from each of at most [`MAX_CONNECTIONS`] connections.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use oauth2::AuthorizationCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
@@ -99,26 +104,9 @@ impl Listener {
             tx,
         });
         let stop = CancellationToken::new();
-        let app = axum::Router::new().fallback(move |uri: Uri, headers: axum::http::HeaderMap| {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_ascii_lowercase);
-            handle(shared.clone(), uri, host)
-        });
         let tasks = listeners
             .into_iter()
-            .map(|l| {
-                let app = app.clone();
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    let serve = axum::serve(l, app)
-                        .with_graceful_shutdown(async move { stop.cancelled().await });
-                    if let Err(e) = serve.await {
-                        tracing::warn!(error = %e, "loopback listener stopped");
-                    }
-                })
-            })
+            .map(|l| tokio::spawn(serve(l, shared.clone(), stop.clone())))
             .collect();
         let redirect_uri = redirect.uri_for_port(addr.port());
         tracing::debug!(%redirect_uri, "loopback listener ready");
@@ -189,10 +177,10 @@ impl Drop for Listener {
 /// browser may resolve `localhost` to either, and whoever holds the other one would otherwise
 /// receive the code. With an ephemeral port, a port whose IPv6 twin is taken is traded for
 /// another; without IPv6 at all, IPv4 alone serves.
-async fn bind_all(redirect: &Redirect) -> Result<(SocketAddr, Vec<tokio::net::TcpListener>)> {
+async fn bind_all(redirect: &Redirect) -> Result<(SocketAddr, Vec<TcpListener>)> {
     let want = SocketAddr::new(redirect.host.bind_ip(), redirect.port);
     for _ in 0..20 {
-        let primary = tokio::net::TcpListener::bind(want)
+        let primary = TcpListener::bind(want)
             .await
             .map_err(|e| bind_error(want, redirect.port, e))?;
         let addr = primary
@@ -202,7 +190,7 @@ async fn bind_all(redirect: &Redirect) -> Result<(SocketAddr, Vec<tokio::net::Tc
             return Ok((addr, vec![primary]));
         }
         let v6 = SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), addr.port());
-        match tokio::net::TcpListener::bind(v6).await {
+        match TcpListener::bind(v6).await {
             Ok(second) => return Ok((addr, vec![primary, second])),
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                 if redirect.port != 0 {
@@ -247,37 +235,197 @@ fn bind_error(addr: SocketAddr, port: u16, e: std::io::Error) -> Error {
     }
 }
 
-async fn handle(shared: Arc<Shared>, uri: Uri, host: Option<String>) -> Response {
-    if !host.is_some_and(|h| shared.hosts.contains(&h)) {
+/// Longest request head (request line and headers) read from a browser. A callback is a few
+/// KB; what is longer is refused with 431.
+pub(crate) const MAX_REQUEST_HEAD: usize = 16 * 1024;
+/// How long a connection may take to send its request head.
+const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long writing the page may take.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; more wait in the kernel's queue.
+const MAX_CONNECTIONS: usize = 32;
+
+/// Accepts connections until `stop`, then waits for those in flight (each ends on its own:
+/// reads are bounded, and an answered callback is written out). Dropping the task drops them.
+async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept(), if connections.len() < MAX_CONNECTIONS => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(connection(stream, shared.clone(), stop.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted.
+                    tracing::debug!(error = %e, "loopback listener: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    // The port is free from here on.
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+/// One request and its answer. A connection that has not sent its request when `stop` comes is
+/// closed; one whose request was taken is answered.
+async fn connection(mut stream: TcpStream, shared: Arc<Shared>, stop: CancellationToken) {
+    let read = tokio::time::timeout(REQUEST_READ_TIMEOUT, read_request(&mut stream));
+    let request = tokio::select! {
+        read = read => match read {
+            Ok(Some(request)) => request,
+            Ok(None) | Err(_) => return,
+        },
+        () = stop.cancelled() => return,
+    };
+    let (reply, head_only) = match request {
+        Ok(request) => {
+            let head_only = request.head_only;
+            (handle(shared, request).await, head_only)
+        }
+        Err(reply) => (reply, false),
+    };
+    let write = async {
+        stream.write_all(&reply.to_bytes(head_only)).await?;
+        stream.shutdown().await?;
+        // A close with unread input resets the connection, and the reset can destroy the page
+        // before the browser reads it: take in (a bounded amount of) what it still sends.
+        let mut rest = [0u8; 4096];
+        let mut left = MAX_REQUEST_HEAD * 4;
+        while left > 0 {
+            match stream.read(&mut rest).await? {
+                0 => break,
+                n => left = left.saturating_sub(n),
+            }
+        }
+        std::io::Result::Ok(())
+    };
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, write).await;
+}
+
+/// What the listener needs of a browser's request.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Request {
+    path: String,
+    pub(crate) query: Option<String>,
+    /// The `Host` header, lower-cased.
+    host: Option<String>,
+    /// A `HEAD` request: the answer has no body.
+    head_only: bool,
+}
+
+/// Reads one request head. `None` when the peer went away before sending one; `Err` is the
+/// answer to a request that cannot be served.
+async fn read_request(stream: &mut TcpStream) -> Option<std::result::Result<Request, Reply>> {
+    let mut head = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 2048];
+    loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        let room = MAX_REQUEST_HEAD.saturating_sub(head.len());
+        head.extend_from_slice(&chunk[..n.min(room)]);
+        match parse_request(&head) {
+            Some(done) => return Some(done),
+            None if head.len() >= MAX_REQUEST_HEAD => {
+                return Some(Err(page(
+                    Status::TOO_LARGE,
+                    "Request too large",
+                    "This request is larger than any sign-in answer.",
+                )))
+            }
+            None => {}
+        }
+    }
+}
+
+/// Parses a request head: `None` while it is incomplete.
+pub(crate) fn parse_request(head: &[u8]) -> Option<std::result::Result<Request, Reply>> {
+    let bad = || {
+        page(
+            Status::BAD_REQUEST,
+            "Bad request",
+            "This is Pixie's sign-in listener; it could not read that request.",
+        )
+    };
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Request::new(&mut headers);
+    match parsed.parse(head) {
+        Ok(httparse::Status::Partial) => return None,
+        Ok(httparse::Status::Complete(_)) => {}
+        Err(_) => return Some(Err(bad())),
+    }
+    let (Some(method), Some(target)) = (parsed.method, parsed.path) else {
+        return Some(Err(bad()));
+    };
+    let host = parsed
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("host"))
+        .and_then(|h| std::str::from_utf8(h.value).ok())
+        .map(str::to_ascii_lowercase);
+    let Some((path, query)) = split_target(target) else {
+        return Some(Err(bad()));
+    };
+    Some(Ok(Request {
+        path,
+        query,
+        host,
+        head_only: method == "HEAD",
+    }))
+}
+
+/// The path and query of a request target: origin-form (`/callback?…`), or absolute-form
+/// (`http://127.0.0.1:8400/callback?…`) as a browser sends it to a proxy.
+pub(crate) fn split_target(target: &str) -> Option<(String, Option<String>)> {
+    if target.starts_with('/') {
+        let (path, query) = match target.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (target, None),
+        };
+        // A fragment never reaches a server; one that does is not part of the query.
+        let query = query.map(|q| q.split('#').next().unwrap_or_default().to_owned());
+        return Some((path.to_owned(), query));
+    }
+    let url = url::Url::parse(target).ok()?;
+    Some((url.path().to_owned(), url.query().map(str::to_owned)))
+}
+
+async fn handle(shared: Arc<Shared>, request: Request) -> Reply {
+    if !request.host.is_some_and(|h| shared.hosts.contains(&h)) {
         tracing::warn!("ignored a request to the listener under another host name");
         return page(
-            StatusCode::MISDIRECTED_REQUEST,
+            Status::MISDIRECTED,
             "Wrong address",
             "Pixie's sign-in listener answers only as 127.0.0.1, localhost or [::1].",
         );
     }
-    if uri.path() != shared.path {
+    if request.path != shared.path {
         return page(
-            StatusCode::NOT_FOUND,
+            Status::NOT_FOUND,
             "Not found",
             "This is Pixie's sign-in listener; nothing lives here.",
         );
     }
-    let (state, params) = parse_query(uri.query().unwrap_or(""));
+    let (state, params) = parse_query(request.query.as_deref().unwrap_or(""));
     let state_ok = state
         .as_deref()
         .is_some_and(|s| constant_time_eq(s.as_bytes(), shared.state.as_bytes()));
     if !state_ok {
         tracing::warn!("ignored a callback whose state does not match this sign-in");
         return page(
-            StatusCode::BAD_REQUEST,
+            Status::BAD_REQUEST,
             "Not this sign-in",
             "This answer does not belong to the sign-in Pixie is waiting for, so it was ignored.",
         );
     }
     if shared.taken.swap(true, Ordering::SeqCst) {
         return page(
-            StatusCode::BAD_REQUEST,
+            Status::BAD_REQUEST,
             "Already handled",
             "Pixie has already received the answer for this sign-in.",
         );
@@ -290,27 +438,27 @@ async fn handle(shared: Arc<Shared>, uri: Uri, host: Option<String>) -> Response
     };
     if shared.tx.send(cb).await.is_err() {
         return page(
-            StatusCode::GONE,
+            Status::GONE,
             "Sign-in over",
             "Pixie is no longer waiting for this sign-in.",
         );
     }
     match tokio::time::timeout(Duration::from_secs(120), answer).await {
         Ok(Ok(Page::Success { profile })) => page(
-            StatusCode::OK,
+            Status::OK,
             "Signed in",
             &format!("You are signed in to {profile}. You can close this tab and return to Pixie."),
         ),
-        Ok(Ok(Page::Failure { message })) => page(StatusCode::OK, "Sign-in failed", &message),
+        Ok(Ok(Page::Failure { message })) => page(Status::OK, "Sign-in failed", &message),
         Ok(Ok(Page::SignedOut { profile })) => page(
-            StatusCode::OK,
+            Status::OK,
             "Signed out",
             &format!(
                 "You are signed out of {profile} in this browser too. You can close this tab."
             ),
         ),
         _ => page(
-            StatusCode::OK,
+            Status::OK,
             "Answer received",
             "Pixie received the provider's answer. You can close this tab and return to Pixie.",
         ),
@@ -382,7 +530,50 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// An HTTP status the listener answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Status(u16, &'static str);
+
+impl Status {
+    const OK: Self = Self(200, "OK");
+    const BAD_REQUEST: Self = Self(400, "Bad Request");
+    const NOT_FOUND: Self = Self(404, "Not Found");
+    const GONE: Self = Self(410, "Gone");
+    const MISDIRECTED: Self = Self(421, "Misdirected Request");
+    const TOO_LARGE: Self = Self(431, "Request Header Fields Too Large");
+}
+
+/// A page for the browser's tab.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Reply {
+    status: Status,
+    html: String,
+}
+
+impl Reply {
+    /// The whole response. The connection closes after it.
+    fn to_bytes(&self, head_only: bool) -> Vec<u8> {
+        let Status(code, reason) = self.status;
+        let mut out = format!(
+            "HTTP/1.1 {code} {reason}\r\n\
+             Content-Type: text/html; charset=utf-8\r\n\
+             Content-Length: {}\r\n\
+             Cache-Control: no-store\r\n\
+             Referrer-Policy: no-referrer\r\n\
+             Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n\
+             X-Content-Type-Options: nosniff\r\n\
+             Connection: close\r\n\r\n",
+            self.html.len()
+        )
+        .into_bytes();
+        if !head_only {
+            out.extend_from_slice(self.html.as_bytes());
+        }
+        out
+    }
+}
+
+fn page(status: Status, title: &str, body: &str) -> Reply {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Pixie: {t}</title>\
          <style>body{{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#222}}\
@@ -391,21 +582,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         t = escape(title),
         b = escape(body)
     );
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'",
-            ),
-            (header::CONNECTION, "close"),
-        ],
-        html,
-    )
-        .into_response()
+    Reply { status, html }
 }
 
 #[cfg(test)]
@@ -541,6 +718,80 @@ mod tests {
             let fixed = Redirect::parse(&format!("http://localhost:{taken}/cb")).unwrap();
             assert!(Listener::bind(&fixed, "st").await.is_err());
         }
+    }
+
+    async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(request).await.unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        answer
+    }
+
+    #[tokio::test]
+    async fn odd_requests_get_a_status_and_the_callback_still_gets_through() {
+        let mut l = Listener::bind(&Redirect::default(), "st").await.unwrap();
+        let addr = l.local_addr();
+        let host = format!("127.0.0.1:{}", addr.port());
+        // A browser may hold a connection open without a request; it blocks nobody.
+        let _idle = TcpStream::connect(addr).await.unwrap();
+        let garbage = raw(addr, b"\x01\x02 nonsense\r\n\r\n").await;
+        assert!(garbage.starts_with("HTTP/1.1 400 "), "{garbage}");
+        let mut huge = format!("GET /callback?x= HTTP/1.1\r\nHost: {host}\r\n").into_bytes();
+        huge.extend(std::iter::repeat_n(b'a', 2 * MAX_REQUEST_HEAD));
+        let huge = raw(addr, &huge).await;
+        assert!(huge.starts_with("HTTP/1.1 431 "), "{huge}");
+        let head = raw(
+            addr,
+            format!("HEAD /nope HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
+        assert!(head.ends_with("\r\n\r\n"), "no body for HEAD: {head}");
+        // Absolute-form, as a browser sends it to a proxy, with a fragment that is no query.
+        let request =
+            format!("GET http://{host}/callback?code=c&state=st HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        let browser = tokio::spawn(async move { raw(addr, request.as_bytes()).await });
+        let cb = l
+            .wait(Duration::from_secs(5), &CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(cb.params.code.as_ref().unwrap().secret(), "c");
+        cb.responder.respond(Page::Success {
+            profile: "p".into(),
+        });
+        let answer = browser.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
+        assert!(
+            answer.contains("\r\nCache-Control: no-store\r\n"),
+            "{answer}"
+        );
+        l.close().await;
+    }
+
+    #[test]
+    fn request_targets_split_into_path_and_query() {
+        let split = |t: &str| split_target(t);
+        assert_eq!(
+            split("/cb?a=1#frag"),
+            Some(("/cb".into(), Some("a=1".into())))
+        );
+        assert_eq!(split("/cb"), Some(("/cb".into(), None)));
+        assert_eq!(
+            split("http://127.0.0.1:9/cb?a=1"),
+            Some(("/cb".into(), Some("a=1".into())))
+        );
+        assert_eq!(split("*"), None);
+        assert!(
+            parse_request(b"GET /cb HTTP/1.1\r\nHost: x").is_none(),
+            "incomplete"
+        );
+        let Some(Ok(r)) = parse_request(b"GET /cb?q HTTP/1.1\r\nHOST: LocalHost:1\r\n\r\n") else {
+            panic!("a complete request")
+        };
+        assert_eq!(r.host.as_deref(), Some("localhost:1"));
+        assert_eq!(r.query.as_deref(), Some("q"));
     }
 
     #[tokio::test]
