@@ -64,7 +64,6 @@ pub fn run() {
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_dialog::init())
         .manage(Pixie::new(engine, settings))
         .invoke_handler(tauri::generate_handler![
             commands::list_profiles,

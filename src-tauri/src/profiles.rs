@@ -4,8 +4,8 @@
 
 use pixie::profile::{Profile, ProfileFile};
 use tauri::AppHandle;
-use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
+use crate::desktop;
 use crate::error::CmdResult;
 use crate::ipc::{
     ErrorCode, FormField, ImportResult, IpcError, ProfileView, SaveRequest, SaveResult,
@@ -43,21 +43,12 @@ async fn confirm_browser_command(app: &AppHandle, profile: &Profile) -> CmdResul
         .enumerate()
         .map(|(i, w)| format!("  {}. {}\n", i + 1, pixie::text::terminal_safe(w)))
         .collect();
-    let dialog = app
-        .dialog()
-        .message(format!(
-            "Profile `{}` will run this program, with these arguments, to open every sign-in page:\n\n{words}\nAllow it?",
-            profile.name
-        ))
-        .title("Pixie: browser command")
-        .kind(MessageDialogKind::Warning)
-        .buttons(MessageDialogButtons::OkCancelCustom(
-            "Allow".into(),
-            "Cancel".into(),
-        ));
-    let allowed = tauri::async_runtime::spawn_blocking(move || dialog.blocking_show())
-        .await
-        .unwrap_or(false);
+    let question = format!(
+        "Profile `{}` will run this program, with these arguments, to open every sign-in page:\n\n{words}\nAllow it?",
+        profile.name
+    );
+    let allowed =
+        desktop::confirm(app, "Pixie: browser command", &question, "Allow", "Cancel").await;
     if allowed {
         Ok(())
     } else {
@@ -76,16 +67,8 @@ pub async fn delete(app: &AppHandle, name: &str) -> CmdResult<Vec<ProfileView>> 
 /// Asks where to save and writes every profile as JSON. `None` when the person cancelled.
 pub async fn export(app: &AppHandle) -> CmdResult<Option<String>> {
     let text = app.pixie().export_profiles()?;
-    let dialog = app
-        .dialog()
-        .file()
-        .add_filter("Pixie profiles", &["json"])
-        .set_file_name("pixie-profiles.json");
-    let chosen = tauri::async_runtime::spawn_blocking(move || dialog.blocking_save_file())
-        .await
-        .ok()
-        .flatten();
-    let Some(path) = chosen.and_then(|p| p.into_path().ok()) else {
+    let chosen = desktop::save_file(app, "Pixie profiles", &["json"], "pixie-profiles.json").await;
+    let Some(path) = chosen else {
         return Ok(None);
     };
     std::fs::write(&path, text).map_err(|e| {
@@ -99,12 +82,7 @@ pub async fn export(app: &AppHandle) -> CmdResult<Option<String>> {
 
 /// Asks for an export file and adds its profiles. `None` when the person cancelled.
 pub async fn import(app: &AppHandle) -> CmdResult<Option<ImportResult>> {
-    let dialog = app.dialog().file().add_filter("Pixie profiles", &["json"]);
-    let chosen = tauri::async_runtime::spawn_blocking(move || dialog.blocking_pick_file())
-        .await
-        .ok()
-        .flatten();
-    let Some(path) = chosen.and_then(|p| p.into_path().ok()) else {
+    let Some(path) = desktop::pick_file(app, "Pixie profiles", &["json"]).await else {
         return Ok(None);
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
