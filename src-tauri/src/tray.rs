@@ -38,7 +38,8 @@ impl TrayAction {
 }
 
 pub fn create(app: &AppHandle, on_action: fn(&AppHandle, TrayAction)) -> tauri::Result<()> {
-    let icon = tauri::image::Image::from_bytes(include_bytes!("../../icons/tray.png"))?;
+    // Decoded at build time: no PNG decoder in the app.
+    let icon = tauri::include_image!("../icons/tray.png");
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon)
         .tooltip("Pixie")
