@@ -41,6 +41,8 @@ fn find<'a>(ss: &'a SecretService<'a>, service: &str, key: &str) -> Result<Optio
     let found = ss
         .search_items(search_attributes(service, key))
         .map_err(failed)?;
+    // Unlocked ones first; a locked one costs an unlock call (and maybe a prompt).
+    let locked = found.locked.len();
     let mut items = found.unlocked.into_iter().chain(found.locked);
     let Some(item) = items.next() else {
         return Ok(None);
@@ -51,7 +53,9 @@ fn find<'a>(ss: &'a SecretService<'a>, service: &str, key: &str) -> Result<Optio
              \"{service}\"; remove the extra ones (e.g. with Seahorse)"
         )));
     }
-    item.ensure_unlocked().map_err(failed)?;
+    if locked > 0 {
+        item.unlock().map_err(failed)?;
+    }
     Ok(Some(item))
 }
 
@@ -94,8 +98,10 @@ pub(super) fn delete(service: &str, key: &str) -> Result<()> {
         .search_items(search_attributes(service, key))
         .map_err(failed)?;
     // Every copy goes: a sign-out must not leave a refresh token behind.
+    for item in &found.locked {
+        item.unlock().map_err(failed)?;
+    }
     for item in found.unlocked.iter().chain(&found.locked) {
-        item.ensure_unlocked().map_err(failed)?;
         item.delete().map_err(failed)?;
     }
     Ok(())
