@@ -7,19 +7,7 @@ use clap::Parser;
 fn main() {
     let cli = cli::Cli::parse();
     pixie::init_logging("warn");
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("pixie: cannot start: {e}");
-            std::process::exit(1);
-        }
-    };
-    let result = runtime.block_on(cli::run(cli));
-    // Don't wait for stray blocking tasks (e.g. a browser reaper) at exit.
-    runtime.shutdown_background();
+    let result = cli::run(cli);
     if let Err(e) = result {
         // Messages quote the provider (`error_description`, claims): nothing in them may drive
         // the terminal.

@@ -362,30 +362,28 @@ fn a_thousand_concurrent_requests_for_a_due_token_cause_exactly_one_refresh() {
     let socket = socket_in(&rig);
     let _agent = Agent::start(&rig, &socket);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let tokens: Vec<String> = runtime.block_on(async {
-        let mut clients = Vec::new();
-        // Connect all first, then ask at once: a thousand requests in flight together.
-        for _ in 0..1000 {
-            clients.push(
-                pixie::broker::Client::connect_to(&socket)
-                    .await
-                    .expect("the agent accepts"),
-            );
-        }
-        let asks = clients
+    // Connect all first, then ask at once: a thousand requests in flight together.
+    let clients: Vec<_> = (0..1000)
+        .map(|_| pixie::broker::Client::connect_to(&socket).expect("the agent accepts"))
+        .collect();
+    let start = std::sync::Barrier::new(clients.len());
+    let tokens: Vec<String> = std::thread::scope(|s| {
+        let asks: Vec<_> = clients
             .into_iter()
-            .map(|mut c| tokio::spawn(async move { c.token("p", Duration::from_secs(60)).await }));
-        let mut tokens = Vec::new();
-        for answer in futures_util::future::join_all(asks).await {
-            let token = answer.unwrap().expect("an answer").expect("a token");
-            tokens.push(token.access_token.secret().clone());
-        }
-        tokens
+            .map(|mut c| {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    c.token("p", Duration::from_secs(60))
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .map(|ask| {
+                let token = ask.join().unwrap().expect("an answer").expect("a token");
+                token.access_token.secret().clone()
+            })
+            .collect()
     });
     assert_eq!(tokens.len(), 1000);
     let distinct: std::collections::BTreeSet<_> = tokens.iter().collect();

@@ -46,19 +46,19 @@ mod elsewhere {
 
     impl Client {
         /// Always `None`: no broker on this platform.
-        pub async fn connect() -> Option<Self> {
+        pub fn connect() -> Option<Self> {
             None
         }
         /// Unreachable: no client exists.
-        pub async fn token(&mut self, _: &str, _: Duration) -> Asked<FreshToken> {
+        pub fn token(&mut self, _: &str, _: Duration) -> Asked<FreshToken> {
             match *self {}
         }
         /// Unreachable: no client exists.
-        pub async fn status(&mut self, _: Option<&str>) -> Asked<Vec<ProfileStatus>> {
+        pub fn status(&mut self, _: Option<&str>) -> Asked<Vec<ProfileStatus>> {
             match *self {}
         }
         /// Unreachable: no client exists.
-        pub async fn claims(&mut self, _: &str) -> Asked<Option<ClaimsView>> {
+        pub fn claims(&mut self, _: &str) -> Asked<Option<ClaimsView>> {
             match *self {}
         }
     }

@@ -378,16 +378,32 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Vec<u8>,
     let mut prefix = [0u8; 4];
     let mut got = 0;
     while got < 4 {
-        match reader.read(&mut prefix[got..]).await? {
-            0 if got == 0 => return Err(FrameError::Closed),
-            0 => return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into()),
-            n => got += n,
-        }
+        got = after_read(got, reader.read(&mut prefix[got..]).await?)?;
     }
-    let len = check_len(u32::from_be_bytes(prefix))?;
-    let mut payload = vec![0; len];
+    let mut payload = vec![0; check_len(u32::from_be_bytes(prefix))?];
     reader.read_exact(&mut payload).await?;
     Ok(payload)
+}
+
+/// [`read_frame`] for a blocking reader (the client's).
+pub fn read_frame_blocking<R: std::io::Read>(reader: &mut R) -> Result<Vec<u8>, FrameError> {
+    let mut prefix = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        got = after_read(got, reader.read(&mut prefix[got..])?)?;
+    }
+    let mut payload = vec![0; check_len(u32::from_be_bytes(prefix))?];
+    reader.read_exact(&mut payload)?;
+    Ok(payload)
+}
+
+/// How much of the length prefix is in after a read of `n` bytes, `got` being in before.
+fn after_read(got: usize, n: usize) -> Result<usize, FrameError> {
+    match n {
+        0 if got == 0 => Err(FrameError::Closed),
+        0 => Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into()),
+        n => Ok(got + n),
+    }
 }
 
 /// Writes one message as a frame.

@@ -307,8 +307,12 @@ impl Drop for Broker {
 /// Whether a broker answers on `path`: `Some(its pid)` if so. A refused or timed-out
 /// connection means a stale socket.
 async fn live_broker(path: &Path) -> Option<Option<u32>> {
-    let mut client = Client::connect_to(path).await?;
-    match client.hello().await {
+    let path = path.to_owned();
+    let asked = tokio::task::spawn_blocking(move || {
+        let mut client = Client::connect_to(&path)?;
+        Some(client.hello())
+    });
+    match asked.await.ok()?? {
         Ok(hello) => Some(Some(hello.pid)),
         // Something listens but does not speak the protocol: not ours to remove.
         Err(e) => {
@@ -504,6 +508,11 @@ mod tests {
         protocol::decode_answer(&payload).unwrap()
     }
 
+    /// The blocking client, off the runtime that serves the broker.
+    async fn blocking<T: Send + 'static>(ask: impl FnOnce() -> T + Send + 'static) -> T {
+        tokio::task::spawn_blocking(ask).await.unwrap()
+    }
+
     #[tokio::test]
     async fn it_answers_hello_and_notes_the_caller_with_its_program() {
         let dir = tempfile::tempdir().unwrap();
@@ -513,9 +522,17 @@ mod tests {
         let dir_mode = std::fs::metadata(socket.parent().unwrap()).unwrap().mode();
         assert_eq!(dir_mode & 0o777, 0o700);
 
-        let mut client = Client::connect_to(&socket).await.unwrap();
-        assert_eq!(client.hello().await.unwrap().pid, std::process::id());
-        let err = client.token("nope", Duration::from_secs(60)).await.unwrap();
+        let at = socket.clone();
+        let (hello, err) = blocking(move || {
+            let mut client = Client::connect_to(&at).unwrap();
+            let hello = client.hello().unwrap();
+            (
+                hello,
+                client.token("nope", Duration::from_secs(60)).unwrap(),
+            )
+        })
+        .await;
+        assert_eq!(hello.pid, std::process::id());
         let err = err.unwrap_err();
         assert!(matches!(err, Error::UnknownProfile(_)), "{err}");
         let noted = callers.recent();
@@ -546,8 +563,9 @@ mod tests {
             };
             assert_eq!(e.kind, crate::ErrorKind::Invalid, "{}", e.message);
         }
-        let mut client = Client::connect_to(&socket).await.unwrap();
-        assert!(client.hello().await.is_ok(), "still serving");
+        let at = socket.clone();
+        let hello = blocking(move || Client::connect_to(&at).unwrap().hello()).await;
+        assert!(hello.is_ok(), "still serving");
         stop.cancel();
     }
 
@@ -572,18 +590,16 @@ mod tests {
         let stale = std::os::unix::net::UnixListener::bind(&socket).unwrap();
         drop(stale);
         assert!(socket.exists());
-        assert!(Client::connect_to(&socket).await.is_none());
+        let at = socket.clone();
+        assert!(blocking(move || Client::connect_to(&at).is_none()).await);
         let broker = Broker::bind(engine(dir.path()), config(socket.clone()))
             .await
             .unwrap();
         let stop = CancellationToken::new();
         tokio::spawn(broker.serve(stop.clone()));
-        assert!(Client::connect_to(&socket)
-            .await
-            .unwrap()
-            .hello()
-            .await
-            .is_ok());
+        let at = socket.clone();
+        let hello = blocking(move || Client::connect_to(&at).unwrap().hello()).await;
+        assert!(hello.is_ok());
         stop.cancel();
     }
 
@@ -616,8 +632,13 @@ mod tests {
         let broker = Broker::bind(engine(dir.path()), cfg).await.unwrap();
         let (callers, stop) = (broker.callers(), CancellationToken::new());
         tokio::spawn(broker.serve(stop.clone()));
-        let mut client = Client::connect_to(&socket).await.unwrap();
-        let err = client.token("work", Duration::from_secs(60)).await.unwrap();
+        let at = socket.clone();
+        let (err, statuses) = blocking(move || {
+            let mut client = Client::connect_to(&at).unwrap();
+            let err = client.token("work", Duration::from_secs(60)).unwrap();
+            (err, client.status(None).unwrap().unwrap())
+        })
+        .await;
         let err = err.unwrap_err();
         assert!(
             err.to_string().contains("may not have the token of `work`"),
@@ -625,7 +646,6 @@ mod tests {
         );
         assert_eq!(err.kind(), crate::ErrorKind::Local);
         // Status is not the token: the policy is not asked.
-        let statuses = client.status(None).await.unwrap().unwrap();
         assert!(statuses.is_empty());
         assert_eq!(callers.recent()[0].outcome, Outcome::Denied);
         stop.cancel();

@@ -11,6 +11,8 @@ use pixie::engine::{ClaimsView, FreshToken, ProfileStatus};
 use pixie::text::terminal_safe;
 use pixie::{Engine, Result};
 
+use super::block_on;
+
 /// Where answers come from: a running broker when one answers (and `--no-agent` was not
 /// given), else this process's own engine over the keychain, as without a broker.
 pub(super) struct Source {
@@ -24,46 +26,42 @@ impl Source {
         }
     }
 
-    async fn broker(&self) -> Option<Client> {
-        if self.ask_agent {
-            Client::connect().await
-        } else {
-            None
+    /// What a running broker answers, or `None` when none does (or `--no-agent`).
+    fn ask<T>(&self, question: impl FnOnce(&mut Client) -> Asked<T>) -> Option<Result<T>> {
+        if !self.ask_agent {
+            return None;
         }
+        answered(question(&mut Client::connect()?))
     }
 
     /// A fresh access token, as [`Engine::token`] gives it.
-    pub(super) async fn token(&self, name: &str, min_valid: Duration) -> Result<FreshToken> {
-        if let Some(mut broker) = self.broker().await {
-            if let Some(answer) = answered(broker.token(name, min_valid).await) {
-                return answer;
-            }
+    pub(super) fn token(&self, name: &str, min_valid: Duration) -> Result<FreshToken> {
+        if let Some(answer) = self.ask(|b| b.token(name, min_valid)) {
+            return answer;
         }
-        Engine::from_env()?.token(name, min_valid).await
+        block_on(async { Engine::from_env()?.token(name, min_valid).await })
     }
 
     /// One profile's status, or every profile's.
-    pub(super) async fn status(&self, name: Option<&str>) -> Result<Vec<ProfileStatus>> {
-        if let Some(mut broker) = self.broker().await {
-            if let Some(answer) = answered(broker.status(name).await) {
-                return answer;
+    pub(super) fn status(&self, name: Option<&str>) -> Result<Vec<ProfileStatus>> {
+        if let Some(answer) = self.ask(|b| b.status(name)) {
+            return answer;
+        }
+        block_on(async {
+            let engine = Engine::from_env()?;
+            match name {
+                Some(n) => Ok(vec![engine.status(n).await?]),
+                None => engine.statuses().await,
             }
-        }
-        let engine = Engine::from_env()?;
-        match name {
-            Some(n) => Ok(vec![engine.status(n).await?]),
-            None => engine.statuses().await,
-        }
+        })
     }
 
     /// The ID token's claims, or `None` when the session has none.
-    pub(super) async fn claims(&self, name: &str) -> Result<Option<ClaimsView>> {
-        if let Some(mut broker) = self.broker().await {
-            if let Some(answer) = answered(broker.claims(name).await) {
-                return answer;
-            }
+    pub(super) fn claims(&self, name: &str) -> Result<Option<ClaimsView>> {
+        if let Some(answer) = self.ask(|b| b.claims(name)) {
+            return answer;
         }
-        Engine::from_env()?.claims(name).await
+        block_on(async { Engine::from_env()?.claims(name).await })
     }
 }
 

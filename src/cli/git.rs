@@ -16,6 +16,7 @@ use pixie::engine::DEFAULT_MIN_VALID;
 use pixie::{Engine, Error, Result};
 
 use super::agent::Source;
+use super::block_on;
 use super::output::{bare, token_warning};
 
 /// Git sends a handful of short lines (protocol, host, path, username, password, a few
@@ -24,7 +25,7 @@ const MAX_REQUEST: usize = 64 * 1024;
 const MAX_LINES: usize = 256;
 
 /// `pixie git-credential --profile NAME [--username U] OPERATION`.
-pub(super) async fn git_credential(
+pub(super) fn git_credential(
     source: &Source,
     profile: &str,
     username: &str,
@@ -34,7 +35,7 @@ pub(super) async fn git_credential(
     match operation {
         "get" => {
             // Through the token broker when one runs, as `pixie token` does.
-            let t = source.token(profile, DEFAULT_MIN_VALID).await?;
+            let t = source.token(profile, DEFAULT_MIN_VALID)?;
             if let Some(w) = &t.warning {
                 token_warning(profile, w, t.expires_at);
             }
@@ -54,9 +55,11 @@ pub(super) async fn git_credential(
             if let Some(password) = attribute(&request, "password") {
                 // In the keychain, under the session lock: a broker's engine reads the session
                 // from there on its next call, so it refreshes too.
-                Engine::from_env()?
-                    .reject_access_token(profile, password)
-                    .await?;
+                block_on(async {
+                    Engine::from_env()?
+                        .reject_access_token(profile, password)
+                        .await
+                })?;
             }
             Ok(())
         }

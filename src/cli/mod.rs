@@ -40,7 +40,21 @@ pub fn exit_code(kind: ErrorKind) -> i32 {
     }
 }
 
-pub async fn run(cli: Cli) -> Result<()> {
+/// Runs `work` on a single-threaded async runtime started for it. Only the commands that wait
+/// on the network, the keychain or a person start one: a token from a running broker needs
+/// none, and the runtime would cost more to start than that whole exchange takes.
+pub(crate) fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start: {e}")))?;
+    let result = runtime.block_on(work);
+    // Don't wait for stray blocking tasks (e.g. a browser reaper) at exit.
+    runtime.shutdown_background();
+    result
+}
+
+pub fn run(cli: Cli) -> Result<()> {
     // Only the commands that need it open the engine (completions work anywhere).
     let engine = Engine::from_env;
     let source = agent::Source::new(cli.no_agent);
@@ -50,8 +64,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             clap_complete::generate(shell, &mut Cli::command(), "pixie", &mut std::io::stdout());
             Ok(())
         }
-        Command::Profile(cmd) => profile::profile_command(&engine()?, cmd).await,
-        Command::Discover { issuer } => {
+        Command::Profile(cmd) => {
+            block_on(async { profile::profile_command(&engine()?, cmd).await })
+        }
+        Command::Discover { issuer } => block_on(async {
             let info = engine()?.discover(issuer.trim()).await?;
             json_out(&serde_json::json!({
                 "source": info.source,
@@ -65,7 +81,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 "code_challenge_methods_supported": info.code_challenge_methods_supported,
                 "authorization_response_iss_parameter_supported": info.iss_parameter_supported,
             }))
-        }
+        }),
         Command::Login {
             name,
             no_browser,
@@ -77,14 +93,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             } else {
                 flow
             };
-            login::login(&engine()?, &name, flow, timeout).await
+            block_on(async { login::login(&engine()?, &name, flow, timeout).await })
         }
         Command::Token {
             name,
             format,
             min_valid,
-        } => token::token(&source, &name, format, min_valid).await,
-        Command::Claims { name } => match source.claims(&name).await? {
+        } => token::token(&source, &name, format, min_valid),
+        Command::Claims { name } => match source.claims(&name)? {
             Some(view) => json_out(&view),
             None => Err(Error::invalid(format!(
                 "`{name}` is signed in but has no ID token (plain OAuth 2.0, or the `openid` \
@@ -98,28 +114,30 @@ pub async fn run(cli: Cli) -> Result<()> {
             cluster,
             user,
             context,
-        } => kube::kubeconfig(
-            &engine()?,
-            kube::KubeconfigArgs {
-                profile: &name,
-                server: &server,
-                ca_file: ca_file.as_deref(),
-                cluster: cluster.as_deref(),
-                user: user.as_deref(),
-                context: context.as_deref(),
-            },
-        ),
+        } => block_on(async {
+            kube::kubeconfig(
+                &engine()?,
+                kube::KubeconfigArgs {
+                    profile: &name,
+                    server: &server,
+                    ca_file: ca_file.as_deref(),
+                    cluster: cluster.as_deref(),
+                    user: user.as_deref(),
+                    context: context.as_deref(),
+                },
+            )
+        }),
         Command::GitCredential {
             profile,
             username,
             operation,
-        } => git::git_credential(&source, &profile, &username, &operation).await,
-        Command::Status { name, json } => status::status(&source, name, json).await,
-        Command::Agent => agent::serve().await,
+        } => git::git_credential(&source, &profile, &username, &operation),
+        Command::Status { name, json } => status::status(&source, name, json),
+        Command::Agent => block_on(agent::serve()),
         Command::Logout {
             name,
             no_revoke,
             browser,
-        } => login::logout(&engine()?, &name, !no_revoke, browser).await,
+        } => block_on(async { login::logout(&engine()?, &name, !no_revoke, browser).await }),
     }
 }

@@ -7,8 +7,8 @@ use super::agent::Source;
 
 use super::output::{human_duration, json_out, safe};
 
-pub(super) async fn status(source: &Source, name: Option<String>, json: bool) -> Result<()> {
-    let all = source.status(name.as_deref()).await?;
+pub(super) fn status(source: &Source, name: Option<String>, json: bool) -> Result<()> {
+    let all = source.status(name.as_deref())?;
     if json {
         return json_out(&all);
     }

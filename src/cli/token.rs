@@ -9,13 +9,13 @@ use super::agent::Source;
 use super::args::TokenFormat;
 use super::output::{bare, json_out, token_warning};
 
-pub(super) async fn token(
+pub(super) fn token(
     source: &Source,
     name: &str,
     format: TokenFormat,
     min_valid: u64,
 ) -> Result<()> {
-    let t = source.token(name, Duration::from_secs(min_valid)).await?;
+    let t = source.token(name, Duration::from_secs(min_valid))?;
     if let Some(w) = &t.warning {
         token_warning(name, w, t.expires_at);
     }
