@@ -42,6 +42,9 @@ pub struct Cli {
 // Parsed once per process; the size difference is irrelevant.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
+// Each subcommand's arguments are built only when it runs (or help and completions need them):
+// `pixie token` does not pay for the other dozen commands' definitions at every start.
+#[command(defer = true)]
 pub enum Command {
     /// Manage provider profiles.
     #[command(subcommand)]
@@ -157,6 +160,7 @@ pub enum TokenFormat {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ProfileCommand {
     /// Add a profile: from scratch, or from a provider preset (`pixie profile presets`).
     Add {
@@ -322,4 +326,29 @@ pub(crate) enum FlowArg {
     Device,
     /// A browser elsewhere: paste back the address it lands on.
     Paste,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// clap checks a definition only as far as a run builds it; with deferred subcommands a
+    /// mistake in one would show only when that command runs. This builds them all.
+    #[test]
+    fn every_command_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_reach_deferred_subcommands() {
+        for args in [
+            &["pixie", "--no-agent", "token", "w"][..],
+            &["pixie", "token", "w", "--no-agent"],
+            &["pixie", "profile", "list", "--no-agent"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert!(cli.no_agent, "{args:?}");
+        }
+    }
 }
