@@ -216,15 +216,22 @@ fn rounds(n: usize, pause: Duration, cmds: &mut [&mut dyn FnMut() -> Command]) -
     ms
 }
 
-/// One whole-process run in milliseconds; a failure stops the bench.
+/// One whole-process run in milliseconds; a failure stops the bench, saying why. Its stderr
+/// goes to a file (as cheap as /dev/null) that is read only then.
 fn run(c: &mut Command) -> f64 {
+    let mut stderr = tempfile::tempfile().expect("a file for stderr");
     c.stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(stderr.try_clone().expect("stderr file"));
     let start = Instant::now();
     let status = c.status().expect("start");
     let ms = start.elapsed().as_secs_f64() * 1e3;
-    assert!(status.success(), "{c:?} failed: {status}");
+    if !status.success() {
+        use std::io::{Read, Seek};
+        let mut said = String::new();
+        let _ = stderr.rewind().and_then(|()| stderr.read_to_string(&mut said));
+        panic!("{c:?} failed: {status}: {said}");
+    }
     ms
 }
 
