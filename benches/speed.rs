@@ -229,7 +229,9 @@ fn run(c: &mut Command) -> f64 {
     if !status.success() {
         use std::io::{Read, Seek};
         let mut said = String::new();
-        let _ = stderr.rewind().and_then(|()| stderr.read_to_string(&mut said));
+        let _ = stderr
+            .rewind()
+            .and_then(|()| stderr.read_to_string(&mut said));
         panic!("{c:?} failed: {status}: {said}");
     }
     ms

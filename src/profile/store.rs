@@ -99,12 +99,43 @@ impl ProfileFile {
     }
 }
 
-/// The profile file of a Pixie home. Every call reads the file, so changes made by other
+/// The profile file of a Pixie home. Every call looks at the file, so changes made by other
 /// processes are seen; writes happen under the profile-file lock.
+///
+/// What was parsed is kept, with the identity of the file it came from, and used again while
+/// the file is the same: a broker answering a token asks for a profile at every request.
 #[derive(Clone, Debug)]
 pub struct ProfileStore {
     path: PathBuf,
     lock_path: PathBuf,
+    parsed: std::sync::Arc<std::sync::Mutex<Option<(FileIdentity, Vec<Profile>)>>>,
+}
+
+/// What tells one version of the profile file from another. Every write replaces the file
+/// (a new inode); an edit in place changes its size or times.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FileIdentity {
+    #[cfg(unix)]
+    inode: (u64, u64),
+    #[cfg(unix)]
+    changed: (i64, i64),
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileIdentity {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt as _;
+        Self {
+            #[cfg(unix)]
+            inode: (meta.dev(), meta.ino()),
+            #[cfg(unix)]
+            changed: (meta.ctime(), meta.ctime_nsec()),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
 }
 
 impl ProfileStore {
@@ -113,6 +144,7 @@ impl ProfileStore {
         Self {
             path: home.profiles_file(),
             lock_path: home.profiles_lock(),
+            parsed: Default::default(),
         }
     }
 
@@ -161,15 +193,39 @@ impl ProfileStore {
     }
 
     fn read(&self) -> Result<Vec<Profile>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
+        use std::io::Read as _;
+        let mut file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        // The identity of the very file that is read: a write that replaces it in between
+        // makes the next call read again.
+        let identity = file
+            .metadata()
+            .map(|m| FileIdentity::of(&m))
+            .map_err(|e| Error::io(&self.path, e))?;
+        let parsed = || self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, profiles)) = parsed().as_ref() {
+            if *seen == identity {
+                return Ok(profiles.clone());
+            }
+        }
+        let mut text = String::new();
+        match file.read_to_string(&mut text) {
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 return Err(self.corrupt("it is not UTF-8 text".into()))
             }
             Err(e) => return Err(Error::io(&self.path, e)),
-        };
-        ProfileFile::parse_toml(&text).map_err(|problem| match problem {
+        }
+        let profiles = self.parse(&text)?;
+        *parsed() = Some((identity, profiles.clone()));
+        Ok(profiles)
+    }
+
+    fn parse(&self, text: &str) -> Result<Vec<Profile>> {
+        ProfileFile::parse_toml(text).map_err(|problem| match problem {
             TomlProblem::Corrupt(reason) => self.corrupt(reason),
             TomlProblem::Newer(found) => Error::UnsupportedSchema {
                 path: self.path.clone(),
@@ -227,6 +283,31 @@ mod tests {
             list.push(p);
             Ok(())
         })
+    }
+
+    #[test]
+    fn what_was_parsed_is_used_again_only_while_the_file_is_the_same() {
+        let (_d, s) = store();
+        add(&s, profile("a")).unwrap();
+        assert_eq!(s.get("a").unwrap().client_id, "client");
+        // Another process's store (its own memory) writes: this one sees it.
+        let other = ProfileStore::new(&PixieHome::at(_d.path().to_path_buf()));
+        other
+            .update(|list| {
+                list[0].client_id = "changed".into();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(s.get("a").unwrap().client_id, "changed");
+        // An edit in place, same length, by hand: seen too.
+        let text = std::fs::read_to_string(s.path()).unwrap();
+        std::fs::write(s.path(), text.replace("changed", "CHANGED")).unwrap();
+        assert_eq!(s.get("a").unwrap().client_id, "CHANGED");
+        // A file that became corrupt is reported, not answered from memory.
+        std::fs::write(s.path(), "version = [").unwrap();
+        assert!(matches!(s.list(), Err(Error::CorruptProfileFile { .. })));
+        std::fs::remove_file(s.path()).unwrap();
+        assert!(s.list().unwrap().is_empty());
     }
 
     #[test]
