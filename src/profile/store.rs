@@ -108,8 +108,11 @@ impl ProfileFile {
 pub struct ProfileStore {
     path: PathBuf,
     lock_path: PathBuf,
-    parsed: std::sync::Arc<std::sync::Mutex<Option<(FileIdentity, Vec<Profile>)>>>,
+    parsed: std::sync::Arc<std::sync::Mutex<Option<Parsed>>>,
 }
+
+/// The profiles last parsed, and the file they came from.
+type Parsed = (FileIdentity, Vec<Profile>);
 
 /// What tells one version of the profile file from another. Every write replaces the file
 /// (a new inode); an edit in place changes its size or times.
