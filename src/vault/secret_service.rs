@@ -35,25 +35,56 @@ fn connect() -> Result<SecretService<'static>> {
     SecretService::connect(encryption()).map_err(unreachable)
 }
 
-/// The one item stored under `key`, unlocked; `None` when there is none. Two or more are an
-/// error rather than a guess at which holds the session.
-fn find<'a>(ss: &'a SecretService<'a>, service: &str, key: &str) -> Result<Option<Item<'a>>> {
+/// The items stored under `key`, each with whether it is locked; unlocked ones first.
+///
+/// As the `keyring` crate does, items without a `target` attribute (written by `secret-tool`,
+/// or by keyring before v3) are looked for in the default collection when no other matches.
+fn matching<'a>(
+    ss: &'a SecretService<'a>,
+    service: &str,
+    key: &str,
+) -> Result<Vec<(Item<'a>, bool)>> {
     let found = ss
         .search_items(search_attributes(service, key))
         .map_err(failed)?;
-    // Unlocked ones first; a locked one costs an unlock call (and maybe a prompt).
-    let locked = found.locked.len();
-    let mut items = found.unlocked.into_iter().chain(found.locked);
-    let Some(item) = items.next() else {
-        return Ok(None);
-    };
-    if items.next().is_some() {
+    let mut items: Vec<(Item<'a>, bool)> = found
+        .unlocked
+        .into_iter()
+        .map(|i| (i, false))
+        .chain(found.locked.into_iter().map(|i| (i, true)))
+        .collect();
+    if items.is_empty() {
+        let collection = ss.get_default_collection().map_err(failed)?;
+        let legacy = HashMap::from([("service", service), ("username", key)]);
+        let paths: Vec<_> = collection
+            .search_items(legacy)
+            .map_err(failed)?
+            .into_iter()
+            .map(|i| i.item_path)
+            .collect();
+        for path in paths {
+            let item = ss.get_item_by_path(path).map_err(failed)?;
+            let locked = item.is_locked().map_err(failed)?;
+            items.push((item, locked));
+        }
+    }
+    Ok(items)
+}
+
+/// The one item stored under `key`, unlocked; `None` when there is none. Two or more are an
+/// error rather than a guess at which holds the session.
+fn find<'a>(ss: &'a SecretService<'a>, service: &str, key: &str) -> Result<Option<Item<'a>>> {
+    let mut items = matching(ss, service, key)?;
+    if items.len() > 1 {
         return Err(Error::Keychain(format!(
             "the keychain holds more than one entry for \"{key}\" under the service \
              \"{service}\"; remove the extra ones (e.g. with Seahorse)"
         )));
     }
-    if locked > 0 {
+    let Some((item, locked)) = items.pop() else {
+        return Ok(None);
+    };
+    if locked {
         item.unlock().map_err(failed)?;
     }
     Ok(Some(item))
@@ -91,17 +122,14 @@ pub(super) fn set(service: &str, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// Removes the entry `key`; an entry that is not there is already removed.
+/// Removes the entry `key`; an entry that is not there is already removed. Every copy goes:
+/// a sign-out must not leave a refresh token behind.
 pub(super) fn delete(service: &str, key: &str) -> Result<()> {
     let ss = connect()?;
-    let found = ss
-        .search_items(search_attributes(service, key))
-        .map_err(failed)?;
-    // Every copy goes: a sign-out must not leave a refresh token behind.
-    for item in &found.locked {
-        item.unlock().map_err(failed)?;
-    }
-    for item in found.unlocked.iter().chain(&found.locked) {
+    for (item, locked) in matching(&ss, service, key)? {
+        if locked {
+            item.unlock().map_err(failed)?;
+        }
         item.delete().map_err(failed)?;
     }
     Ok(())
@@ -125,6 +153,8 @@ fn failed(e: SsError) -> Error {
                  the \"login\" keyring, e.g. with Seahorse) and try again"
             ))
         }
+        // gnome-keyring answers a read of a locked item with its own D-Bus error.
+        other if other.to_string().contains("IsLocked") => failed(SsError::Locked),
         other => unreachable(other),
     }
 }
