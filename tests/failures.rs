@@ -375,3 +375,18 @@ fn sign_out_after_pointing_the_profile_elsewhere_sends_no_secret_to_the_old_prov
     );
     assert_eq!(code, 200, "{body}");
 }
+
+#[test]
+fn sign_out_removes_an_old_style_copy_of_the_session_too() {
+    // A keychain that holds the session twice: as Pixie writes it (with keyring's `target`
+    // attribute) and as older builds or `secret-tool` wrote it (without). Signing out must
+    // leave neither, or the next lookup would find the old copy and its refresh token.
+    let rig = Rig::new();
+    rig.add_profile("p");
+    rig.login("p").ok();
+    store_raw(&rig, "session:p", b"1:{\"old\": \"copy\"}");
+    rig.pixie(&["logout", "p", "--no-revoke"]).ok();
+    assert!(rig.keychain("session:p").is_none());
+    let out = rig.pixie(&["token", "p"]);
+    assert_eq!(out.code, 3, "not signed in: {}", out.stderr);
+}

@@ -122,14 +122,30 @@ pub(super) fn set(service: &str, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// Removes the entry `key`; an entry that is not there is already removed. Every copy goes:
-/// a sign-out must not leave a refresh token behind.
+/// Removes the entry `key`; an entry that is not there is already removed. Every copy goes,
+/// with or without a `target` attribute: a sign-out must not leave a refresh token behind for
+/// the next lookup to find.
 pub(super) fn delete(service: &str, key: &str) -> Result<()> {
     let ss = connect()?;
-    for (item, locked) in matching(&ss, service, key)? {
-        if locked {
-            item.unlock().map_err(failed)?;
+    let found = ss
+        .search_items(search_attributes(service, key))
+        .map_err(failed)?;
+    let mut paths: Vec<_> = found
+        .unlocked
+        .iter()
+        .chain(&found.locked)
+        .map(|i| i.item_path.clone())
+        .collect();
+    let collection = ss.get_default_collection().map_err(failed)?;
+    let legacy = HashMap::from([("service", service), ("username", key)]);
+    for item in collection.search_items(legacy).map_err(failed)? {
+        if !paths.contains(&item.item_path) {
+            paths.push(item.item_path.clone());
         }
+    }
+    for path in paths {
+        let item = ss.get_item_by_path(path).map_err(failed)?;
+        item.ensure_unlocked().map_err(failed)?;
         item.delete().map_err(failed)?;
     }
     Ok(())
