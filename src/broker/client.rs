@@ -53,9 +53,7 @@ impl Client {
         };
         // A socket only this user can create, unless the place was taken first: then the
         // listener is someone else's, and its tokens are not to be trusted.
-        let server = rustix::net::sockopt::socket_peercred(&stream)
-            .ok()
-            .map(|c| c.uid.as_raw());
+        let server = peer_uid(&stream);
         if server.is_none() || server != current_uid() {
             tracing::warn!(path = %path.display(), uid = ?server, "the socket's listener is another user's; not asking it");
             return None;
@@ -66,7 +64,11 @@ impl Client {
     fn ask(&mut self, op: Op) -> std::result::Result<Body, FrameError> {
         let request = protocol::encode(&Request { v: VERSION, op })?;
         self.stream.write_all(&request)?;
-        let payload = protocol::read_frame_blocking(&mut self.stream)?;
+        let mut answer = Deadline {
+            stream: &mut self.stream,
+            until: std::time::Instant::now() + ANSWER_TIMEOUT,
+        };
+        let payload = protocol::read_frame_blocking(&mut answer)?;
         Ok(protocol::decode_answer(&payload)?.body)
     }
 
@@ -146,6 +148,40 @@ fn connect(path: &Path) -> std::io::Result<UnixStream> {
     Ok(stream)
 }
 
+/// Reads that end by one deadline for the whole answer: a socket's read timeout is per read,
+/// and a peer sending a byte now and then would otherwise hold the caller forever.
+struct Deadline<'a> {
+    stream: &'a mut UnixStream,
+    until: std::time::Instant,
+}
+
+impl std::io::Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self
+            .until
+            .checked_duration_since(std::time::Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or(std::io::ErrorKind::TimedOut)?;
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
+}
+
+/// The uid of the process listening on the other end.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_uid(stream: &UnixStream) -> Option<u32> {
+    rustix::net::sockopt::socket_peercred(stream)
+        .ok()
+        .map(|c| c.uid.as_raw())
+}
+
+/// Elsewhere there is no safe call for the peer's credentials here yet, so no listener is
+/// trusted and callers read the keychain themselves.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn peer_uid(_: &UnixStream) -> Option<u32> {
+    None
+}
+
 fn unexpected(body: &Body) -> FrameError {
     let what = match body {
         Body::Hello(_) => "hello",
@@ -160,6 +196,30 @@ fn unexpected(body: &Body) -> FrameError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_that_trickles_in_ends_at_the_deadline() {
+        let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+        let sender = std::thread::spawn(move || {
+            // A frame of 100 bytes, announced, then sent a byte at a time, slowly.
+            let _ = theirs.write_all(&100u32.to_be_bytes());
+            for _ in 0..100 {
+                if theirs.write_all(b"x").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let started = std::time::Instant::now();
+        let mut answer = Deadline {
+            stream: &mut ours,
+            until: started + Duration::from_millis(300),
+        };
+        let err = protocol::read_frame_blocking(&mut answer).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2), "{err}");
+        drop(ours);
+        sender.join().unwrap();
+    }
 
     #[test]
     fn a_socket_nobody_listens_on_is_no_broker() {
