@@ -99,11 +99,12 @@ impl ProfileFile {
     }
 }
 
-/// The profile file of a Pixie home. Every call looks at the file, so changes made by other
+/// The profile file of a Pixie home. Every call reads the file, so changes made by other
 /// processes are seen; writes happen under the profile-file lock.
 ///
-/// What was parsed is kept, with the identity of the file it came from, and used again while
-/// the file is the same: a broker answering a token asks for a profile at every request.
+/// What was parsed is kept with the text it came from: while the file reads the same, the
+/// profiles are not parsed and validated again (a broker asks for a profile at every token
+/// request). Comparing the text, not the file's times, cannot miss a change.
 #[derive(Clone, Debug)]
 pub struct ProfileStore {
     path: PathBuf,
@@ -111,35 +112,8 @@ pub struct ProfileStore {
     parsed: std::sync::Arc<std::sync::Mutex<Option<Parsed>>>,
 }
 
-/// The profiles last parsed, and the file they came from.
-type Parsed = (FileIdentity, Vec<Profile>);
-
-/// What tells one version of the profile file from another. Every write replaces the file
-/// (a new inode); an edit in place changes its size or times.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct FileIdentity {
-    #[cfg(unix)]
-    inode: (u64, u64),
-    #[cfg(unix)]
-    changed: (i64, i64),
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-}
-
-impl FileIdentity {
-    fn of(meta: &std::fs::Metadata) -> Self {
-        #[cfg(unix)]
-        use std::os::unix::fs::MetadataExt as _;
-        Self {
-            #[cfg(unix)]
-            inode: (meta.dev(), meta.ino()),
-            #[cfg(unix)]
-            changed: (meta.ctime(), meta.ctime_nsec()),
-            len: meta.len(),
-            modified: meta.modified().ok(),
-        }
-    }
-}
+/// The profiles last parsed, and the text they came from.
+type Parsed = (String, Vec<Profile>);
 
 impl ProfileStore {
     /// The store for `home`'s profile file. Nothing is read yet.
@@ -196,34 +170,22 @@ impl ProfileStore {
     }
 
     fn read(&self) -> Result<Vec<Profile>> {
-        use std::io::Read as _;
-        let mut file = match std::fs::File::open(&self.path) {
-            Ok(f) => f,
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&self.path, e)),
-        };
-        // The identity of the very file that is read: a write that replaces it in between
-        // makes the next call read again.
-        let identity = file
-            .metadata()
-            .map(|m| FileIdentity::of(&m))
-            .map_err(|e| Error::io(&self.path, e))?;
-        let parsed = || self.parsed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((seen, profiles)) = parsed().as_ref() {
-            if *seen == identity {
-                return Ok(profiles.clone());
-            }
-        }
-        let mut text = String::new();
-        match file.read_to_string(&mut text) {
-            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 return Err(self.corrupt("it is not UTF-8 text".into()))
             }
             Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        let parsed = || self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, profiles)) = parsed().as_ref() {
+            if *seen == text {
+                return Ok(profiles.clone());
+            }
         }
         let profiles = self.parse(&text)?;
-        *parsed() = Some((identity, profiles.clone()));
+        *parsed() = Some((text, profiles.clone()));
         Ok(profiles)
     }
 
