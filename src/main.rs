@@ -1,23 +1,127 @@
-//! `pixie`: the command-line front of the Pixie engine. See `pixie --help`.
+//! `pixie`: the command line. See `pixie --help`.
+//!
+//! This program is the front. Tools such as kubectl, git and scripts call `pixie token` for
+//! every operation; when a token broker (`pixie agent`, or the app) runs, this program asks it
+//! and prints the token, without loading the engine. Everything else (every other command, a
+//! token the broker cannot give, a warning to word, another output format, no broker) is handed
+//! to `pixie-engine` beside it, which replaces this process with the same arguments, so exit
+//! codes, signals and terminal behave as one program.
+//!
+//! The command line is parsed here with the one definition both share (`cli/args.rs`), so help,
+//! usage errors and `--version` are answered the same from either.
 
-mod cli;
+/// As the engine's (`cli/mod.rs`), for the shared `output` module.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+
+#[allow(dead_code)]
+#[path = "cli/args.rs"]
+mod args;
+#[allow(dead_code, unused_macros)]
+#[path = "cli/output.rs"]
+mod output;
+
+use std::time::Duration;
 
 use clap::Parser;
 
 fn main() {
-    let cli = cli::Cli::parse();
-    pixie::init_logging("warn");
-    let result = cli::run(cli);
-    if let Err(e) = result {
-        // Messages quote the provider (`error_description`, claims): nothing in them may drive
-        // the terminal.
-        let remedy = cli::remedy(&e)
-            .map(|r| format!("; {r}"))
-            .unwrap_or_default();
-        eprintln!(
-            "pixie: {}{remedy}",
-            pixie::text::terminal_safe(&e.to_string())
-        );
-        std::process::exit(cli::exit_code(e.kind()));
+    let cli = args::Cli::parse();
+    match from_broker(&cli) {
+        Some(Ok(())) => {}
+        Some(Err(e)) => {
+            // As the engine words it (`engine_main.rs`).
+            let remedy = output::remedy(&e)
+                .map(|r| format!("; {r}"))
+                .unwrap_or_default();
+            eprintln!(
+                "pixie: {}{remedy}",
+                pixie::text::terminal_safe(&e.to_string())
+            );
+            std::process::exit(output::exit_code(e.kind()));
+        }
+        None => hand_over(&[]),
     }
+}
+
+/// `pixie token NAME` (bare or as a header) answered by a running broker, or `None` when the
+/// engine is to answer. Once the broker was asked, its answer is final here (an error, or a
+/// policy's refusal, is printed as the engine would), so that nobody is asked twice; only an
+/// exchange that broke goes on to the engine, without the broker, as the engine itself falls
+/// back to the keychain then.
+fn from_broker(cli: &args::Cli) -> Option<pixie::Result<()>> {
+    let args::Command::Token {
+        name,
+        format: format @ (args::TokenFormat::Raw | args::TokenFormat::Header),
+        min_valid,
+    } = &cli.command
+    else {
+        return None;
+    };
+    if cli.no_agent {
+        return None;
+    }
+    let mut broker = pixie::broker::Client::connect()?;
+    let t = match broker.token(name, Duration::from_secs(*min_valid)) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Some(Err(e)),
+        Err(_) => hand_over(&["--no-agent"]),
+    };
+    Some(print(name, *format, &t))
+}
+
+fn print(
+    name: &str,
+    format: args::TokenFormat,
+    t: &pixie::engine::FreshToken,
+) -> pixie::Result<()> {
+    if let Some(w) = &t.warning {
+        output::token_warning(name, w, t.expires_at);
+    }
+    let token = output::bare(t.access_token.secret(), "access token")?;
+    match format {
+        args::TokenFormat::Header => {
+            outln!(
+                "Authorization: {} {token}",
+                output::bare(&t.token_type, "token type")?
+            )
+        }
+        _ => outln!("{token}"),
+    }
+    Ok(())
+}
+
+/// Replaces this process with `pixie-engine` (beside this program) and the same arguments,
+/// `extra` first.
+fn hand_over(extra: &[&str]) -> ! {
+    let engine = std::env::current_exe()
+        .map(|me| me.with_file_name(format!("pixie-engine{}", std::env::consts::EXE_SUFFIX)));
+    let engine = match engine {
+        Ok(path) => path,
+        Err(e) => fail(&format!("cannot tell where this program is: {e}")),
+    };
+    let mut command = std::process::Command::new(&engine);
+    command.args(extra).args(std::env::args_os().skip(1));
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = command.exec();
+        fail(&format!("cannot start {}: {e}", engine.display()))
+    }
+    #[cfg(not(unix))]
+    match command.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(e) => fail(&format!("cannot start {}: {e}", engine.display())),
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!(
+        "pixie: {}; reinstall Pixie",
+        pixie::text::terminal_safe(message)
+    );
+    std::process::exit(1)
 }

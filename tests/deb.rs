@@ -62,11 +62,23 @@ fn the_deb_carries_both_binaries_completions_unit_and_copyright() {
         version.trim(),
         format!("pixie {}", env!("CARGO_PKG_VERSION"))
     );
-    // Its start loads no C D-Bus stack (libdbus pulled in libsystemd and libgcrypt).
-    let cli_libs = libraries(&cli);
-    for lib in ["libdbus", "libsystemd", "libgcrypt"] {
-        assert!(!cli_libs.contains(lib), "the CLI links {lib}:\n{cli_libs}");
+    // Its start loads no C D-Bus stack (libdbus pulled in libsystemd and libgcrypt), nor does
+    // the engine it hands commands to.
+    for program in [cli.clone(), root.join("usr/bin/pixie-engine")] {
+        let libs = libraries(&program);
+        for lib in ["libdbus", "libsystemd", "libgcrypt"] {
+            assert!(
+                !libs.contains(lib),
+                "{} links {lib}:\n{libs}",
+                program.display()
+            );
+        }
     }
+    // The front hands every command but a broker's token to the engine installed beside it.
+    let listed = run(Command::new(&cli)
+        .args(["profile", "list"])
+        .env("PIXIE_HOME", root.join("home")));
+    assert!(listed.is_empty(), "no profiles: {listed}");
     // The app cannot open a window here; every library it needs resolves.
     libraries(&root.join("usr/bin/pixie-desktop"));
 

@@ -20,6 +20,14 @@ Environment:
   PIXIE_AGENT_SOCKET     the token broker's socket (default: $XDG_RUNTIME_DIR/pixie/agent.sock)
   BROWSER                browser command(s), `:`-separated; `%s` is replaced by the URL";
 
+/// A git username: one non-empty line (it is written into git's credential protocol).
+pub(super) fn parse_username(s: &str) -> std::result::Result<String, String> {
+    if s.is_empty() || s.contains(['\n', '\r', '\0']) {
+        return Err("a username is one non-empty line".into());
+    }
+    Ok(s.to_owned())
+}
+
 /// Bound on the seconds a person may give (`--timeout`, `--min-valid`): a day.
 pub(super) const MAX_SECS: u64 = 86_400;
 
@@ -120,7 +128,7 @@ pub enum Command {
         profile: String,
         /// The username to answer (GitLab wants `oauth2`; most servers take anything).
         #[arg(long, value_name = "USER", default_value = "oauth2",
-              value_parser = super::git::parse_username)]
+              value_parser = parse_username)]
         username: String,
         /// What git asks: get, store or erase (others are ignored, as git asks of helpers).
         operation: String,

@@ -140,11 +140,13 @@ pub(super) fn kubeconfig(engine: &Engine, args: KubeconfigArgs<'_>) -> Result<()
     json_out(&config)
 }
 
-/// The user entry's `exec`: this very binary, so the kubeconfig works without `pixie` on
-/// kubectl's PATH.
+/// The user entry's `exec`: the `pixie` installed beside this program (the front, which hands
+/// this command here), by absolute path, so the kubeconfig works without `pixie` on kubectl's
+/// PATH.
 fn exec_entry(profile: &str) -> serde_json::Value {
     let command = std::env::current_exe()
         .ok()
+        .map(|p| p.with_file_name(format!("pixie{}", std::env::consts::EXE_SUFFIX)))
         .and_then(|p| p.to_str().map(str::to_owned))
         .unwrap_or_else(|| "pixie".to_owned());
     json!({

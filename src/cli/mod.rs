@@ -22,23 +22,11 @@ mod status;
 mod token;
 
 pub use args::Cli;
-pub use output::remedy;
+pub use output::{exit_code, remedy};
 
 use args::Command;
 use output::json_out;
-use pixie::{Engine, Error, ErrorKind, Result};
-
-pub fn exit_code(kind: ErrorKind) -> i32 {
-    match kind {
-        ErrorKind::Local => 1,
-        ErrorKind::Invalid => 2,
-        ErrorKind::SignInRequired => 3,
-        ErrorKind::Provider => 4,
-        ErrorKind::Keychain => 5,
-        ErrorKind::ProfileFile => 6,
-        ErrorKind::SignInIncomplete => 7,
-    }
-}
+use pixie::{Engine, Error, Result};
 
 /// Runs `work` on a single-threaded async runtime started for it. Only the commands that wait
 /// on the network, the keychain or a person start one: a token from a running broker needs

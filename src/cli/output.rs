@@ -4,6 +4,20 @@ use pixie::engine::{Revocation, TokenWarning};
 use pixie::text::{json_terminal_safe as terminal_safe_json, terminal_safe};
 use pixie::{Error, Profile, Result};
 
+/// The process's exit status for an error of `kind` (listed in `pixie --help`).
+pub fn exit_code(kind: pixie::ErrorKind) -> i32 {
+    use pixie::ErrorKind;
+    match kind {
+        ErrorKind::Local => 1,
+        ErrorKind::Invalid => 2,
+        ErrorKind::SignInRequired => 3,
+        ErrorKind::Provider => 4,
+        ErrorKind::Keychain => 5,
+        ErrorKind::ProfileFile => 6,
+        ErrorKind::SignInIncomplete => 7,
+    }
+}
+
 pub(super) fn json_out<T: serde::Serialize>(v: &T) -> Result<()> {
     let s = serde_json::to_string_pretty(v)
         .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?;
