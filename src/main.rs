@@ -2,13 +2,14 @@
 //!
 //! This program is the front. Tools such as kubectl, git and scripts call `pixie token` for
 //! every operation; when a token broker (`pixie agent`, or the app) runs, this program asks it
-//! and prints the token, without loading the engine. Everything else (every other command, a
-//! token the broker cannot give, a warning to word, another output format, no broker) is handed
-//! to `pixie-engine` beside it, which replaces this process with the same arguments, so exit
-//! codes, signals and terminal behave as one program.
+//! for a bare or header token and prints the answer (token, warning or error) as the engine
+//! would, without loading the engine. Everything else (every other command or format, no
+//! broker, an exchange that broke) is handed to `pixie-engine` beside it, which replaces this
+//! process with the same arguments, so exit codes, signals and the terminal behave as one
+//! program.
 //!
-//! The command line is parsed here with the one definition both share (`cli/args.rs`), so help,
-//! usage errors and `--version` are answered the same from either.
+//! Both parse with the one definition (`cli/args.rs`) and word results with the same `output`
+//! module, so help, usage errors, `--version` and messages are the same from either.
 
 /// As the engine's (`cli/mod.rs`), for the shared `output` module.
 macro_rules! outln {
@@ -30,6 +31,10 @@ use clap::Parser;
 
 fn main() {
     let cli = args::Cli::parse();
+    // Logging costs a little at every start; the broker path logs only at debug level.
+    if std::env::var_os("PIXIE_LOG").is_some() {
+        pixie::init_logging("warn");
+    }
     match from_broker(&cli) {
         Some(Ok(())) => {}
         Some(Err(e)) => {
@@ -70,28 +75,8 @@ fn from_broker(cli: &args::Cli) -> Option<pixie::Result<()>> {
         Ok(Err(e)) => return Some(Err(e)),
         Err(_) => hand_over(&["--no-agent"]),
     };
-    Some(print(name, *format, &t))
-}
-
-fn print(
-    name: &str,
-    format: args::TokenFormat,
-    t: &pixie::engine::FreshToken,
-) -> pixie::Result<()> {
-    if let Some(w) = &t.warning {
-        output::token_warning(name, w, t.expires_at);
-    }
-    let token = output::bare(t.access_token.secret(), "access token")?;
-    match format {
-        args::TokenFormat::Header => {
-            outln!(
-                "Authorization: {} {token}",
-                output::bare(&t.token_type, "token type")?
-            )
-        }
-        _ => outln!("{token}"),
-    }
-    Ok(())
+    let header = matches!(format, args::TokenFormat::Header);
+    Some(output::token_lines(name, header, &t))
 }
 
 /// Replaces this process with `pixie-engine` (beside this program) and the same arguments,
@@ -108,6 +93,10 @@ fn hand_over(extra: &[&str]) -> ! {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
+        // As it was started (`ps`, `pgrep -f pixie` see `pixie agent`, not the engine's path).
+        if let Some(name) = std::env::args_os().next() {
+            command.arg0(name);
+        }
         let e = command.exec();
         fail(&format!("cannot start {}: {e}", engine.display()))
     }

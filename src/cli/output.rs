@@ -18,6 +18,24 @@ pub fn exit_code(kind: pixie::ErrorKind) -> i32 {
     }
 }
 
+/// `pixie token`'s output in its bare and header formats, warning first (on stderr). Shared by
+/// the front (`src/main.rs`) and the engine (`token.rs`).
+pub(super) fn token_lines(name: &str, header: bool, t: &pixie::engine::FreshToken) -> Result<()> {
+    if let Some(w) = &t.warning {
+        token_warning(name, w, t.expires_at);
+    }
+    let token = bare(t.access_token.secret(), "access token")?;
+    if header {
+        outln!(
+            "Authorization: {} {token}",
+            bare(&t.token_type, "token type")?
+        );
+    } else {
+        outln!("{token}");
+    }
+    Ok(())
+}
+
 pub(super) fn json_out<T: serde::Serialize>(v: &T) -> Result<()> {
     let s = serde_json::to_string_pretty(v)
         .map_err(|e| Error::Internal(format!("cannot write JSON: {e}")))?;

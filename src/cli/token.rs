@@ -7,7 +7,7 @@ use pixie::Result;
 use super::agent::Source;
 
 use super::args::TokenFormat;
-use super::output::{bare, json_out, token_warning};
+use super::output::{json_out, token_lines, token_warning};
 
 pub(super) fn token(
     source: &Source,
@@ -16,24 +16,25 @@ pub(super) fn token(
     min_valid: u64,
 ) -> Result<()> {
     let t = source.token(name, Duration::from_secs(min_valid))?;
-    if let Some(w) = &t.warning {
-        token_warning(name, w, t.expires_at);
-    }
-    match format {
-        TokenFormat::Raw => outln!("{}", bare(t.access_token.secret(), "access token")?),
-        TokenFormat::Header => outln!(
-            "Authorization: {} {}",
-            bare(&t.token_type, "token type")?,
-            bare(t.access_token.secret(), "access token")?
-        ),
-        TokenFormat::Json => json_out(&serde_json::json!({
-            "access_token": t.access_token.secret(),
-            "token_type": t.token_type,
-            "expires_at": t.expires_at,
-            "expires_in": t.expires_at.map(|e| (e - chrono::Utc::now()).num_seconds().max(0)),
-            "scopes": t.scopes,
-        }))?,
-        TokenFormat::ExecCredential => super::kube::print_exec_credential(&t)?,
-    }
-    Ok(())
+    let header = match format {
+        TokenFormat::Raw => false,
+        TokenFormat::Header => true,
+        TokenFormat::Json | TokenFormat::ExecCredential => {
+            if let Some(w) = &t.warning {
+                token_warning(name, w, t.expires_at);
+            }
+            if let TokenFormat::ExecCredential = format {
+                return super::kube::print_exec_credential(&t);
+            }
+            return json_out(&serde_json::json!({
+                "access_token": t.access_token.secret(),
+                "token_type": t.token_type,
+                "expires_at": t.expires_at,
+                "expires_in": t.expires_at.map(|e| (e - chrono::Utc::now()).num_seconds().max(0)),
+                "scopes": t.scopes,
+            }));
+        }
+    };
+    // The front (`src/main.rs`) prints these two the same way, through the same function.
+    token_lines(name, header, &t)
 }
