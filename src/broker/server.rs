@@ -328,8 +328,22 @@ fn peer_of(stream: &UnixStream) -> std::io::Result<Peer> {
     Ok(Peer {
         pid,
         uid: cred.uid(),
-        exe: pid.and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok()),
+        exe: pid
+            .and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok())
+            .map(|exe| as_the_cli(&exe).unwrap_or(exe)),
     })
+}
+
+/// `pixie-engine` is the part of `pixie` that the front hands commands to: one program to a
+/// person, so it is named as `pixie` beside it (and a program allowed "always" is asked once).
+fn as_the_cli(exe: &Path) -> Option<PathBuf> {
+    let name = exe.file_name()?.to_str()?;
+    let suffix = std::env::consts::EXE_SUFFIX;
+    if name.strip_suffix(suffix)? != "pixie-engine" {
+        return None;
+    }
+    let front = exe.with_file_name(format!("pixie{suffix}"));
+    front.is_file().then_some(front)
 }
 
 impl Shared {
@@ -511,6 +525,17 @@ mod tests {
     /// The blocking client, off the runtime that serves the broker.
     async fn blocking<T: Send + 'static>(ask: impl FnOnce() -> T + Send + 'static) -> T {
         tokio::task::spawn_blocking(ask).await.unwrap()
+    }
+
+    #[test]
+    fn the_engine_is_named_as_the_pixie_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = dir.path().join("pixie-engine");
+        std::fs::write(&engine, "").unwrap();
+        assert_eq!(as_the_cli(&engine), None, "no front beside it");
+        std::fs::write(dir.path().join("pixie"), "").unwrap();
+        assert_eq!(as_the_cli(&engine), Some(dir.path().join("pixie")));
+        assert_eq!(as_the_cli(&dir.path().join("kubectl")), None);
     }
 
     #[tokio::test]
