@@ -11,15 +11,6 @@ fn main() {
     pixie::init_logging("warn");
     let result = cli::run(cli);
     if let Err(e) = result {
-        // Messages quote the provider (`error_description`, claims): nothing in them may drive
-        // the terminal.
-        let remedy = cli::remedy(&e)
-            .map(|r| format!("; {r}"))
-            .unwrap_or_default();
-        eprintln!(
-            "pixie: {}{remedy}",
-            pixie::text::terminal_safe(&e.to_string())
-        );
-        std::process::exit(cli::exit_code(e.kind()));
+        cli::fail_with(&e);
     }
 }

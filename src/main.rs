@@ -37,17 +37,7 @@ fn main() {
     }
     match from_broker(&cli) {
         Some(Ok(())) => {}
-        Some(Err(e)) => {
-            // As the engine words it (`engine_main.rs`).
-            let remedy = output::remedy(&e)
-                .map(|r| format!("; {r}"))
-                .unwrap_or_default();
-            eprintln!(
-                "pixie: {}{remedy}",
-                pixie::text::terminal_safe(&e.to_string())
-            );
-            std::process::exit(output::exit_code(e.kind()));
-        }
+        Some(Err(e)) => output::fail_with(&e),
         None => hand_over(&[]),
     }
 }

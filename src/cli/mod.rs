@@ -22,7 +22,7 @@ mod status;
 mod token;
 
 pub use args::Cli;
-pub use output::{exit_code, remedy};
+pub use output::fail_with;
 
 use args::Command;
 use output::json_out;

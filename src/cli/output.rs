@@ -4,6 +4,15 @@ use pixie::engine::{Revocation, TokenWarning};
 use pixie::text::{json_terminal_safe as terminal_safe_json, terminal_safe};
 use pixie::{Error, Profile, Result};
 
+/// Says what went wrong on stderr, with its remedy, and ends the process with the error's exit
+/// status. Messages quote the provider (`error_description`, claims): nothing in them may drive
+/// the terminal.
+pub fn fail_with(e: &Error) -> ! {
+    let remedy = remedy(e).map(|r| format!("; {r}")).unwrap_or_default();
+    eprintln!("pixie: {}{remedy}", terminal_safe(&e.to_string()));
+    std::process::exit(exit_code(e.kind()))
+}
+
 /// The process's exit status for an error of `kind` (listed in `pixie --help`).
 pub fn exit_code(kind: pixie::ErrorKind) -> i32 {
     use pixie::ErrorKind;
