@@ -54,21 +54,33 @@ fn matching<'a>(
         .chain(found.locked.into_iter().map(|i| (i, true)))
         .collect();
     if items.is_empty() {
-        let collection = ss.get_default_collection().map_err(failed)?;
-        let legacy = HashMap::from([("service", service), ("username", key)]);
-        let paths: Vec<_> = collection
-            .search_items(legacy)
-            .map_err(failed)?
-            .into_iter()
-            .map(|i| i.item_path)
-            .collect();
-        for path in paths {
-            let item = ss.get_item_by_path(path).map_err(failed)?;
+        for item in without_target(ss, service, key)? {
             let locked = item.is_locked().map_err(failed)?;
             items.push((item, locked));
         }
     }
     Ok(items)
+}
+
+/// The items under `key` in the default collection, `target` or not: where `secret-tool` and
+/// keyring before v3 put them.
+fn without_target<'a>(
+    ss: &'a SecretService<'a>,
+    service: &str,
+    key: &str,
+) -> Result<Vec<Item<'a>>> {
+    let collection = ss.get_default_collection().map_err(failed)?;
+    let legacy = HashMap::from([("service", service), ("username", key)]);
+    let paths: Vec<_> = collection
+        .search_items(legacy)
+        .map_err(failed)?
+        .into_iter()
+        .map(|i| i.item_path)
+        .collect();
+    paths
+        .into_iter()
+        .map(|path| ss.get_item_by_path(path).map_err(failed))
+        .collect()
 }
 
 /// The one item stored under `key`, unlocked; `None` when there is none. Two or more are an
@@ -130,21 +142,13 @@ pub(super) fn delete(service: &str, key: &str) -> Result<()> {
     let found = ss
         .search_items(search_attributes(service, key))
         .map_err(failed)?;
-    let mut paths: Vec<_> = found
-        .unlocked
-        .iter()
-        .chain(&found.locked)
-        .map(|i| i.item_path.clone())
-        .collect();
-    let collection = ss.get_default_collection().map_err(failed)?;
-    let legacy = HashMap::from([("service", service), ("username", key)]);
-    for item in collection.search_items(legacy).map_err(failed)? {
-        if !paths.contains(&item.item_path) {
-            paths.push(item.item_path.clone());
+    let mut items: Vec<Item<'_>> = found.unlocked.into_iter().chain(found.locked).collect();
+    for item in without_target(&ss, service, key)? {
+        if !items.iter().any(|i| i.item_path == item.item_path) {
+            items.push(item);
         }
     }
-    for path in paths {
-        let item = ss.get_item_by_path(path).map_err(failed)?;
+    for item in items {
         item.ensure_unlocked().map_err(failed)?;
         item.delete().map_err(failed)?;
     }
