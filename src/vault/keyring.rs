@@ -1,5 +1,6 @@
-//! The OS keychain, each call on a thread with a timeout. The calls themselves are in
-//! `secret_service.rs` (Linux and the BSDs) and `native.rs` (macOS and Windows).
+//! The OS keychain, each call under a time limit ([`Bounds`]). The calls themselves are in
+//! `secret_service.rs` (Linux and the BSDs: async, run on the caller's thread) and `native.rs`
+//! (macOS and Windows: blocking, run on a thread of their own).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use super::os;
 use super::SecretStore;
 use crate::error::{Error, Result};
-use crate::secret::{ExposeSecret, SecretString};
+use crate::secret::SecretString;
 
 /// The keychain service name unless `$PIXIE_KEYRING_SERVICE` says otherwise.
 pub const DEFAULT_SERVICE: &str = "pixie";
@@ -65,63 +66,128 @@ enum CallState {
     Done,
 }
 
-/// Runs a blocking keychain call on a thread of its own and gives up after `timeout`. The call
-/// itself cannot be cancelled; its thread is left to finish on its own, and counted as stuck
-/// until it does.
-///
-/// The thread is also what keeps async callers' workers free: the Linux backend is zbus's
-/// blocking API, which waits with `block_on`. zbus puts no timeout on a D-Bus call (a Secret
-/// Service that D-Bus is still activating is waited for); `timeout` is the only bound.
-fn with_timeout<T: Send + 'static>(
+/// How a keychain call is bounded: its time limit, and the calls of this process that ran past
+/// theirs. Each backend applies it in the way its API allows (`os::get` and friends).
+pub(super) struct Bounds<'a> {
     timeout: Duration,
-    stuck: &Arc<Stuck>,
-    call: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let unanswered = |what: &str| {
-        Error::KeychainUnavailable(format!(
-            "{what}. It may be locked and waiting for an unlock prompt that nobody sees (from cron or ssh); unlock it and try again"
-        ))
-    };
-    if *lock_ignoring_poison(&stuck.count) > 0 {
-        return Err(unanswered("an earlier keychain call has not answered yet"));
+    stuck: &'a Arc<Stuck>,
+}
+
+fn unanswered(what: &str) -> Error {
+    Error::KeychainUnavailable(format!(
+        "{what}. It may be locked and waiting for an unlock prompt that nobody sees (from cron or ssh); unlock it and try again"
+    ))
+}
+
+fn timed_out(timeout: Duration) -> Error {
+    unanswered(&format!(
+        "the keychain did not answer within {} s",
+        timeout.as_secs()
+    ))
+}
+
+impl Bounds<'_> {
+    /// A place for one more call, unless an earlier call is still stuck or the process has
+    /// [`MAX_CALLS_IN_FLIGHT`] under way for longer than `timeout`.
+    fn admit(&self) -> Result<CallSlot> {
+        if *lock_ignoring_poison(&self.stuck.count) > 0 {
+            return Err(unanswered("an earlier keychain call has not answered yet"));
+        }
+        CallSlot::take(self.timeout)
+            .ok_or_else(|| unanswered("the keychain is busy with this process's other calls"))
     }
-    let slot = CallSlot::take(timeout)
-        .ok_or_else(|| unanswered("the keychain is busy with this process's other calls"))?;
-    let state = Arc::new(Mutex::new(CallState::Running));
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let (worker_state, worker_stuck) = (state.clone(), stuck.clone());
-    let worker = std::thread::Builder::new()
-        .name("pixie-keychain".into())
-        .spawn(move || {
+
+    /// Runs a blocking keychain call on a thread of its own and gives up after `timeout`. The
+    /// call itself cannot be cancelled; its thread is left to finish on its own, and counted as
+    /// stuck until it does.
+    #[cfg_attr(
+        any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"),
+        allow(dead_code)
+    )]
+    pub(super) fn on_a_thread<T: Send + 'static>(
+        &self,
+        call: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let slot = self.admit()?;
+        let state = Arc::new(Mutex::new(CallState::Running));
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (worker_state, worker_stuck) = (state.clone(), self.stuck.clone());
+        let worker = std::thread::Builder::new()
+            .name("pixie-keychain".into())
+            .spawn(move || {
+                let _slot = slot;
+                let _ = tx.send(call());
+                let mut state = lock_ignoring_poison(&worker_state);
+                if *state == CallState::Abandoned {
+                    let mut count = lock_ignoring_poison(&worker_stuck.count);
+                    *count = count.saturating_sub(1);
+                }
+                *state = CallState::Done;
+            })
+            .map_err(|e| Error::Keychain(format!("cannot start a keychain call: {e}")))?;
+        if let Ok(answer) = rx.recv_timeout(self.timeout) {
+            // Let the thread end before going on, so the process never exits in the middle of
+            // the call's teardown.
+            let _ = worker.join();
+            return answer;
+        }
+        let mut call_state = lock_ignoring_poison(&state);
+        if *call_state == CallState::Running {
+            *call_state = CallState::Abandoned;
+            *lock_ignoring_poison(&self.stuck.count) += 1;
+            return Err(timed_out(self.timeout));
+        }
+        // It finished just as the wait ran out: its answer is there.
+        drop(call_state);
+        rx.recv()
+            .unwrap_or_else(|_| Err(unanswered("the keychain call ended without an answer")))
+    }
+
+    /// Runs an async keychain call on the calling thread, with its I/O driven right here: no
+    /// thread is started and no reply is handed between threads, which is most of what a
+    /// keychain read costs. Past `timeout` the call goes on on a thread of its own, counted as
+    /// stuck until it ends, as [`Bounds::on_a_thread`] leaves it.
+    ///
+    /// Async callers reach this through their blocking pool (the engine's `blocking`). D-Bus
+    /// itself puts no timeout on a call (a Secret Service that D-Bus is still activating is
+    /// waited for, and so is an unlock prompt); `timeout` is the only bound.
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+    pub(super) fn here<T: Send + 'static>(
+        &self,
+        call: impl std::future::Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        let slot = self.admit()?;
+        let mut call = Box::pin(call);
+        let timeout = self.timeout;
+        let answer = async_io::block_on(futures_lite::future::or(
+            async { Some(call.as_mut().await) },
+            async {
+                async_io::Timer::after(timeout).await;
+                None
+            },
+        ));
+        if let Some(answer) = answer {
+            return answer;
+        }
+        *lock_ignoring_poison(&self.stuck.count) += 1;
+        let stuck = self.stuck.clone();
+        let finish = move || {
             let _slot = slot;
-            let _ = tx.send(call());
-            let mut state = lock_ignoring_poison(&worker_state);
-            if *state == CallState::Abandoned {
-                let mut count = lock_ignoring_poison(&worker_stuck.count);
-                *count = count.saturating_sub(1);
-            }
-            *state = CallState::Done;
-        })
-        .map_err(|e| Error::Keychain(format!("cannot start a keychain call: {e}")))?;
-    if let Ok(answer) = rx.recv_timeout(timeout) {
-        // Let the thread end (its D-Bus connection closed) before going on, so the process
-        // never exits in the middle of that teardown.
-        let _ = worker.join();
-        return answer;
+            let _ = async_io::block_on(call);
+            let mut count = lock_ignoring_poison(&stuck.count);
+            *count = count.saturating_sub(1);
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("pixie-keychain".into())
+            .spawn(finish)
+        {
+            // No thread to finish it on: the call is dropped (its connection closed) instead.
+            tracing::debug!("cannot leave a stuck keychain call to finish: {e}");
+            let mut count = lock_ignoring_poison(&self.stuck.count);
+            *count = count.saturating_sub(1);
+        }
+        Err(timed_out(timeout))
     }
-    let mut call_state = lock_ignoring_poison(&state);
-    if *call_state == CallState::Running {
-        *call_state = CallState::Abandoned;
-        *lock_ignoring_poison(&stuck.count) += 1;
-        return Err(unanswered(&format!(
-            "the keychain did not answer within {} s",
-            timeout.as_secs()
-        )));
-    }
-    // It finished just as the wait ran out: its answer is there.
-    drop(call_state);
-    rx.recv()
-        .unwrap_or_else(|_| Err(unanswered("the keychain call ended without an answer")))
 }
 
 /// At most this many keychain calls of one process are in flight at once. gnome-keyring has
@@ -165,29 +231,33 @@ fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+impl KeyringStore {
+    fn bounds(&self) -> Bounds<'_> {
+        Bounds {
+            timeout: self.timeout,
+            stuck: &self.stuck,
+        }
+    }
+}
+
 impl SecretStore for KeyringStore {
     fn get(&self, key: &str) -> Result<Option<SecretString>> {
         tracing::trace!(service = %self.service, key, "keychain read");
-        let (service, key) = (self.service.clone(), key.to_owned());
-        with_timeout(self.timeout, &self.stuck, move || {
-            Ok(os::get(&service, &key)?.map(SecretString::from))
-        })
+        os::get(&self.service, key, &self.bounds())
     }
 
     fn set(&self, key: &str, value: &str) -> Result<()> {
         tracing::trace!(service = %self.service, key, bytes = value.len(), "keychain write");
-        let (service, key) = (self.service.clone(), key.to_owned());
-        let value = SecretString::from(value);
-        with_timeout(self.timeout, &self.stuck, move || {
-            os::set(&service, &key, value.expose_secret())
-        })
+        os::set(
+            &self.service,
+            key,
+            SecretString::from(value),
+            &self.bounds(),
+        )
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        let (service, key) = (self.service.clone(), key.to_owned());
-        with_timeout(self.timeout, &self.stuck, move || {
-            os::delete(&service, &key)
-        })
+        os::delete(&self.service, key, &self.bounds())
     }
 }
 
@@ -195,26 +265,54 @@ impl SecretStore for KeyringStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_keychain_call_that_never_answers_times_out_and_holds_back_the_next() {
+    fn bounds(timeout: Duration, stuck: &Arc<Stuck>) -> Bounds<'_> {
+        Bounds { timeout, stuck }
+    }
+
+    /// A call that hangs past its bound fails, holds back the next call while it still runs,
+    /// and lets calls through again once it has ended.
+    fn holds_back_while_stuck(
+        hanging: impl FnOnce(&Bounds) -> Result<()>,
+        next: impl Fn(&Bounds) -> Result<u8>,
+    ) {
         let stuck = Arc::new(Stuck::default());
         let started = std::time::Instant::now();
-        let err = with_timeout(Duration::from_millis(100), &stuck, || {
-            std::thread::sleep(Duration::from_millis(600));
-            Ok(())
-        })
-        .unwrap_err();
+        let err = hanging(&bounds(Duration::from_millis(100), &stuck)).unwrap_err();
         assert!(started.elapsed() < Duration::from_millis(500));
         assert!(matches!(err, Error::KeychainUnavailable(_)), "{err}");
         assert!(err.to_string().contains("unlock prompt"), "{err}");
         // While it hangs, the next call fails at once instead of adding a thread.
-        let next = with_timeout(Duration::from_secs(5), &stuck, || Ok(7)).unwrap_err();
-        assert!(next.to_string().contains("not answered yet"), "{next}");
+        let held = next(&bounds(Duration::from_secs(5), &stuck)).unwrap_err();
+        assert!(held.to_string().contains("not answered yet"), "{held}");
         // Once it ends, calls go through again.
         std::thread::sleep(Duration::from_millis(700));
-        assert_eq!(
-            with_timeout(Duration::from_secs(5), &stuck, || Ok(7)).unwrap(),
-            7
+        assert_eq!(next(&bounds(Duration::from_secs(5), &stuck)).unwrap(), 7);
+    }
+
+    #[test]
+    fn a_blocking_call_that_never_answers_times_out_and_holds_back_the_next() {
+        holds_back_while_stuck(
+            |b| {
+                b.on_a_thread(|| {
+                    std::thread::sleep(Duration::from_millis(600));
+                    Ok(())
+                })
+            },
+            |b| b.on_a_thread(|| Ok(7)),
+        );
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+    #[test]
+    fn an_async_call_that_never_answers_times_out_and_holds_back_the_next() {
+        holds_back_while_stuck(
+            |b| {
+                b.here(async {
+                    async_io::Timer::after(Duration::from_millis(600)).await;
+                    Ok(())
+                })
+            },
+            |b| b.here(async { Ok(7) }),
         );
     }
 }
