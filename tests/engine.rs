@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pixie::engine::{BrowserChoice, EngineConfig, LoginOptions};
+use pixie::engine::{BrowserChoice, Cached, EngineConfig, LoginOptions};
 use pixie::Browser;
 use pixie::Engine;
 use pixie::KeyringStore;
@@ -216,4 +216,41 @@ fn auto_refresh_renews_before_expiry_and_stops_at_a_revoked_grant() {
     assert!(rx.recv_timeout(Duration::from_secs(3)).is_err());
     assert_eq!(rig.idp.stats()["token_requests"], requests);
     drop(auto);
+}
+
+#[test]
+fn a_cached_token_needs_no_runtime_and_a_due_one_is_refreshed_from_where_it_was_found() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rig = Rig::new();
+    rig.add_profile("p");
+    let engine = engine_for(&rig);
+    rig.idp.control("/ttl?access=2");
+    rt.block_on(engine.login("p", scripted())).unwrap();
+    rig.idp.control("/ttl?access=3600");
+
+    // Outside any runtime, as the CLI asks: the held token, read from the keychain.
+    let Cached::Fresh(held) = engine.cached_token("p", Duration::ZERO).unwrap() else {
+        panic!("a token just issued is fresh");
+    };
+    assert!(!held.refreshed);
+    // Past half the token's life: due, and refreshed once.
+    std::thread::sleep(Duration::from_millis(1100));
+    let Cached::Due(due) = engine.cached_token("p", Duration::from_secs(60)).unwrap() else {
+        panic!("a token past half its life is due");
+    };
+    let renewed = rt.block_on(engine.refresh_due(due)).unwrap();
+    assert!(renewed.refreshed);
+    assert_ne!(renewed.access_token.secret(), held.access_token.secret());
+    assert_eq!(rig.idp.refresh_count(), 1);
+    let Cached::Fresh(now) = engine.cached_token("p", Duration::from_secs(60)).unwrap() else {
+        panic!("the refreshed token is fresh");
+    };
+    assert_eq!(now.access_token.secret(), renewed.access_token.secret());
+    assert!(matches!(
+        engine.cached_token("nobody", Duration::ZERO),
+        Err(pixie::Error::UnknownProfile(_))
+    ));
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use pixie::broker::{Asked, Client};
 #[cfg(unix)]
 use pixie::broker::{Broker, BrokerConfig, Caller, Outcome};
-use pixie::engine::{ClaimsView, FreshToken, ProfileStatus};
+use pixie::engine::{Cached, ClaimsView, FreshToken, ProfileStatus};
 #[cfg(unix)]
 use pixie::text::terminal_safe;
 use pixie::{Engine, Result};
@@ -39,7 +39,12 @@ impl Source {
         if let Some(answer) = self.ask(|b| b.token(name, min_valid)) {
             return answer;
         }
-        block_on(async { Engine::from_env()?.token(name, min_valid).await })
+        // A cached token needs neither an async runtime nor a thread; a refresh starts them.
+        let engine = Engine::from_env()?;
+        match engine.cached_token(name, min_valid)? {
+            Cached::Fresh(token) => Ok(token),
+            Cached::Due(due) => block_on(engine.refresh_due(due)),
+        }
     }
 
     /// One profile's status, or every profile's.

@@ -20,7 +20,7 @@ pub use inspect::{AccessTokenView, ClaimsView, Inspection};
 pub use logout::Revocation;
 pub use profiles::ImportReport;
 pub use status::{ProfileStatus, SessionState};
-pub use token::{FreshToken, TokenWarning};
+pub use token::{Cached, FreshToken, TokenDue, TokenWarning};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};

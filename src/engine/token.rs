@@ -11,7 +11,7 @@ use oauth2::AccessToken;
 use super::{blocking, not_signed_in, Engine};
 use crate::error::{Error, Result};
 use crate::ledger::Fate;
-use crate::profile::ProfileName;
+use crate::profile::{Profile, ProfileName};
 use crate::refresh::{self, TokenFate};
 use crate::session::Session;
 
@@ -53,6 +53,23 @@ pub enum TokenWarning {
     },
 }
 
+/// What [`Engine::cached_token`] found.
+#[derive(Debug)]
+pub enum Cached {
+    /// The held access token has enough life left.
+    Fresh(FreshToken),
+    /// The access token is due: [`Engine::refresh_due`] refreshes it.
+    Due(TokenDue),
+}
+
+/// A signed-in profile whose access token is due, as [`Engine::cached_token`] found it.
+#[derive(Debug)]
+pub struct TokenDue {
+    name: String,
+    profile: Profile,
+    min_valid: Duration,
+}
+
 /// A refreshed session the keychain refused, held until a write succeeds.
 pub(super) struct Unsaved {
     pub session: Session,
@@ -80,12 +97,56 @@ impl Engine {
     /// access token until that expires, with a warning.
     pub async fn token(&self, name: &str, min_valid: Duration) -> Result<FreshToken> {
         let (profile, session) = self.signed_in(name).await?;
+        match self.fresh_or_due(name, profile, session, min_valid)? {
+            Cached::Fresh(token) => Ok(token),
+            Cached::Due(due) => self.refresh_due(due).await,
+        }
+    }
+
+    /// [`Engine::token`]'s first step without an async runtime: the held access token while it
+    /// is fresh, else what [`Engine::refresh_due`] needs to refresh it. The keychain is read on
+    /// the calling thread, which suits a one-shot front such as the CLI: a cached token costs
+    /// no runtime and no thread. A long-running front calls [`Engine::token`], which also serves
+    /// sessions it keeps in memory.
+    pub fn cached_token(&self, name: &str, min_valid: Duration) -> Result<Cached> {
+        let profile = self.profiles.get(name)?;
+        let session = match self.unsaved_session(&profile.name) {
+            Some(s) => Some(s),
+            None => self.vault.session(&profile.name)?,
+        }
+        .ok_or_else(|| not_signed_in(name))?;
+        self.fresh_or_due(name, profile, session, min_valid)
+    }
+
+    fn fresh_or_due(
+        &self,
+        name: &str,
+        profile: Profile,
+        session: Session,
+        min_valid: Duration,
+    ) -> Result<Cached> {
         refresh::check_matches(&profile, &session)?;
         if session.is_fresh(self.clock.now(), min_valid) {
             tracing::trace!(profile = name, "cached access token is fresh");
             let warning = self.unsaved_warning(&profile.name);
-            return Ok(fresh(session, false, warning));
+            return Ok(Cached::Fresh(fresh(session, false, warning)));
         }
+        Ok(Cached::Due(TokenDue {
+            name: name.to_owned(),
+            profile,
+            min_valid,
+        }))
+    }
+
+    /// A fresh access token for a session [`Engine::cached_token`] found due: one refresh,
+    /// single-flight within and across processes, as [`Engine::token`] does it.
+    pub async fn refresh_due(&self, due: TokenDue) -> Result<FreshToken> {
+        let TokenDue {
+            name,
+            profile,
+            min_valid,
+        } = due;
+        let name = name.as_str();
         tracing::debug!(
             profile = name,
             "access token due; waiting for the refresh lock"
