@@ -60,6 +60,8 @@ fi"#,
     let run = |mode: &str| {
         let mut c = std::process::Command::new("dbus-run-session");
         c.args(["--", "bash", "-c", &script, "bash", mode])
+            // The bus's own service directories too: not with-keyring's unlocked successor.
+            .env("XDG_DATA_HOME", data.path())
             .env("PIXIE_HOME", rig.home.path())
             .env("PIXIE_KEYRING_SERVICE", &rig.service)
             .env_remove("DBUS_SESSION_BUS_ADDRESS")

@@ -87,6 +87,9 @@ start_keyring
     let mut c = Command::new("dbus-run-session");
     let full = format!("{prelude}{script}");
     c.args(["--", "bash", "-c", &full])
+        // The bus's own service directories too: a killed daemon's successor is the system's,
+        // which starts locked, not with-keyring's unlocked one.
+        .env("XDG_DATA_HOME", data.path())
         .env("PIXIE", support::PIXIE)
         .env("PIXIE_HOME", rig.home.path())
         .env("PIXIE_KEYRING_SERVICE", &rig.service)
