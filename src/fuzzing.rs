@@ -33,6 +33,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("par_answer", par_answer),
     ("pasted_answer", pasted_answer),
     ("broker_frame", broker_frame),
+    ("bus_greeting", bus_greeting),
 ];
 
 /// A fixed "now", so that a crash reproduces whenever it is replayed.
@@ -337,4 +338,23 @@ pub fn broker_frame(data: &[u8]) {
         rest = &rest[used..];
     }
     payload(data);
+}
+
+/// The session bus's answers to Pixie's one-write greeting (`OK <guid>` and a message header),
+/// as the keychain client reads them before handing the socket to zbus.
+pub fn bus_greeting(data: &[u8]) {
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+    {
+        if let Some(guid) = crate::vault::parse_ok(data) {
+            assert_eq!(guid.len(), 32);
+            assert!(guid.bytes().all(|b| b.is_ascii_hexdigit()));
+        }
+        if let Some(header) = data.get(..16).and_then(|h| <&[u8; 16]>::try_from(h).ok()) {
+            if let Some(rest) = crate::vault::message_rest(header) {
+                assert!(rest <= 128 << 20, "past the protocol's cap: {rest}");
+            }
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd")))]
+    let _ = data;
 }

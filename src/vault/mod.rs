@@ -19,6 +19,9 @@ mod os;
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
 #[path = "secret_service.rs"]
 mod os;
+/// The session bus's greeting parsers, for the fuzz target.
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+pub(crate) use os::{message_rest, parse_ok};
 
 use std::path::PathBuf;
 use std::sync::Arc;

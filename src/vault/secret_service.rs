@@ -55,27 +55,127 @@ where
 }
 
 /// A connection to the session bus whose executor the caller ticks. A bus at a socket path or
-/// abstract name (what every desktop and `dbus-launch` give) is connected here, on this
-/// thread; any other address is left to zbus.
+/// abstract name (what every desktop and `dbus-launch` give) is connected and greeted here, on
+/// this thread, in one round trip ([`greet`]); any other address, or a bus that refuses the
+/// short greeting, is left to zbus.
 async fn session_bus() -> zbus::Result<zbus::Connection> {
     let address = zbus::Address::session()?;
-    let builder = match address.transport() {
-        Transport::Unix(unix) => {
-            let stream = match unix.path() {
-                UnixSocket::File(path) => std::os::unix::net::UnixStream::connect(path),
-                #[cfg(target_os = "linux")]
-                UnixSocket::Abstract(name) => {
-                    use std::os::linux::net::SocketAddrExt;
+    if let Transport::Unix(unix) = address.transport() {
+        let stream = match unix.path() {
+            UnixSocket::File(path) => Some(std::os::unix::net::UnixStream::connect(path)),
+            #[cfg(target_os = "linux")]
+            UnixSocket::Abstract(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                Some(
                     std::os::unix::net::SocketAddr::from_abstract_name(name.as_encoded_bytes())
-                        .and_then(|a| std::os::unix::net::UnixStream::connect_addr(&a))
+                        .and_then(|a| std::os::unix::net::UnixStream::connect_addr(&a)),
+                )
+            }
+            _ => None,
+        };
+        if let Some(stream) = stream {
+            let mut stream = async_io::Async::new(stream?)?;
+            match greet(&mut stream).await {
+                Ok(guid) => {
+                    return zbus::connection::Builder::authenticated_socket(stream, guid)?
+                        .internal_executor(false)
+                        .build()
+                        .await;
                 }
-                _ => return zbus::connection::Builder::address(address)?.build().await,
-            }?;
-            zbus::connection::Builder::async_io_unix_stream(stream)
+                Err(e) => tracing::debug!(error = %e, "short D-Bus greeting refused; retrying"),
+            }
         }
-        _ => zbus::connection::Builder::address(address)?,
+    }
+    zbus::connection::Builder::address(address)?
+        .internal_executor(false)
+        .build()
+        .await
+}
+
+/// The most a bus may send before its answer to `Hello` is complete: the `OK` line and one
+/// short message.
+const GREETING_LIMIT: usize = 4096;
+
+/// Authenticates to the bus and says `Hello` in one write, as sd-bus does, and reads exactly
+/// the two answers (the bus's own messages after them are left for zbus to read). zbus would
+/// wait for `OK` before sending the rest: one more round trip through the bus per keychain
+/// call. Returns the bus's GUID. No file-descriptor passing is negotiated: the Secret Service
+/// calls pass none.
+async fn greet(
+    stream: &mut async_io::Async<std::os::unix::net::UnixStream>,
+) -> zbus::Result<String> {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+    let uid = rustix::process::geteuid().as_raw().to_string();
+    let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
+    let hello = zbus::Message::method_call("/org/freedesktop/DBus", "Hello")?
+        .destination("org.freedesktop.DBus")?
+        .interface("org.freedesktop.DBus")?
+        .build(&())?;
+    let mut out = format!("\0AUTH EXTERNAL {hex}\r\nBEGIN\r\n").into_bytes();
+    out.extend_from_slice(hello.data());
+    stream.write_all(&out).await?;
+
+    // The answer to AUTH, a byte at a time so that nothing after it is taken from zbus.
+    let mut line = Vec::with_capacity(64);
+    while !line.ends_with(b"\r\n") {
+        if line.len() >= 256 {
+            return Err(greeting("an over-long answer to AUTH"));
+        }
+        let mut byte = [0u8];
+        stream.read_exact(&mut byte).await?;
+        line.push(byte[0]);
+    }
+    let guid = parse_ok(&line).ok_or_else(|| greeting("no OK to AUTH EXTERNAL"))?;
+
+    // The answer to Hello: a fixed header that gives the rest's length.
+    let mut header = [0u8; 16];
+    stream.read_exact(&mut header).await?;
+    let rest = message_rest(&header).ok_or_else(|| greeting("a malformed answer to Hello"))?;
+    if rest > GREETING_LIMIT {
+        return Err(greeting("an over-long answer to Hello"));
+    }
+    let mut body = vec![0u8; rest];
+    stream.read_exact(&mut body).await?;
+    // 2 is a method return; an error (3) means the bus refused Hello.
+    if header[1] != 2 {
+        return Err(greeting("Hello refused"));
+    }
+    Ok(guid)
+}
+
+fn greeting(what: &str) -> zbus::Error {
+    zbus::Error::Handshake(format!("short D-Bus greeting: {what}"))
+}
+
+/// The GUID in `OK <32 hex digits>\r\n`.
+pub(crate) fn parse_ok(line: &[u8]) -> Option<String> {
+    let guid = line.strip_prefix(b"OK ")?.strip_suffix(b"\r\n")?;
+    (guid.len() == 32 && guid.iter().all(u8::is_ascii_hexdigit))
+        .then(|| String::from_utf8_lossy(guid).into_owned())
+}
+
+/// How many bytes of a D-Bus message follow its 16-byte fixed header: the header-field array
+/// (padded to 8) and the body. `None` for an unknown byte order or protocol version, or a
+/// length past what the protocol allows.
+pub(crate) fn message_rest(header: &[u8; 16]) -> Option<usize> {
+    let word = |at: usize| {
+        let b = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+        match header[0] {
+            b'l' => Some(u32::from_le_bytes(b)),
+            b'B' => Some(u32::from_be_bytes(b)),
+            _ => None,
+        }
     };
-    builder.internal_executor(false).build().await
+    if header[3] != 1 {
+        return None;
+    }
+    let body = usize::try_from(word(4)?).ok()?;
+    let fields = usize::try_from(word(12)?).ok()?;
+    // The specification caps a whole message at 128 MiB; the caller caps far lower.
+    let padded = fields.checked_add(7)? & !7;
+    let rest = padded.checked_add(body)?;
+    (rest <= 128 << 20).then_some(rest)
 }
 
 /// The Secret Service's `SearchItems`, sent by itself: `get` sends it beside `OpenSession`
@@ -284,6 +384,44 @@ mod tests {
         assert_eq!(attributes["service"], "pixie");
         assert_eq!(attributes["username"], "session:work");
         assert_eq!(attributes["target"], "default");
+    }
+
+    #[test]
+    fn the_bus_answer_to_auth_gives_its_guid_and_nothing_else_passes() {
+        let guid = "0123456789abcdef0123456789ABCDEF";
+        assert_eq!(
+            parse_ok(format!("OK {guid}\r\n").as_bytes()).as_deref(),
+            Some(guid)
+        );
+        for bad in [
+            "REJECTED EXTERNAL\r\n",
+            "ERROR\r\n",
+            "OK 0123\r\n",
+            "OK 0123456789abcdef0123456789abcdeg\r\n",
+            "OK 0123456789abcdef0123456789abcdef",
+        ] {
+            assert_eq!(parse_ok(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_message_header_gives_the_length_of_the_rest() {
+        // Little endian, method return, version 1, body 12, serial 1, fields 61 (padded: 64).
+        let mut h = [b'l', 2, 1, 1, 12, 0, 0, 0, 1, 0, 0, 0, 61, 0, 0, 0];
+        assert_eq!(message_rest(&h), Some(76));
+        h[0] = b'B';
+        h[4..8].copy_from_slice(&12u32.to_be_bytes());
+        h[12..16].copy_from_slice(&64u32.to_be_bytes());
+        assert_eq!(message_rest(&h), Some(76));
+        // Unknown byte order or version, and lengths past the protocol's cap or `usize`.
+        assert_eq!(message_rest(&[b'x'; 16]), None);
+        let mut v2 = h;
+        v2[3] = 2;
+        assert_eq!(message_rest(&v2), None);
+        let mut huge = h;
+        huge[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        huge[12..16].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(message_rest(&huge), None);
     }
 
     #[test]
