@@ -66,7 +66,7 @@ pub enum Cached {
 #[derive(Debug)]
 pub struct TokenDue {
     name: String,
-    profile: Profile,
+    profile: Box<Profile>,
     min_valid: Duration,
 }
 
@@ -107,7 +107,8 @@ impl Engine {
     /// is fresh, else what [`Engine::refresh_due`] needs to refresh it. The keychain is read on
     /// the calling thread, which suits a one-shot front such as the CLI: a cached token costs
     /// no runtime and no thread. A long-running front calls [`Engine::token`], which also serves
-    /// sessions it keeps in memory.
+    /// sessions it keeps in memory. It blocks for as long as the keychain takes (up to its
+    /// time limit), so it must not be called on an async runtime's thread.
     pub fn cached_token(&self, name: &str, min_valid: Duration) -> Result<Cached> {
         let profile = self.profiles.get(name)?;
         let session = match self.unsaved_session(&profile.name) {
@@ -133,7 +134,7 @@ impl Engine {
         }
         Ok(Cached::Due(TokenDue {
             name: name.to_owned(),
-            profile,
+            profile: Box::new(profile),
             min_valid,
         }))
     }
@@ -146,7 +147,7 @@ impl Engine {
             profile,
             min_valid,
         } = due;
-        let name = name.as_str();
+        let (name, profile) = (name.as_str(), *profile);
         tracing::debug!(
             profile = name,
             "access token due; waiting for the refresh lock"

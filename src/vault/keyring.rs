@@ -58,6 +58,26 @@ struct Stuck {
     count: Mutex<usize>,
 }
 
+/// One stuck call, counted in [`Stuck`] from its making until it is dropped.
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+struct StillStuck(Arc<Stuck>);
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+impl StillStuck {
+    fn new(stuck: Arc<Stuck>) -> Self {
+        *lock_ignoring_poison(&stuck.count) += 1;
+        Self(stuck)
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+impl Drop for StillStuck {
+    fn drop(&mut self) {
+        let mut count = lock_ignoring_poison(&self.0.count);
+        *count = count.saturating_sub(1);
+    }
+}
+
 /// Where one call stands, shared by the caller and the call's thread.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum CallState {
@@ -169,22 +189,21 @@ impl Bounds<'_> {
         if let Some(answer) = answer {
             return answer;
         }
-        *lock_ignoring_poison(&self.stuck.count) += 1;
-        let stuck = self.stuck.clone();
+        // Counted until it ends, however it ends: a panic in it must not leave the keychain
+        // closed to this process for good.
+        let still_stuck = StillStuck::new(self.stuck.clone());
         let finish = move || {
             let _slot = slot;
+            let _still_stuck = still_stuck;
             let _ = async_io::block_on(call);
-            let mut count = lock_ignoring_poison(&stuck.count);
-            *count = count.saturating_sub(1);
         };
         if let Err(e) = std::thread::Builder::new()
             .name("pixie-keychain".into())
             .spawn(finish)
         {
-            // No thread to finish it on: the call is dropped (its connection closed) instead.
+            // No thread to finish it on: the call is dropped (its connection closed) instead,
+            // and with it its count.
             tracing::debug!("cannot leave a stuck keychain call to finish: {e}");
-            let mut count = lock_ignoring_poison(&self.stuck.count);
-            *count = count.saturating_sub(1);
         }
         Err(timed_out(timeout))
     }

@@ -7,8 +7,10 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 use secret_service::{EncryptionType, Error as SsError, Item, SecretService};
+#[cfg(target_os = "linux")]
 use zbus::address::transport::{Transport, UnixSocket};
 use zbus::zvariant::OwnedObjectPath;
 
@@ -46,42 +48,64 @@ where
     let conn = session_bus().await.map_err(|e| unreachable(e.into()))?;
     let executor = conn.executor().clone();
     // The connection's socket reader is a task on this executor: it runs while `call` waits.
-    futures_lite::future::or(call(conn), async {
+    let answer = futures_lite::future::or(call(conn), async {
         loop {
             executor.tick().await;
         }
     })
-    .await
+    .await;
+    // Tasks the call left behind hold the connection (a prompt's signal streams remove their
+    // match rules that way). They run to their end here, briefly, so that it closes.
+    futures_lite::future::or(
+        async {
+            while !executor.is_empty() {
+                executor.tick().await;
+            }
+        },
+        async {
+            async_io::Timer::after(LEFTOVER_TASKS).await;
+        },
+    )
+    .await;
+    answer
 }
 
-/// A connection to the session bus whose executor the caller ticks. A bus at a socket path or
-/// abstract name (what every desktop and `dbus-launch` give) is connected and greeted here, on
-/// this thread, in one round trip ([`greet`]); any other address, or a bus that refuses the
-/// short greeting, is left to zbus.
+/// How long a finished call's leftover tasks may run before its connection is dropped anyway.
+const LEFTOVER_TASKS: Duration = Duration::from_millis(500);
+
+/// How long the bus may take to answer the one-write greeting before zbus's own handshake is
+/// tried instead (a proxy that cannot take pipelined commands says nothing).
+#[cfg(target_os = "linux")]
+const GREETING_WAIT: Duration = Duration::from_secs(3);
+
+/// A connection to the session bus whose executor the caller ticks. On Linux, a bus at a
+/// socket path (what desktops, `dbus-launch` and `dbus-run-session` give) is connected and
+/// greeted here in one round trip ([`greet`]). Any other address, a Flatpak sandbox (whose bus
+/// proxy takes no pipelined commands), or a bus that does not answer the short greeting as
+/// expected, gets zbus's own handshake.
 async fn session_bus() -> zbus::Result<zbus::Connection> {
     let address = zbus::Address::session()?;
+    #[cfg(target_os = "linux")]
     if let Transport::Unix(unix) = address.transport() {
-        let stream = match unix.path() {
-            UnixSocket::File(path) => Some(std::os::unix::net::UnixStream::connect(path)),
-            #[cfg(target_os = "linux")]
-            UnixSocket::Abstract(name) => {
-                use std::os::linux::net::SocketAddrExt;
-                Some(
-                    std::os::unix::net::SocketAddr::from_abstract_name(name.as_encoded_bytes())
-                        .and_then(|a| std::os::unix::net::UnixStream::connect_addr(&a)),
-                )
-            }
-            _ => None,
-        };
-        if let Some(stream) = stream {
-            let mut stream = async_io::Async::new(stream?)?;
-            match greet(&mut stream).await {
-                Ok(guid) => {
+        if let (UnixSocket::File(path), false) =
+            (unix.path(), std::env::var_os("FLATPAK_ID").is_some())
+        {
+            let mut stream =
+                async_io::Async::<std::os::unix::net::UnixStream>::connect(path).await?;
+            let greeted = futures_lite::future::or(greet(&mut stream), async {
+                async_io::Timer::after(GREETING_WAIT).await;
+                Err(greeting("no answer"))
+            })
+            .await;
+            let expected = address.guid().map(|g| g.to_string());
+            match greeted {
+                Ok(guid) if expected.as_ref().is_none_or(|e| *e == guid) => {
                     return zbus::connection::Builder::authenticated_socket(stream, guid)?
                         .internal_executor(false)
                         .build()
                         .await;
                 }
+                Ok(_) => tracing::debug!("the bus's GUID is not the address's; retrying"),
                 Err(e) => tracing::debug!(error = %e, "short D-Bus greeting refused; retrying"),
             }
         }
@@ -94,13 +118,16 @@ async fn session_bus() -> zbus::Result<zbus::Connection> {
 
 /// The most a bus may send before its answer to `Hello` is complete: the `OK` line and one
 /// short message.
+#[cfg(target_os = "linux")]
 const GREETING_LIMIT: usize = 4096;
 
 /// Authenticates to the bus and says `Hello` in one write, as sd-bus does, and reads exactly
 /// the two answers (the bus's own messages after them are left for zbus to read). zbus would
 /// wait for `OK` before sending the rest: one more round trip through the bus per keychain
-/// call. Returns the bus's GUID. No file-descriptor passing is negotiated: the Secret Service
-/// calls pass none.
+/// call. Returns the bus's GUID. No file-descriptor passing is negotiated and zbus is not told
+/// the connection's unique name: the connection serves Secret Service calls only, which pass
+/// no file descriptors and claim no names.
+#[cfg(target_os = "linux")]
 async fn greet(
     stream: &mut async_io::Async<std::os::unix::net::UnixStream>,
 ) -> zbus::Result<String> {
@@ -144,6 +171,7 @@ async fn greet(
     Ok(guid)
 }
 
+#[cfg(target_os = "linux")]
 fn greeting(what: &str) -> zbus::Error {
     zbus::Error::Handshake(format!("short D-Bus greeting: {what}"))
 }
