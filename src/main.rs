@@ -2,8 +2,8 @@
 //!
 //! This program is the front. Tools such as kubectl, git and scripts call `pixie token` for
 //! every operation; when a token broker (`pixie agent`, or the app) runs, this program asks it
-//! for a bare or header token and prints the answer (token, warning or error) as the engine
-//! would, without loading the engine. Everything else (every other command or format, no
+//! for a bare, header or kubectl (ExecCredential) token and prints the answer (token, warning
+//! or error) as the engine would, without loading the engine. Everything else (every other command or format, no
 //! broker, an exchange that broke) is handed to `pixie-engine` beside it, which replaces this
 //! process with the same arguments, so exit codes, signals and the terminal behave as one
 //! program.
@@ -21,6 +21,8 @@ macro_rules! outln {
 #[allow(dead_code)]
 #[path = "cli/args.rs"]
 mod args;
+#[path = "cli/exec_credential.rs"]
+mod exec_credential;
 #[allow(dead_code, unused_macros)]
 #[path = "cli/output.rs"]
 mod output;
@@ -42,15 +44,18 @@ fn main() {
     }
 }
 
-/// `pixie token NAME` (bare or as a header) answered by a running broker, or `None` when the
-/// engine is to answer. Once the broker was asked, its answer is final here (an error, or a
+/// `pixie token NAME` (bare, as a header, or as kubectl's ExecCredential) answered by a running
+/// broker, or `None` when the engine is to answer. Once the broker was asked, its answer is final here (an error, or a
 /// policy's refusal, is printed as the engine would), so that nobody is asked twice; only an
 /// exchange that broke goes on to the engine, without the broker, as the engine itself falls
 /// back to the keychain then.
 fn from_broker(cli: &args::Cli) -> Option<pixie::Result<()>> {
     let args::Command::Token {
         name,
-        format: format @ (args::TokenFormat::Raw | args::TokenFormat::Header),
+        format:
+            format @ (args::TokenFormat::Raw
+            | args::TokenFormat::Header
+            | args::TokenFormat::ExecCredential),
         min_valid,
     } = &cli.command
     else {
@@ -65,8 +70,16 @@ fn from_broker(cli: &args::Cli) -> Option<pixie::Result<()>> {
         Ok(Err(e)) => return Some(Err(e)),
         Err(_) => hand_over(&["--no-agent"]),
     };
-    let header = matches!(format, args::TokenFormat::Header);
-    Some(output::token_lines(name, header, &t))
+    // The engine prints these the same way, through the same functions (`cli/token.rs`).
+    Some(match format {
+        args::TokenFormat::ExecCredential => {
+            if let Some(w) = &t.warning {
+                output::token_warning(name, w, t.expires_at);
+            }
+            exec_credential::print(&t)
+        }
+        _ => output::token_lines(name, matches!(format, args::TokenFormat::Header), &t),
+    })
 }
 
 /// Replaces this process with `pixie-engine` (beside this program) and the same arguments,

@@ -139,6 +139,8 @@ fn token_status_and_claims_through_the_agent_equal_the_keychain_path() {
     for args in [
         &["token", "p"][..],
         &["token", "p", "--format", "header"],
+        &["token", "p", "--format", "exec-credential"],
+        &["token", "q", "--format", "exec-credential"],
         &["claims", "p"],
         &["status", "--json"],
         &["status", "p", "--json"],

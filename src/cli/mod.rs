@@ -13,6 +13,7 @@ macro_rules! outln {
 
 mod agent;
 mod args;
+mod exec_credential;
 mod git;
 mod kube;
 mod login;

@@ -24,7 +24,7 @@ pub(super) fn token(
                 token_warning(name, w, t.expires_at);
             }
             if let TokenFormat::ExecCredential = format {
-                return super::kube::print_exec_credential(&t);
+                return super::exec_credential::print(&t);
             }
             return json_out(&serde_json::json!({
                 "access_token": t.access_token.secret(),
