@@ -22,6 +22,7 @@ pub const COMMANDS: &[&str] = &[
     "get_settings",
     "set_settings",
     "set_ask_new_programs",
+    "forget_program",
     "program_questions",
     "answer_program",
     "ui_ready",

@@ -128,6 +128,13 @@ pub async fn set_ask_new_programs(
     crate::publish::profile(&app, &name).await
 }
 
+/// Forgets a program allowed "Always" for a profile: it is asked again next time.
+#[tauri::command]
+pub async fn forget_program(app: AppHandle, name: String, path: String) -> CmdResult<ProfileView> {
+    app.pixie().forget_program(&name, &path)?;
+    crate::publish::profile(&app, &name).await
+}
+
 /// The programs waiting for the person's answer (the window reads them as it opens).
 #[tauri::command]
 pub fn program_questions(app: AppHandle) -> Vec<ProgramQuestion> {

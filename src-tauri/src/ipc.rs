@@ -124,6 +124,8 @@ pub struct ProfileView {
     pub programs: Vec<ProgramUse>,
     /// A program not yet allowed gets this profile's token only once the person says so.
     pub ask_new_programs: bool,
+    /// The executables allowed "Always" for this profile, by full path.
+    pub allowed_programs: Vec<String>,
 }
 
 /// A program that asked the token broker about a profile: "kubectl, 2 min ago".

@@ -86,6 +86,7 @@ pub fn run() {
             commands::get_settings,
             commands::set_settings,
             commands::set_ask_new_programs,
+            commands::forget_program,
             commands::program_questions,
             commands::answer_program,
             commands::ui_ready,

@@ -83,6 +83,35 @@ impl ProgramPolicy {
         })
     }
 
+    /// The executables allowed "Always" for `profile`, by path.
+    pub fn allowed(&self, profile: &str) -> Vec<PathBuf> {
+        lock(&self.rules)
+            .allowed
+            .get(profile)
+            .map(|a| a.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Forgets that `exe` was allowed "Always" for `profile`: with asking on, it is asked again
+    /// next time. Forgetting a program that is not allowed changes nothing.
+    pub fn disallow(&self, profile: &str, exe: &std::path::Path) -> std::io::Result<()> {
+        let known = lock(&self.rules)
+            .allowed
+            .get(profile)
+            .is_some_and(|a| a.contains(exe));
+        if !known {
+            return Ok(());
+        }
+        self.change_rules(|r| {
+            if let Some(a) = r.allowed.get_mut(profile) {
+                a.remove(exe);
+                if a.is_empty() {
+                    r.allowed.remove(profile);
+                }
+            }
+        })
+    }
+
     /// Forgets everything about a deleted profile, so a new one of that name starts afresh.
     pub fn forget(&self, profile: &str) -> std::io::Result<()> {
         if !self.asks(profile) && !lock(&self.rules).allowed.contains_key(profile) {
@@ -289,6 +318,42 @@ mod tests {
         );
         assert_eq!(again.ask(&kubectl, "home").await, Decision::Deny);
         assert_eq!(*lock(&denied), ["/usr/bin/git", "/usr/bin/kubectl"]);
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_program_is_asked_again_and_stays_forgotten_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = policy(dir.path(), ASK_TIMEOUT);
+        p.set_asks("work", true).unwrap();
+        let _always = answering(&p, ProgramAnswer::Always);
+        let kubectl = peer(Some("/usr/bin/kubectl"));
+        let git = peer(Some("/usr/bin/git"));
+        assert_eq!(p.ask(&kubectl, "work").await, Decision::Allow);
+        assert_eq!(p.ask(&git, "work").await, Decision::Allow);
+        assert_eq!(
+            p.allowed("work"),
+            [
+                PathBuf::from("/usr/bin/git"),
+                PathBuf::from("/usr/bin/kubectl")
+            ]
+        );
+        p.disallow("work", std::path::Path::new("/usr/bin/kubectl"))
+            .unwrap();
+        // Forgetting what is not allowed changes nothing.
+        p.disallow("work", std::path::Path::new("/usr/bin/ssh"))
+            .unwrap();
+        p.disallow("home", std::path::Path::new("/usr/bin/git"))
+            .unwrap();
+        let again = policy(dir.path(), ASK_TIMEOUT);
+        assert_eq!(again.allowed("work"), [PathBuf::from("/usr/bin/git")]);
+        let denied = answering(&again, ProgramAnswer::Deny);
+        assert_eq!(again.ask(&git, "work").await, Decision::Allow);
+        assert_eq!(again.ask(&kubectl, "work").await, Decision::Deny);
+        assert_eq!(*lock(&denied), ["/usr/bin/kubectl"]);
+        again
+            .disallow("work", std::path::Path::new("/usr/bin/git"))
+            .unwrap();
+        assert!(again.allowed("work").is_empty());
     }
 
     #[tokio::test]

@@ -71,6 +71,7 @@ pub fn profile_view(
         account_pinned: profile.expected.is_set(),
         programs: Vec::new(),
         ask_new_programs: false,
+        allowed_programs: Vec::new(),
     };
     if let Some(s) = status {
         view.state = match s.state {

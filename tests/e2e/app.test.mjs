@@ -346,7 +346,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     await app.screenshot('who-asked');
   });
 
-  step('with "ask before a new program" on, Deny refuses the CLI and Always lets it in for good', async () => {
+  step('with "ask before a new program" on, Deny refuses the CLI, Always lets it in, Forget asks again', async () => {
     await app.clickInRow(PROFILE, 'ask-new-programs');
     await app.waitFor('the setting to be on', async () =>
       (await (await app.row(PROFILE)).$('[data-testid="ask-new-programs"]')).isSelected());
@@ -376,6 +376,24 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     assert.equal(r3.code, 0, r3.stderr);
     collect(r3.stdout);
     assert.equal(await (await app.$('program-question')).isExisting(), false, 'no question for an allowed program');
+
+    // The row lists it as allowed always; Forget makes the next call ask again.
+    const allowed = await app.waitFor('the allowed program in the row', async () => {
+      const el = await (await app.row(PROFILE)).$('[data-testid="allowed-program"]');
+      return (await el.isExisting()) ? el : false;
+    });
+    assert.equal(await allowed.getAttribute('title'), cliPath(), 'the allowed program is named by its path');
+    await app.screenshot('allowed-programs');
+    await app.clickInRow(PROFILE, 'forget-program');
+    await app.waitFor('the program to be forgotten', async () =>
+      !(await (await (await app.row(PROFILE)).$('[data-testid="allowed-program"]')).isExisting()));
+    assert.ok(!fs.readFileSync(path.join(home, 'desktop.json'), 'utf8').includes(cliPath()), 'forgotten in the file too');
+    const asked = pixieToken();
+    await app.shown('program-question', '', { timeout: 15000 });
+    await app.click('program-allow-once');
+    const r4 = await asked;
+    assert.equal(r4.code, 0, r4.stderr);
+    collect(r4.stdout);
 
     await app.clickInRow(PROFILE, 'ask-new-programs');
     await app.waitFor('the setting to be off', async () =>

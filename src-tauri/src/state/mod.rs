@@ -447,6 +447,21 @@ impl Pixie {
             .map_err(|e| IpcError::new(ErrorCode::Local, format!("cannot save the settings: {e}")))
     }
 
+    pub fn allowed_programs(&self, name: &str) -> Vec<String> {
+        self.programs
+            .allowed(name)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    }
+
+    pub fn forget_program(&self, name: &str, path: &str) -> CmdResult<()> {
+        self.profile(name)?;
+        self.programs
+            .disallow(name, std::path::Path::new(path))
+            .map_err(|e| IpcError::new(ErrorCode::Local, format!("cannot save the settings: {e}")))
+    }
+
     pub fn program_questions(&self) -> Vec<ProgramQuestion> {
         self.programs.questions()
     }

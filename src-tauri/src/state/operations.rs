@@ -59,6 +59,7 @@ impl Pixie {
     fn with_programs(&self, mut view: ProfileView) -> ProfileView {
         view.programs = self.programs_of(&view.name);
         view.ask_new_programs = self.asks_new_programs(&view.name);
+        view.allowed_programs = self.allowed_programs(&view.name);
         view
     }
 

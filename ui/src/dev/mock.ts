@@ -36,6 +36,7 @@ let list: ProfileView[] =
               { name: 'git', path: '/usr/bin/git', at: now - 3_600_000 },
             ],
             ask_new_programs: true,
+            allowed_programs: ['/usr/local/bin/kubectl'],
           }),
           view('staging', {
             state: 'signed_in',
@@ -251,6 +252,11 @@ mockIPC(
         return a.settings;
       case 'set_ask_new_programs': {
         const changed = { ...p, ask_new_programs: Boolean(a.ask) };
+        set(changed);
+        return changed;
+      }
+      case 'forget_program': {
+        const changed = { ...p, allowed_programs: p.allowed_programs.filter((x) => x !== a.path) };
         set(changed);
         return changed;
       }

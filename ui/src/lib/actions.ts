@@ -121,6 +121,10 @@ export const rememberAccount = (name: string): Promise<void> =>
 export const setAskNewPrograms = (name: string, ask: boolean): Promise<void> =>
   run(async () => profiles.upsert(await ipc.setAskNewPrograms(name, ask)));
 
+/** Forgets a program allowed "Always" for a profile: with asking on, it is asked again. */
+export const forgetProgram = (name: string, path: string): Promise<void> =>
+  run(async () => profiles.upsert(await ipc.forgetProgram(name, path)));
+
 /** The person's answer to a program waiting for a token. */
 export const answerProgram = (id: number, answer: ProgramAnswer): Promise<void> =>
   run(async () => {

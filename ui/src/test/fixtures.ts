@@ -17,6 +17,7 @@ export function view(name: string, over: Partial<ProfileView> = {}): ProfileView
     account_pinned: false,
     programs: [],
     ask_new_programs: false,
+    allowed_programs: [],
     ...over,
   };
 }

@@ -19,7 +19,9 @@ const code = (over: Partial<DeviceCodeView> = {}): DeviceCodeView => ({
 
 function renderRow(p: ProfileView) {
   const onaction = vi.fn();
-  render(ProfileList, { props: { profiles: [p], selected: p.name, onaction, onselect: vi.fn(), onadd: vi.fn() } });
+  render(ProfileList, {
+    props: { profiles: [p], selected: p.name, onaction, onforget: vi.fn(), onselect: vi.fn(), onadd: vi.fn() },
+  });
   const li = document.querySelector<HTMLElement>(`[data-testid="profile-row"][data-profile="${p.name}"]`);
   if (!li) throw new Error('no row');
   return { li, q: within(li), onaction };

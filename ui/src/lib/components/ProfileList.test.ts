@@ -19,7 +19,14 @@ describe('profile list countdown', () => {
     // Near the top, so that it is among the rows in view (the list renders only those).
     rows.splice(2, 0, view('gone', { state: 'signed_in', expires_at: now + 1_500 }));
     render(ProfileList, {
-      props: { profiles: rows, selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() },
+      props: {
+        profiles: rows,
+        selected: null,
+        onaction: vi.fn(),
+        onforget: vi.fn(),
+        onselect: vi.fn(),
+        onadd: vi.fn(),
+      },
     });
     const first = screen.getAllByTestId('countdown')[0] as HTMLElement;
     expect(first).toHaveTextContent('expires in 1:05');
@@ -42,6 +49,7 @@ describe('profile list countdown', () => {
         profiles: [view('a'), view('b', { state: 'signed_in' })],
         selected: 'a',
         onaction,
+        onforget: vi.fn(),
         onselect,
         onadd: vi.fn(),
       },
@@ -55,7 +63,14 @@ describe('profile list countdown', () => {
 
   it('makes only the selected row and its buttons tab stops', () => {
     render(ProfileList, {
-      props: { profiles: [view('a'), view('b')], selected: 'b', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() },
+      props: {
+        profiles: [view('a'), view('b')],
+        selected: 'b',
+        onaction: vi.fn(),
+        onforget: vi.fn(),
+        onselect: vi.fn(),
+        onadd: vi.fn(),
+      },
     });
     const a = document.querySelector('[data-profile="a"]') as HTMLElement;
     const b = document.querySelector('[data-profile="b"]') as HTMLElement;
@@ -70,6 +85,7 @@ describe('profile list countdown', () => {
       profiles: [view('a'), view('b', { state: 'signed_in', expires_at: 1 })],
       selected: 'b',
       onaction: vi.fn(),
+      onforget: vi.fn(),
       onselect: vi.fn(),
       onadd: vi.fn(),
     };
@@ -94,6 +110,7 @@ describe('profile list countdown', () => {
       profiles: [view('a'), view('b', { state: 'signed_in' })],
       selected: 'b',
       onaction: vi.fn(),
+      onforget: vi.fn(),
       onselect: vi.fn(),
       onadd: vi.fn(),
     };
@@ -109,7 +126,14 @@ describe('profile list countdown', () => {
       view(`p${i}`, i % 2 ? { state: 'signed_in', expires_at: Date.now() + i * 1000 } : {}),
     );
     render(ProfileList, {
-      props: { profiles: many, selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() },
+      props: {
+        profiles: many,
+        selected: null,
+        onaction: vi.fn(),
+        onforget: vi.fn(),
+        onselect: vi.fn(),
+        onadd: vi.fn(),
+      },
     });
     const rows = screen.getAllByTestId('profile-row');
     expect(rows.length).toBeGreaterThan(5);
@@ -123,7 +147,14 @@ describe('profile list countdown', () => {
 
   it('keeps the selected row rendered when it is out of view', async () => {
     const many = Array.from({ length: 1000 }, (_, i) => view(`p${i}`));
-    const props = { profiles: many, selected: 'p0', onaction: vi.fn(), onselect: vi.fn(), onadd: vi.fn() };
+    const props = {
+      profiles: many,
+      selected: 'p0',
+      onaction: vi.fn(),
+      onforget: vi.fn(),
+      onselect: vi.fn(),
+      onadd: vi.fn(),
+    };
     const { rerender } = render(ProfileList, { props });
     expect(document.querySelector('[data-profile="p999"]')).toBeNull();
     await rerender({ ...props, selected: 'p999' });
@@ -138,6 +169,7 @@ describe('profile list countdown', () => {
       profiles: [view('a'), view('b')],
       selected: 'a',
       onaction: vi.fn(),
+      onforget: vi.fn(),
       onselect: vi.fn(),
       onadd: vi.fn(),
     };
@@ -154,7 +186,9 @@ describe('profile list countdown', () => {
 
   it('offers Add profile when empty', async () => {
     const onadd = vi.fn();
-    render(ProfileList, { props: { profiles: [], selected: null, onaction: vi.fn(), onselect: vi.fn(), onadd } });
+    render(ProfileList, {
+      props: { profiles: [], selected: null, onaction: vi.fn(), onforget: vi.fn(), onselect: vi.fn(), onadd },
+    });
     expect(screen.getByText(/No profiles yet/)).toBeInTheDocument();
     await fireEvent.click(screen.getByRole('button', { name: 'Add profile' }));
     expect(onadd).toHaveBeenCalled();

@@ -14,6 +14,7 @@ const props = (profiles: ProfileView[], selected: string | null = null) => ({
   profiles,
   selected,
   onaction: vi.fn(),
+  onforget: vi.fn(),
   onselect: vi.fn(),
   onadd: vi.fn(),
 });
@@ -193,5 +194,26 @@ describe('"Ask before a new program gets this token"', () => {
   it('shows on an unselected row while it is on', () => {
     const li = buildRow(view('work', { ask_new_programs: true }));
     expect(li.querySelector<HTMLInputElement>('[data-testid="ask-new-programs"]')?.checked).toBe(true);
+  });
+
+  it('lists the programs allowed always, each with Forget', () => {
+    const p = props(
+      [view('work', { ask_new_programs: true, allowed_programs: ['/usr/bin/kubectl', '/opt/<b>x</b>'] })],
+      'work',
+    );
+    render(ProfileList, { props: p });
+    const allowed = [...rowOf('work').querySelectorAll<HTMLElement>('[data-testid="allowed-program"]')];
+    // Named by file, the full path as the title; the path is text, never markup.
+    expect(allowed.map((a) => a.title)).toEqual(['/usr/bin/kubectl', '/opt/<b>x</b>']);
+    expect(allowed[0]?.textContent).toContain('kubectl');
+    expect(rowOf('work').querySelector('b')).toBeNull();
+    allowed[1]?.querySelector<HTMLButtonElement>('[data-testid="forget-program"]')?.click();
+    expect(p.onforget).toHaveBeenCalledWith('work', '/opt/<b>x</b>');
+    expect(p.onselect).not.toHaveBeenCalled();
+  });
+
+  it('lists no allowed programs while asking is off and the row is not selected', () => {
+    const li = buildRow(view('work', { allowed_programs: ['/usr/bin/kubectl'] }));
+    expect(li.querySelector('[data-testid="allowed-programs"]')).toBeNull();
   });
 });

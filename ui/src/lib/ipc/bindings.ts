@@ -45,7 +45,11 @@ programs: Array<ProgramUse>,
 /**
  * A program not yet allowed gets this profile's token only once the person says so.
  */
-ask_new_programs: boolean, };
+ask_new_programs: boolean, 
+/**
+ * The executables allowed "Always" for this profile, by full path.
+ */
+allowed_programs: Array<string>, };
 
 export type ProgramUse = { 
 /**
@@ -218,7 +222,7 @@ export type ReadyReport = { profiles: number,
 render_ms: number, };
 
 export const EVENTS = { profile: "pixie://profile", profiles: "pixie://profiles", notice: "pixie://notice", questions: "pixie://questions" } as const;
-export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "presets" | "preset_form" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_device_code" | "remember_account" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "set_ask_new_programs" | "program_questions" | "answer_program" | "ui_ready";
+export type Command = "list_profiles" | "get_profile" | "save_profile" | "delete_profile" | "discover" | "presets" | "preset_form" | "sign_in" | "cancel_sign_in" | "reopen_browser" | "copy_device_code" | "remember_account" | "copy_token" | "claims" | "sign_out" | "export_profiles" | "import_profiles" | "get_settings" | "set_settings" | "set_ask_new_programs" | "forget_program" | "program_questions" | "answer_program" | "ui_ready";
 export const DEFAULT_SCOPES = "openid offline_access profile email";
 export const DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback";
 export const ERROR_CODES = ["invalid", "profile_file", "sign_in_required", "provider", "keychain", "sign_in_incomplete", "cancelled", "busy", "local"] as const satisfies readonly ErrorCode[];

@@ -101,6 +101,8 @@ export const getSettings = (): Promise<Settings> => call('get_settings');
 export const setSettings = (settings: Settings): Promise<Settings> => call('set_settings', { settings });
 export const setAskNewPrograms = (name: string, ask: boolean): Promise<ProfileView> =>
   call('set_ask_new_programs', { name, ask });
+export const forgetProgram = (name: string, path: string): Promise<ProfileView> =>
+  call('forget_program', { name, path });
 export const programQuestions = (): Promise<ProgramQuestion[]> => call('program_questions');
 export const answerProgram = (id: number, answer: ProgramAnswer): Promise<void> =>
   call('answer_program', { id, answer });
