@@ -45,10 +45,10 @@ fn main() {
 }
 
 /// `pixie token NAME` (bare, as a header, or as kubectl's ExecCredential) answered by a running
-/// broker, or `None` when the engine is to answer. Once the broker was asked, its answer is final here (an error, or a
-/// policy's refusal, is printed as the engine would), so that nobody is asked twice; only an
-/// exchange that broke goes on to the engine, without the broker, as the engine itself falls
-/// back to the keychain then.
+/// broker, or `None` when the engine is to answer. Once the broker was asked, its answer is
+/// final here (an error, or a policy's refusal, is printed as the engine would), so that nobody
+/// is asked twice; only an exchange that broke goes on to the engine, without the broker, as
+/// the engine itself falls back to the keychain then.
 fn from_broker(cli: &args::Cli) -> Option<pixie::Result<()>> {
     let args::Command::Token {
         name,
@@ -70,16 +70,8 @@ fn from_broker(cli: &args::Cli) -> Option<pixie::Result<()>> {
         Ok(Err(e)) => return Some(Err(e)),
         Err(_) => hand_over(&["--no-agent"]),
     };
-    // The engine prints these the same way, through the same functions (`cli/token.rs`).
-    Some(match format {
-        args::TokenFormat::ExecCredential => {
-            if let Some(w) = &t.warning {
-                output::token_warning(name, w, t.expires_at);
-            }
-            exec_credential::print(&t)
-        }
-        _ => output::token_lines(name, matches!(format, args::TokenFormat::Header), &t),
-    })
+    // The engine prints these the same way, through the same function (`cli/token.rs`).
+    Some(output::token_out(name, *format, &t))
 }
 
 /// Replaces this process with `pixie-engine` (beside this program) and the same arguments,

@@ -27,20 +27,39 @@ pub fn exit_code(kind: pixie::ErrorKind) -> i32 {
     }
 }
 
-/// `pixie token`'s output in its bare and header formats, warning first (on stderr). Shared by
-/// the front (`src/main.rs`) and the engine (`token.rs`).
-pub(super) fn token_lines(name: &str, header: bool, t: &pixie::engine::FreshToken) -> Result<()> {
+/// `pixie token`'s output in `format`, its warning first (on stderr). Shared by the front
+/// (`src/main.rs`, for a broker's answer) and the engine (`token.rs`).
+pub(super) fn token_out(
+    name: &str,
+    format: super::args::TokenFormat,
+    t: &pixie::engine::FreshToken,
+) -> Result<()> {
+    use super::args::TokenFormat;
     if let Some(w) = &t.warning {
         token_warning(name, w, t.expires_at);
     }
-    let token = bare(t.access_token.secret(), "access token")?;
-    if header {
-        outln!(
-            "Authorization: {} {token}",
-            bare(&t.token_type, "token type")?
-        );
-    } else {
-        outln!("{token}");
+    match format {
+        TokenFormat::Raw | TokenFormat::Header => {
+            let token = bare(t.access_token.secret(), "access token")?;
+            if let TokenFormat::Header = format {
+                outln!(
+                    "Authorization: {} {token}",
+                    bare(&t.token_type, "token type")?
+                );
+            } else {
+                outln!("{token}");
+            }
+        }
+        TokenFormat::ExecCredential => return super::exec_credential::print(t),
+        TokenFormat::Json => {
+            return json_out(&serde_json::json!({
+                "access_token": t.access_token.secret(),
+                "token_type": t.token_type,
+                "expires_at": t.expires_at,
+                "expires_in": t.expires_at.map(|e| (e - chrono::Utc::now()).num_seconds().max(0)),
+                "scopes": t.scopes,
+            }))
+        }
     }
     Ok(())
 }
