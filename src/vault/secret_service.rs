@@ -18,6 +18,9 @@ use super::keyring::Bounds;
 use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretString};
 
+/// What `SearchItems` answers: the paths of the matching items, unlocked and locked.
+type Found = (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>);
+
 /// The `target` attribute the `keyring` crate sets when none is given.
 const TARGET: &str = "default";
 
@@ -208,10 +211,7 @@ pub(crate) fn message_rest(header: &[u8; 16]) -> Option<usize> {
 
 /// The Secret Service's `SearchItems`, sent by itself: `get` sends it beside `OpenSession`
 /// rather than after, saving a round trip through the bus.
-async fn search_paths(
-    conn: &zbus::Connection,
-    attributes: HashMap<&str, &str>,
-) -> Result<(Vec<OwnedObjectPath>, Vec<OwnedObjectPath>)> {
+async fn search_paths(conn: &zbus::Connection, attributes: HashMap<&str, &str>) -> Result<Found> {
     let reply = conn
         .call_method(
             Some("org.freedesktop.secrets"),
@@ -231,18 +231,16 @@ async fn search_paths(
 /// or by keyring before v3) are looked for in the default collection when no other matches.
 async fn matching<'a>(
     ss: &'a SecretService<'a>,
-    (unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>),
+    (unlocked, locked): Found,
     service: &str,
     key: &str,
 ) -> Result<Vec<(Item<'a>, bool)>> {
-    let mut items = Vec::with_capacity(unlocked.len() + locked.len());
-    for (path, is_locked) in unlocked
+    let mut items: Vec<(Item<'a>, bool)> = at_paths(ss, unlocked)
+        .await?
         .into_iter()
-        .map(|p| (p, false))
-        .chain(locked.into_iter().map(|p| (p, true)))
-    {
-        items.push((ss.get_item_by_path(path).await.map_err(failed)?, is_locked));
-    }
+        .map(|i| (i, false))
+        .chain(at_paths(ss, locked).await?.into_iter().map(|i| (i, true)))
+        .collect();
     if items.is_empty() {
         for item in without_target(ss, service, key).await? {
             let is_locked = item.is_locked().await.map_err(failed)?;
@@ -262,9 +260,18 @@ async fn without_target<'a>(
     let collection = ss.get_default_collection().await.map_err(failed)?;
     let legacy = HashMap::from([("service", service), ("username", key)]);
     let found = collection.search_items(legacy).await.map_err(failed)?;
-    let mut items = Vec::with_capacity(found.len());
-    for item in found {
-        items.push(ss.get_item_by_path(item.item_path).await.map_err(failed)?);
+    let paths: Vec<OwnedObjectPath> = found.into_iter().map(|i| i.item_path).collect();
+    at_paths(ss, paths).await
+}
+
+/// The items at `paths`, in order.
+async fn at_paths<'a>(
+    ss: &'a SecretService<'a>,
+    paths: impl IntoIterator<Item = OwnedObjectPath>,
+) -> Result<Vec<Item<'a>>> {
+    let mut items = Vec::new();
+    for path in paths {
+        items.push(ss.get_item_by_path(path).await.map_err(failed)?);
     }
     Ok(items)
 }
@@ -273,7 +280,7 @@ async fn without_target<'a>(
 /// error rather than a guess at which holds the session.
 async fn find<'a>(
     ss: &'a SecretService<'a>,
-    found: (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>),
+    found: Found,
     service: &str,
     key: &str,
 ) -> Result<Option<Item<'a>>> {
@@ -298,10 +305,7 @@ async fn open_and_search<'a>(
     conn: zbus::Connection,
     service: &str,
     key: &str,
-) -> Result<(
-    SecretService<'a>,
-    (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>),
-)> {
+) -> Result<(SecretService<'a>, Found)> {
     let (ss, found) = futures_lite::future::zip(
         SecretService::connect_with_existing(encryption(), conn.clone()),
         search_paths(&conn, search_attributes(service, key)),
@@ -360,10 +364,7 @@ pub(super) fn delete(service: &str, key: &str, bounds: &Bounds) -> Result<()> {
     bounds.here(over_session_bus(move |conn| async move {
         let (service, key) = (service.as_str(), key.as_str());
         let (ss, (unlocked, locked)) = open_and_search(conn, service, key).await?;
-        let mut items: Vec<Item<'_>> = Vec::new();
-        for path in unlocked.into_iter().chain(locked) {
-            items.push(ss.get_item_by_path(path).await.map_err(failed)?);
-        }
+        let mut items = at_paths(&ss, unlocked.into_iter().chain(locked)).await?;
         for item in without_target(&ss, service, key).await? {
             if !items.iter().any(|i| i.item_path == item.item_path) {
                 items.push(item);
