@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secret_service::{EncryptionType, Error as SsError, Item, SecretService};
@@ -20,6 +21,33 @@ use crate::secret::{ExposeSecret, SecretString};
 
 /// What `SearchItems` answers: the paths of the matching items, unlocked and locked.
 type Found = (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>);
+
+/// How one attempt at a keychain call failed.
+enum Failure {
+    /// The Secret Service left the bus while a call to it was pending, or a later call found
+    /// its session gone: it crashed (gnome-keyring aborts under bursts of clients) or was
+    /// restarted. D-Bus starts its successor for the next call, so the whole call is worth one
+    /// more attempt; each of `get`, `set` and `delete` may be run twice.
+    Vanished(SsError),
+    Failed(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Failed(e)
+    }
+}
+
+impl Failure {
+    fn into_error(self) -> Error {
+        match self {
+            Failure::Vanished(e) => unreachable(e),
+            Failure::Failed(e) => e,
+        }
+    }
+}
+
+type Attempt<T> = std::result::Result<T, Failure>;
 
 /// The `target` attribute the `keyring` crate sets when none is given.
 const TARGET: &str = "default";
@@ -44,11 +72,11 @@ fn encryption() -> EncryptionType {
 /// waits. The caller decides where it runs ([`Bounds::here`]: on the keychain caller's thread).
 /// zbus would otherwise connect on a thread of the `blocking` pool and run the connection on an
 /// executor thread: two threads started, and a hop between threads for every reply.
-async fn over_session_bus<T, F>(call: impl FnOnce(zbus::Connection) -> F) -> Result<T>
+async fn over_session_bus<T, F>(call: impl FnOnce(zbus::Connection) -> F) -> Attempt<T>
 where
-    F: Future<Output = Result<T>>,
+    F: Future<Output = Attempt<T>>,
 {
-    let conn = session_bus().await.map_err(|e| unreachable(e.into()))?;
+    let conn = session_bus().await.map_err(|e| unreached(e.into()))?;
     let executor = conn.executor().clone();
     // The connection's socket reader is a task on this executor: it runs while `call` waits.
     let answer = futures_lite::future::or(call(conn), async {
@@ -71,6 +99,58 @@ where
     )
     .await;
     answer
+}
+
+/// Runs `call` as [`over_session_bus`] does and, if the Secret Service vanished in the middle,
+/// once more from the start, on a new connection, against its successor. A second vanishing
+/// is an error.
+async fn attempt<T, F>(call: impl Fn(zbus::Connection) -> F) -> Result<T>
+where
+    F: Future<Output = Attempt<T>>,
+{
+    match over_session_bus(&call).await {
+        Err(Failure::Vanished(e)) => {
+            tracing::debug!(error = %e, "the keychain service vanished during a call; trying again");
+            over_session_bus(&call).await.map_err(Failure::into_error)
+        }
+        answer => answer.map_err(Failure::into_error),
+    }
+}
+
+/// Whether `e` says that the Secret Service that was being called is gone: the bus answered
+/// for it that it disconnected with the call pending (dbus-daemon: "Message recipient
+/// disconnected ...", dbus-broker: "Remote peer disconnected"), or its successor does not know
+/// the session the call named. A bus that gave up waiting also answers `NoReply`, but not
+/// "disconnected": a hung keychain is not called twice.
+fn vanished(e: &SsError) -> bool {
+    fn named(name: &str, detail: Option<&str>) -> bool {
+        match name {
+            "org.freedesktop.DBus.Error.NoReply" => {
+                detail.is_some_and(|d| d.contains("disconnected"))
+            }
+            "org.freedesktop.Secret.Error.NoSession" => true,
+            _ => false,
+        }
+    }
+    fn of_zbus(e: &zbus::Error) -> bool {
+        match e {
+            zbus::Error::MethodError(name, detail, _) => named(name.as_str(), detail.as_deref()),
+            zbus::Error::FDO(e) => of_fdo(e),
+            _ => false,
+        }
+    }
+    fn of_fdo(e: &zbus::fdo::Error) -> bool {
+        use zbus::DBusError;
+        match e {
+            zbus::fdo::Error::ZBus(e) => of_zbus(e),
+            e => named(e.name().as_str(), e.description()),
+        }
+    }
+    match e {
+        SsError::Zbus(e) => of_zbus(e),
+        SsError::ZbusFdo(e) => of_fdo(e),
+        _ => false,
+    }
 }
 
 /// How long a finished call's leftover tasks may run before its connection is dropped anyway.
@@ -211,7 +291,7 @@ pub(crate) fn message_rest(header: &[u8; 16]) -> Option<usize> {
 
 /// The Secret Service's `SearchItems`, sent by itself: `get` sends it beside `OpenSession`
 /// rather than after, saving a round trip through the bus.
-async fn search_paths(conn: &zbus::Connection, attributes: HashMap<&str, &str>) -> Result<Found> {
+async fn search_paths(conn: &zbus::Connection, attributes: HashMap<&str, &str>) -> Attempt<Found> {
     let reply = conn
         .call_method(
             Some("org.freedesktop.secrets"),
@@ -234,7 +314,7 @@ async fn matching<'a>(
     (unlocked, locked): Found,
     service: &str,
     key: &str,
-) -> Result<Vec<(Item<'a>, bool)>> {
+) -> Attempt<Vec<(Item<'a>, bool)>> {
     let mut items: Vec<(Item<'a>, bool)> = at_paths(ss, unlocked)
         .await?
         .into_iter()
@@ -256,7 +336,7 @@ async fn without_target<'a>(
     ss: &'a SecretService<'a>,
     service: &str,
     key: &str,
-) -> Result<Vec<Item<'a>>> {
+) -> Attempt<Vec<Item<'a>>> {
     let collection = ss.get_default_collection().await.map_err(failed)?;
     let legacy = HashMap::from([("service", service), ("username", key)]);
     let found = collection.search_items(legacy).await.map_err(failed)?;
@@ -268,7 +348,7 @@ async fn without_target<'a>(
 async fn at_paths<'a>(
     ss: &'a SecretService<'a>,
     paths: impl IntoIterator<Item = OwnedObjectPath>,
-) -> Result<Vec<Item<'a>>> {
+) -> Attempt<Vec<Item<'a>>> {
     let mut items = Vec::new();
     for path in paths {
         items.push(ss.get_item_by_path(path).await.map_err(failed)?);
@@ -283,13 +363,14 @@ async fn find<'a>(
     found: Found,
     service: &str,
     key: &str,
-) -> Result<Option<Item<'a>>> {
+) -> Attempt<Option<Item<'a>>> {
     let mut items = matching(ss, found, service, key).await?;
     if items.len() > 1 {
         return Err(Error::Keychain(format!(
             "the keychain holds more than one entry for \"{key}\" under the service \
              \"{service}\"; remove the extra ones (e.g. with Seahorse)"
-        )));
+        ))
+        .into());
     }
     let Some((item, locked)) = items.pop() else {
         return Ok(None);
@@ -305,55 +386,70 @@ async fn open_and_search<'a>(
     conn: zbus::Connection,
     service: &str,
     key: &str,
-) -> Result<(SecretService<'a>, Found)> {
+) -> Attempt<(SecretService<'a>, Found)> {
     let (ss, found) = futures_lite::future::zip(
         SecretService::connect_with_existing(encryption(), conn.clone()),
         search_paths(&conn, search_attributes(service, key)),
     )
     .await;
-    Ok((ss.map_err(unreachable)?, found?))
+    Ok((ss.map_err(unreached)?, found?))
 }
 
 /// Reads the entry `key`.
 pub(super) fn get(service: &str, key: &str, bounds: &Bounds) -> Result<Option<SecretString>> {
     let (service, key) = (service.to_owned(), key.to_owned());
-    bounds.here(over_session_bus(move |conn| async move {
-        let (ss, found) = open_and_search(conn, &service, &key).await?;
-        let Some(item) = find(&ss, found, &service, &key).await? else {
-            return Ok(None);
-        };
-        let bytes = item.get_secret().await.map_err(failed)?;
-        // The error would carry the bytes; it is dropped unread.
-        String::from_utf8(bytes)
-            .map(|s| Some(SecretString::from(s)))
-            .map_err(|_| Error::Keychain("a keychain entry is not valid UTF-8 text".into()))
-    }))
+    bounds.here(async move {
+        attempt(|conn| {
+            let (service, key) = (service.clone(), key.clone());
+            async move {
+                let (ss, found) = open_and_search(conn, &service, &key).await?;
+                let Some(item) = find(&ss, found, &service, &key).await? else {
+                    return Ok(None);
+                };
+                let bytes = item.get_secret().await.map_err(failed)?;
+                // The error would carry the bytes; it is dropped unread.
+                String::from_utf8(bytes)
+                    .map(|s| Some(SecretString::from(s)))
+                    .map_err(|_| {
+                        Error::Keychain("a keychain entry is not valid UTF-8 text".into()).into()
+                    })
+            }
+        })
+        .await
+    })
 }
 
 /// Writes the entry `key`, replacing what it held.
 pub(super) fn set(service: &str, key: &str, value: SecretString, bounds: &Bounds) -> Result<()> {
-    let (service, key) = (service.to_owned(), key.to_owned());
-    bounds.here(over_session_bus(move |conn| async move {
-        let (service, key) = (service.as_str(), key.as_str());
-        let value = value.expose_secret();
-        let (ss, found) = open_and_search(conn, service, key).await?;
-        if let Some(item) = find(&ss, found, service, key).await? {
-            return item
-                .set_secret(value.as_bytes(), "text/plain")
-                .await
-                .map_err(failed);
-        }
-        let collection = ss.get_default_collection().await.map_err(failed)?;
-        collection.ensure_unlocked().await.map_err(failed)?;
-        let mut attributes = search_attributes(service, key);
-        attributes.insert("application", "rust-keyring");
-        let label = format!("{key}@{service}:{TARGET} (pixie)");
-        collection
-            .create_item(&label, attributes, value.as_bytes(), true, "text/plain")
-            .await
-            .map_err(failed)?;
-        Ok(())
-    }))
+    let (service, key, value) = (service.to_owned(), key.to_owned(), Arc::new(value));
+    bounds.here(async move {
+        attempt(|conn| {
+            let (service, key, value) = (service.clone(), key.clone(), value.clone());
+            async move {
+                let (service, key) = (service.as_str(), key.as_str());
+                let value = value.expose_secret();
+                let (ss, found) = open_and_search(conn, service, key).await?;
+                if let Some(item) = find(&ss, found, service, key).await? {
+                    return item
+                        .set_secret(value.as_bytes(), "text/plain")
+                        .await
+                        .map_err(failed);
+                }
+                let collection = ss.get_default_collection().await.map_err(failed)?;
+                collection.ensure_unlocked().await.map_err(failed)?;
+                let mut attributes = search_attributes(service, key);
+                attributes.insert("application", "rust-keyring");
+                let label = format!("{key}@{service}:{TARGET} (pixie)");
+                // Replacing: a second attempt finds what a vanished first one may have made.
+                collection
+                    .create_item(&label, attributes, value.as_bytes(), true, "text/plain")
+                    .await
+                    .map_err(failed)?;
+                Ok(())
+            }
+        })
+        .await
+    })
 }
 
 /// Removes the entry `key`; an entry that is not there is already removed. Every copy goes,
@@ -361,21 +457,27 @@ pub(super) fn set(service: &str, key: &str, value: SecretString, bounds: &Bounds
 /// the next lookup to find.
 pub(super) fn delete(service: &str, key: &str, bounds: &Bounds) -> Result<()> {
     let (service, key) = (service.to_owned(), key.to_owned());
-    bounds.here(over_session_bus(move |conn| async move {
-        let (service, key) = (service.as_str(), key.as_str());
-        let (ss, (unlocked, locked)) = open_and_search(conn, service, key).await?;
-        let mut items = at_paths(&ss, unlocked.into_iter().chain(locked)).await?;
-        for item in without_target(&ss, service, key).await? {
-            if !items.iter().any(|i| i.item_path == item.item_path) {
-                items.push(item);
+    bounds.here(async move {
+        attempt(|conn| {
+            let (service, key) = (service.clone(), key.clone());
+            async move {
+                let (service, key) = (service.as_str(), key.as_str());
+                let (ss, (unlocked, locked)) = open_and_search(conn, service, key).await?;
+                let mut items = at_paths(&ss, unlocked.into_iter().chain(locked)).await?;
+                for item in without_target(&ss, service, key).await? {
+                    if !items.iter().any(|i| i.item_path == item.item_path) {
+                        items.push(item);
+                    }
+                }
+                for item in items {
+                    item.ensure_unlocked().await.map_err(failed)?;
+                    item.delete().await.map_err(failed)?;
+                }
+                Ok(())
             }
-        }
-        for item in items {
-            item.ensure_unlocked().await.map_err(failed)?;
-            item.delete().await.map_err(failed)?;
-        }
-        Ok(())
-    }))
+        })
+        .await
+    })
 }
 
 /// No Secret Service answered the connection.
@@ -387,8 +489,8 @@ fn unreachable(e: SsError) -> Error {
     ))
 }
 
-/// A call that reached the Secret Service and failed.
-fn failed(e: SsError) -> Error {
+/// A call that reached the Secret Service and was refused.
+fn refused(e: SsError) -> Error {
     match e {
         SsError::Locked | SsError::NoResult | SsError::Prompt | SsError::PromptDisconnected => {
             Error::KeychainUnavailable(format!(
@@ -397,8 +499,26 @@ fn failed(e: SsError) -> Error {
             ))
         }
         // gnome-keyring answers a read of a locked item with its own D-Bus error.
-        other if other.to_string().contains("IsLocked") => failed(SsError::Locked),
+        other if other.to_string().contains("IsLocked") => refused(SsError::Locked),
         other => unreachable(other),
+    }
+}
+
+/// A failed call to the Secret Service, or the connection to it.
+fn unreached(e: SsError) -> Failure {
+    if vanished(&e) {
+        Failure::Vanished(e)
+    } else {
+        Failure::Failed(unreachable(e))
+    }
+}
+
+/// A failed call on the Secret Service's objects.
+fn failed(e: SsError) -> Failure {
+    if vanished(&e) {
+        Failure::Vanished(e)
+    } else {
+        Failure::Failed(refused(e))
     }
 }
 
@@ -453,12 +573,63 @@ mod tests {
         assert_eq!(message_rest(&huge), None);
     }
 
+    fn method_error(name: &str, detail: &str) -> SsError {
+        let reply = zbus::Message::method_call("/", "Probe")
+            .unwrap()
+            .build(&())
+            .unwrap();
+        let name = zbus::names::OwnedErrorName::try_from(name.to_owned()).unwrap();
+        SsError::Zbus(zbus::Error::MethodError(name, Some(detail.into()), reply))
+    }
+
+    #[test]
+    fn only_a_service_gone_mid_call_is_worth_a_second_attempt() {
+        use zbus::fdo::Error as Fdo;
+        let no_reply = "org.freedesktop.DBus.Error.NoReply";
+        let gone = [
+            method_error(
+                no_reply,
+                "Message recipient disconnected from message bus without replying",
+            ),
+            method_error(no_reply, "Remote peer disconnected"),
+            method_error(
+                "org.freedesktop.Secret.Error.NoSession",
+                "The session does not exist",
+            ),
+            SsError::ZbusFdo(Fdo::NoReply("Remote peer disconnected".into())),
+            SsError::ZbusFdo(Fdo::ZBus(zbus::Error::FDO(Box::new(Fdo::NoReply(
+                "Remote peer disconnected".into(),
+            ))))),
+        ];
+        for e in &gone {
+            assert!(vanished(e), "{e}");
+        }
+        let not_gone = [
+            // The bus gave up waiting: the keychain may hang, and is not called again.
+            method_error(
+                no_reply,
+                "Did not receive a reply. Possible causes include ...",
+            ),
+            SsError::ZbusFdo(Fdo::NoReply("Did not receive a reply".into())),
+            method_error("org.freedesktop.Secret.Error.IsLocked", "locked"),
+            SsError::ZbusFdo(Fdo::ServiceUnknown("no such name".into())),
+            SsError::Locked,
+            SsError::Unavailable,
+        ];
+        for e in &not_gone {
+            assert!(!vanished(e), "{e}");
+        }
+        // What a second vanishing is worded as.
+        let err = failed(method_error(no_reply, "Remote peer disconnected")).into_error();
+        assert!(err.to_string().contains("Secret Service"), "{err}");
+    }
+
     #[test]
     fn a_locked_keychain_says_to_unlock_it() {
-        let err = failed(SsError::Locked);
+        let err = refused(SsError::Locked);
         assert!(matches!(err, Error::KeychainUnavailable(_)), "{err}");
         assert!(err.to_string().contains("Unlock your keychain"), "{err}");
-        let err = failed(SsError::Unavailable);
+        let err = refused(SsError::Unavailable);
         assert!(err.to_string().contains("Secret Service"), "{err}");
     }
 }
