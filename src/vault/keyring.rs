@@ -86,6 +86,24 @@ enum CallState {
     Done,
 }
 
+/// A blocking call's end, seen from its thread: a call its caller gave up on stops counting as
+/// stuck.
+struct Finished {
+    state: Arc<Mutex<CallState>>,
+    stuck: Arc<Stuck>,
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        let mut state = lock_ignoring_poison(&self.state);
+        if *state == CallState::Abandoned {
+            let mut count = lock_ignoring_poison(&self.stuck.count);
+            *count = count.saturating_sub(1);
+        }
+        *state = CallState::Done;
+    }
+}
+
 /// How a keychain call is bounded: its time limit, and the calls of this process that ran past
 /// theirs. Each backend applies it in the way its API allows (`os::get` and friends).
 pub(super) struct Bounds<'a> {
@@ -131,25 +149,34 @@ impl Bounds<'_> {
         let slot = self.admit()?;
         let state = Arc::new(Mutex::new(CallState::Running));
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let (worker_state, worker_stuck) = (state.clone(), self.stuck.clone());
+        let finished = Finished {
+            state: state.clone(),
+            stuck: self.stuck.clone(),
+        };
         let worker = std::thread::Builder::new()
             .name("pixie-keychain".into())
             .spawn(move || {
+                // Dropped last, however the call ends: a panic in it must not leave the
+                // keychain closed to this process for good.
+                let _finished = finished;
                 let _slot = slot;
                 let _ = tx.send(call());
-                let mut state = lock_ignoring_poison(&worker_state);
-                if *state == CallState::Abandoned {
-                    let mut count = lock_ignoring_poison(&worker_stuck.count);
-                    *count = count.saturating_sub(1);
-                }
-                *state = CallState::Done;
             })
             .map_err(|e| Error::Keychain(format!("cannot start a keychain call: {e}")))?;
-        if let Ok(answer) = rx.recv_timeout(self.timeout) {
+        match rx.recv_timeout(self.timeout) {
             // Let the thread end before going on, so the process never exits in the middle of
             // the call's teardown.
-            let _ = worker.join();
-            return answer;
+            Ok(answer) => {
+                let _ = worker.join();
+                return answer;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = worker.join();
+                return Err(Error::Keychain(
+                    "the keychain call ended without an answer".into(),
+                ));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
         let mut call_state = lock_ignoring_poison(&state);
         if *call_state == CallState::Running {
@@ -319,6 +346,26 @@ mod tests {
             },
             |b| b.on_a_thread(|| Ok(7)),
         );
+    }
+
+    #[test]
+    fn a_blocking_call_that_panics_after_its_bound_does_not_hold_back_the_next() {
+        holds_back_while_stuck(
+            |b| {
+                b.on_a_thread(|| -> Result<()> {
+                    std::thread::sleep(Duration::from_millis(600));
+                    panic!("a keychain library that panics (expected in this test)");
+                })
+            },
+            |b| b.on_a_thread(|| Ok(7)),
+        );
+        let stuck = Arc::new(Stuck::default());
+        let b = bounds(Duration::from_secs(5), &stuck);
+        let err = b
+            .on_a_thread(|| -> Result<()> { panic!("at once (expected in this test)") })
+            .unwrap_err();
+        assert!(err.to_string().contains("without an answer"), "{err}");
+        assert_eq!(b.on_a_thread(|| Ok(7)).unwrap(), 7);
     }
 
     #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
