@@ -109,8 +109,8 @@ start_keyring
     let mut c = Command::new("dbus-run-session");
     let full = format!("{prelude}{script}");
     c.args(["--", "bash", "-c", &full])
-        // The bus's own service directories too: a killed daemon's successor is the system's,
-        // which starts locked, not with-keyring's unlocked one.
+        // The bus's own service directories too: a killed daemon's successor is `successor`,
+        // never with-keyring's.
         .env("XDG_DATA_HOME", data.path())
         .env("XDG_RUNTIME_DIR", run.path())
         .env("PIXIE", support::PIXIE)
@@ -213,12 +213,19 @@ fn a_keychain_daemon_that_dies_with_a_read_pending_is_asked_again_through_its_su
     let script = r#""$PIXIE" profile add p --issuer "$ISSUER" --client-id pixie-test --scope 'openid offline_access' 2>/dev/null || exit 1
 "$PIXIE" login p --timeout 30 2>/dev/null || { echo 'login failed' >&2; exit 1; }
 old=$(keyring_pid)
+[ -n "$old" ] || { echo 'no keyring daemon' >&2; exit 1; }
+# Watches for the read's first call, so that the daemon dies with it pending, not before.
+dbus-monitor --session "type='method_call',member='OpenSession'" >"$XDG_RUNTIME_DIR/calls" 2>&1 &
+monitor=$!
+sleep 0.5
 # Stopped, the daemon takes the read and never answers; killed, it leaves it pending.
 kill -STOP "$old"
 PIXIE_LOG=debug "$PIXIE" token p >"$XDG_RUNTIME_DIR/out" 2>"$XDG_RUNTIME_DIR/err" &
 pid=$!
-sleep 1
+for _ in $(seq 100); do grep -q 'member=OpenSession' "$XDG_RUNTIME_DIR/calls" && break; sleep 0.1; done
+sleep 0.2
 kill -9 "$old"
+kill "$monitor"
 wait $pid
 echo "exit=$?"
 echo "token=$(cat "$XDG_RUNTIME_DIR/out")"
@@ -234,6 +241,59 @@ new=$(keyring_pid)
         "the first attempt met the dead daemon: {stdout}"
     );
     assert_eq!(line(&stdout, "successor"), "yes", "{stdout}");
+}
+
+#[test]
+fn a_keychain_daemon_that_dies_with_the_refresh_write_pending_loses_nothing() {
+    let rig = Rig::new();
+    let script = r#"ctl() { curl -fsS -X POST "$CONTROL$1" >/dev/null; }
+"$PIXIE" profile add p --issuer "$ISSUER" --client-id pixie-test --scope 'openid offline_access' 2>/dev/null || exit 1
+ctl '/ttl?access=2'
+"$PIXIE" login p --timeout 30 2>/dev/null || { echo 'login failed' >&2; exit 1; }
+ctl '/ttl?access=3600'
+sleep 1.2
+old=$(keyring_pid)
+[ -n "$old" ] || { echo 'no keyring daemon' >&2; exit 1; }
+# The provider answers the refresh after 1.5 s; meanwhile the daemon stops, so that the write
+# of the rotated session reaches it, pending, and it dies with it.
+ctl '/mode?token=slow'
+PIXIE_LOG=debug "$PIXIE" token p >"$XDG_RUNTIME_DIR/out" 2>"$XDG_RUNTIME_DIR/err" &
+pid=$!
+sleep 0.4
+dbus-monitor --session "type='method_call',member='OpenSession'" >"$XDG_RUNTIME_DIR/calls" 2>&1 &
+monitor=$!
+sleep 0.4
+kill -STOP "$old"
+for _ in $(seq 100); do grep -q 'member=OpenSession' "$XDG_RUNTIME_DIR/calls" && break; sleep 0.1; done
+sleep 0.2
+kill -9 "$old"
+kill "$monitor"
+wait $pid
+echo "first-exit=$?"
+echo "first-token=$(cat "$XDG_RUNTIME_DIR/out")"
+echo "first-stderr=$(tr '\n' ' ' <"$XDG_RUNTIME_DIR/err")"
+ctl '/mode?token=normal'
+"$PIXIE" token p >"$XDG_RUNTIME_DIR/out2" 2>"$XDG_RUNTIME_DIR/err2"
+echo "second-exit=$?"
+echo "second-token=$(cat "$XDG_RUNTIME_DIR/out2")"
+"#;
+    let (stdout, stderr) = in_private_keyring(&rig, script, Successor::Unlocked);
+    assert_eq!(line(&stdout, "first-exit"), "0", "{stdout}\n{stderr}");
+    let first = line(&stdout, "first-stderr");
+    assert!(first.contains("vanished during a call"), "{stdout}");
+    assert!(!first.contains("would not store"), "{stdout}");
+    // The rotated session reached the successor: the next call reads it and refreshes nothing.
+    assert_eq!(line(&stdout, "second-exit"), "0", "{stdout}");
+    assert_eq!(
+        line(&stdout, "second-token"),
+        line(&stdout, "first-token"),
+        "{stdout}"
+    );
+    assert_eq!(
+        rig.idp.stats()["token_requests"],
+        2,
+        "sign-in + one refresh"
+    );
 }
 
 #[test]

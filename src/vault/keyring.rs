@@ -124,6 +124,11 @@ fn timed_out(timeout: Duration) -> Error {
     ))
 }
 
+/// A call that ended without an answer: it panicked.
+fn no_answer() -> Error {
+    Error::Keychain("the keychain call ended without an answer".into())
+}
+
 impl Bounds<'_> {
     /// A place for one more call, unless an earlier call is still stuck or the process has
     /// [`MAX_CALLS_IN_FLIGHT`] under way for longer than `timeout`.
@@ -186,8 +191,7 @@ impl Bounds<'_> {
         }
         // It finished just as the wait ran out: its answer is there.
         drop(call_state);
-        rx.recv()
-            .unwrap_or_else(|_| Err(unanswered("the keychain call ended without an answer")))
+        rx.recv().unwrap_or_else(|_| Err(no_answer()))
     }
 
     /// Runs an async keychain call on the calling thread, with its I/O driven right here: no
@@ -195,16 +199,20 @@ impl Bounds<'_> {
     /// keychain read costs. Past `timeout` the call goes on on a thread of its own, counted as
     /// stuck until it ends, as [`Bounds::on_a_thread`] leaves it.
     ///
+    /// `call` is given a [`Waited`] that says whether its caller still waits for it: a call
+    /// left to finish alone must not start anything new (its caller's locks are gone).
+    ///
     /// Async callers reach this through their blocking pool (the engine's `blocking`). D-Bus
     /// itself puts no timeout on a call (a Secret Service that D-Bus is still activating is
     /// waited for, and so is an unlock prompt); `timeout` is the only bound.
     #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
-    pub(super) fn here<T: Send + 'static>(
-        &self,
-        call: impl std::future::Future<Output = Result<T>> + Send + 'static,
-    ) -> Result<T> {
+    pub(super) fn here<T: Send + 'static, F>(&self, call: impl FnOnce(Waited) -> F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
         let slot = self.admit()?;
-        let mut call = Box::pin(call);
+        let waited = Waited::default();
+        let mut call = Box::pin(call(waited.clone()));
         let timeout = self.timeout;
         let answer = async_io::block_on(futures_lite::future::or(
             async { Some(call.as_mut().await) },
@@ -216,6 +224,7 @@ impl Bounds<'_> {
         if let Some(answer) = answer {
             return answer;
         }
+        waited.0.store(false, std::sync::atomic::Ordering::SeqCst);
         // Counted until it ends, however it ends: a panic in it must not leave the keychain
         // closed to this process for good.
         let still_stuck = StillStuck::new(self.stuck.clone());
@@ -233,6 +242,25 @@ impl Bounds<'_> {
             tracing::debug!("cannot leave a stuck keychain call to finish: {e}");
         }
         Err(timed_out(timeout))
+    }
+}
+
+/// Whether the caller of a [`Bounds::here`] call still waits for its answer.
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+#[derive(Clone, Debug)]
+pub(super) struct Waited(Arc<std::sync::atomic::AtomicBool>);
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+impl Default for Waited {
+    fn default() -> Self {
+        Self(Arc::new(std::sync::atomic::AtomicBool::new(true)))
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+impl Waited {
+    pub(super) fn still(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -324,14 +352,18 @@ mod tests {
         let stuck = Arc::new(Stuck::default());
         let started = std::time::Instant::now();
         let err = hanging(&bounds(Duration::from_millis(100), &stuck)).unwrap_err();
-        assert!(started.elapsed() < Duration::from_millis(500));
+        // The hanging call takes 1 s; its bound, 0.1 s.
+        assert!(started.elapsed() < Duration::from_millis(900));
         assert!(matches!(err, Error::KeychainUnavailable(_)), "{err}");
         assert!(err.to_string().contains("unlock prompt"), "{err}");
         // While it hangs, the next call fails at once instead of adding a thread.
         let held = next(&bounds(Duration::from_secs(5), &stuck)).unwrap_err();
         assert!(held.to_string().contains("not answered yet"), "{held}");
         // Once it ends, calls go through again.
-        std::thread::sleep(Duration::from_millis(700));
+        let ends = std::time::Instant::now() + Duration::from_secs(10);
+        while *lock_ignoring_poison(&stuck.count) > 0 && std::time::Instant::now() < ends {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         assert_eq!(next(&bounds(Duration::from_secs(5), &stuck)).unwrap(), 7);
     }
 
@@ -340,7 +372,7 @@ mod tests {
         holds_back_while_stuck(
             |b| {
                 b.on_a_thread(|| {
-                    std::thread::sleep(Duration::from_millis(600));
+                    std::thread::sleep(Duration::from_millis(1000));
                     Ok(())
                 })
             },
@@ -353,7 +385,7 @@ mod tests {
         holds_back_while_stuck(
             |b| {
                 b.on_a_thread(|| -> Result<()> {
-                    std::thread::sleep(Duration::from_millis(600));
+                    std::thread::sleep(Duration::from_millis(1000));
                     panic!("a keychain library that panics (expected in this test)");
                 })
             },
@@ -370,15 +402,33 @@ mod tests {
 
     #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
     #[test]
+    fn an_async_call_left_to_finish_alone_knows_its_caller_is_gone() {
+        let stuck = Arc::new(Stuck::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let err = bounds(Duration::from_millis(100), &stuck)
+            .here(|waited| async move {
+                let before = waited.still();
+                async_io::Timer::after(Duration::from_millis(400)).await;
+                let _ = tx.send((before, waited.still()));
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("did not answer"), "{err}");
+        let seen = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(seen, (true, false), "waited for at first, then not");
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+    #[test]
     fn an_async_call_that_never_answers_times_out_and_holds_back_the_next() {
         holds_back_while_stuck(
             |b| {
-                b.here(async {
-                    async_io::Timer::after(Duration::from_millis(600)).await;
+                b.here(|_| async {
+                    async_io::Timer::after(Duration::from_millis(1000)).await;
                     Ok(())
                 })
             },
-            |b| b.here(async { Ok(7) }),
+            |b| b.here(|_| async { Ok(7) }),
         );
     }
 }

@@ -15,7 +15,7 @@ use secret_service::{EncryptionType, Error as SsError, Item, SecretService};
 use zbus::address::transport::{Transport, UnixSocket};
 use zbus::zvariant::OwnedObjectPath;
 
-use super::keyring::Bounds;
+use super::keyring::{Bounds, Waited};
 use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretString};
 
@@ -103,13 +103,15 @@ where
 
 /// Runs `call` as [`over_session_bus`] does and, if the Secret Service vanished in the middle,
 /// once more from the start, on a new connection, against its successor. A second vanishing
-/// is an error.
-async fn attempt<T, F>(call: impl Fn(zbus::Connection) -> F) -> Result<T>
+/// is an error, and so is the first once the caller no longer waits: a call left to finish
+/// alone runs without its caller's locks, and a write started then could overwrite a newer
+/// session, or bring back one signed out meanwhile.
+async fn attempt<T, F>(waited: Waited, call: impl Fn(zbus::Connection) -> F) -> Result<T>
 where
     F: Future<Output = Attempt<T>>,
 {
     match over_session_bus(&call).await {
-        Err(Failure::Vanished(e)) => {
+        Err(Failure::Vanished(e)) if waited.still() => {
             tracing::debug!(error = %e, "the keychain service vanished during a call; trying again");
             over_session_bus(&call).await.map_err(Failure::into_error)
         }
@@ -398,8 +400,8 @@ async fn open_and_search<'a>(
 /// Reads the entry `key`.
 pub(super) fn get(service: &str, key: &str, bounds: &Bounds) -> Result<Option<SecretString>> {
     let (service, key) = (service.to_owned(), key.to_owned());
-    bounds.here(async move {
-        attempt(|conn| {
+    bounds.here(|waited| async move {
+        attempt(waited, |conn| {
             let (service, key) = (service.clone(), key.clone());
             async move {
                 let (ss, found) = open_and_search(conn, &service, &key).await?;
@@ -422,8 +424,8 @@ pub(super) fn get(service: &str, key: &str, bounds: &Bounds) -> Result<Option<Se
 /// Writes the entry `key`, replacing what it held.
 pub(super) fn set(service: &str, key: &str, value: SecretString, bounds: &Bounds) -> Result<()> {
     let (service, key, value) = (service.to_owned(), key.to_owned(), Arc::new(value));
-    bounds.here(async move {
-        attempt(|conn| {
+    bounds.here(|waited| async move {
+        attempt(waited, |conn| {
             let (service, key, value) = (service.clone(), key.clone(), value.clone());
             async move {
                 let (service, key) = (service.as_str(), key.as_str());
@@ -457,8 +459,8 @@ pub(super) fn set(service: &str, key: &str, value: SecretString, bounds: &Bounds
 /// the next lookup to find.
 pub(super) fn delete(service: &str, key: &str, bounds: &Bounds) -> Result<()> {
     let (service, key) = (service.to_owned(), key.to_owned());
-    bounds.here(async move {
-        attempt(|conn| {
+    bounds.here(|waited| async move {
+        attempt(waited, |conn| {
             let (service, key) = (service.clone(), key.clone());
             async move {
                 let (service, key) = (service.as_str(), key.as_str());
