@@ -118,7 +118,6 @@ fn read_request(input: impl BufRead) -> Result<Vec<(String, String)>> {
     }
 }
 
-/// `--username`: one line of git's protocol, so no newline or NUL.
 #[cfg(test)]
 mod tests {
     use super::*;
