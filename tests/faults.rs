@@ -261,9 +261,9 @@ PIXIE_LOG=debug "$PIXIE" token p >"$XDG_RUNTIME_DIR/out" 2>"$XDG_RUNTIME_DIR/err
 pid=$!
 # The refresh has reached the provider once it counts it: the read is done.
 for _ in $(seq 100); do curl -fsS "$CONTROL/stats" | grep -q '"refresh":1' && break; sleep 0.05; done
+kill -STOP "$old"
 dbus-monitor --session "type='method_call',member='OpenSession'" >"$XDG_RUNTIME_DIR/calls" 2>&1 &
 monitor=$!
-kill -STOP "$old"
 for _ in $(seq 100); do grep -q 'member=OpenSession' "$XDG_RUNTIME_DIR/calls" && break; sleep 0.1; done
 sleep 0.2
 kill -9 "$old"

@@ -161,8 +161,9 @@ impl Bounds<'_> {
         let worker = std::thread::Builder::new()
             .name("pixie-keychain".into())
             .spawn(move || {
-                // Dropped last, however the call ends: a panic in it must not leave the
-                // keychain closed to this process for good.
+                // Dropped at the end however the call ends (before `tx`, so a caller that
+                // sees the channel closed finds the call done): a panic in it must not leave
+                // the keychain closed to this process for good.
                 let _finished = finished;
                 let _slot = slot;
                 let _ = tx.send(call());
@@ -177,21 +178,28 @@ impl Bounds<'_> {
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 let _ = worker.join();
-                return Err(Error::Keychain(
-                    "the keychain call ended without an answer".into(),
-                ));
+                return Err(no_answer());
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
         let mut call_state = lock_ignoring_poison(&state);
+        // Answered just as the wait ran out, its thread not yet done: the answer is taken, not
+        // thrown away. (The thread's send takes no lock, so this cannot wait on it.)
+        if let Ok(answer) = rx.try_recv() {
+            drop(call_state);
+            let _ = worker.join();
+            return answer;
+        }
         if *call_state == CallState::Running {
             *call_state = CallState::Abandoned;
             *lock_ignoring_poison(&self.stuck.count) += 1;
             return Err(timed_out(self.timeout));
         }
-        // It finished just as the wait ran out: its answer is there.
+        // It finished just as the wait ran out: its answer, if any, is there.
         drop(call_state);
-        rx.recv().unwrap_or_else(|_| Err(no_answer()))
+        let answer = rx.recv().unwrap_or_else(|_| Err(no_answer()));
+        let _ = worker.join();
+        answer
     }
 
     /// Runs an async keychain call on the calling thread, with its I/O driven right here: no
@@ -261,6 +269,12 @@ impl Default for Waited {
 impl Waited {
     pub(super) fn still(&self) -> bool {
         self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A call whose caller has already given up.
+    #[cfg(test)]
+    pub(super) fn gone() -> Self {
+        Self(Arc::new(std::sync::atomic::AtomicBool::new(false)))
     }
 }
 

@@ -106,7 +106,7 @@ where
 /// is an error, and so is the first once the caller no longer waits: a call left to finish
 /// alone runs without its caller's locks, and a write started then could overwrite a newer
 /// session, or bring back one signed out meanwhile.
-async fn attempt<T, F>(waited: Waited, call: impl Fn(zbus::Connection) -> F) -> Result<T>
+async fn attempt<T, F>(waited: &Waited, call: impl Fn(zbus::Connection) -> F) -> Result<T>
 where
     F: Future<Output = Attempt<T>>,
 {
@@ -116,6 +116,20 @@ where
             over_session_bus(&call).await.map_err(Failure::into_error)
         }
         answer => answer.map_err(Failure::into_error),
+    }
+}
+
+/// Lets a change to the keychain go ahead only while its caller still waits. A write or delete
+/// that an unlock prompt held past the caller's bound would otherwise be made alone, without
+/// the caller's locks (see [`attempt`]).
+fn still_waited(waited: &Waited) -> Attempt<()> {
+    if waited.still() {
+        Ok(())
+    } else {
+        Err(
+            Error::Keychain("the caller stopped waiting; the keychain was left as it was".into())
+                .into(),
+        )
     }
 }
 
@@ -401,7 +415,7 @@ async fn open_and_search<'a>(
 pub(super) fn get(service: &str, key: &str, bounds: &Bounds) -> Result<Option<SecretString>> {
     let (service, key) = (service.to_owned(), key.to_owned());
     bounds.here(|waited| async move {
-        attempt(waited, |conn| {
+        attempt(&waited, |conn| {
             let (service, key) = (service.clone(), key.clone());
             async move {
                 let (ss, found) = open_and_search(conn, &service, &key).await?;
@@ -425,13 +439,15 @@ pub(super) fn get(service: &str, key: &str, bounds: &Bounds) -> Result<Option<Se
 pub(super) fn set(service: &str, key: &str, value: SecretString, bounds: &Bounds) -> Result<()> {
     let (service, key, value) = (service.to_owned(), key.to_owned(), Arc::new(value));
     bounds.here(|waited| async move {
-        attempt(waited, |conn| {
+        attempt(&waited, |conn| {
             let (service, key, value) = (service.clone(), key.clone(), value.clone());
+            let waited = &waited;
             async move {
                 let (service, key) = (service.as_str(), key.as_str());
                 let value = value.expose_secret();
                 let (ss, found) = open_and_search(conn, service, key).await?;
                 if let Some(item) = find(&ss, found, service, key).await? {
+                    still_waited(waited)?;
                     return item
                         .set_secret(value.as_bytes(), "text/plain")
                         .await
@@ -442,6 +458,7 @@ pub(super) fn set(service: &str, key: &str, value: SecretString, bounds: &Bounds
                 let mut attributes = search_attributes(service, key);
                 attributes.insert("application", "rust-keyring");
                 let label = format!("{key}@{service}:{TARGET} (pixie)");
+                still_waited(waited)?;
                 // Replacing: a second attempt finds what a vanished first one may have made.
                 collection
                     .create_item(&label, attributes, value.as_bytes(), true, "text/plain")
@@ -460,8 +477,9 @@ pub(super) fn set(service: &str, key: &str, value: SecretString, bounds: &Bounds
 pub(super) fn delete(service: &str, key: &str, bounds: &Bounds) -> Result<()> {
     let (service, key) = (service.to_owned(), key.to_owned());
     bounds.here(|waited| async move {
-        attempt(waited, |conn| {
+        attempt(&waited, |conn| {
             let (service, key) = (service.clone(), key.clone());
+            let waited = &waited;
             async move {
                 let (service, key) = (service.as_str(), key.as_str());
                 let (ss, (unlocked, locked)) = open_and_search(conn, service, key).await?;
@@ -473,6 +491,7 @@ pub(super) fn delete(service: &str, key: &str, bounds: &Bounds) -> Result<()> {
                 }
                 for item in items {
                     item.ensure_unlocked().await.map_err(failed)?;
+                    still_waited(waited)?;
                     item.delete().await.map_err(failed)?;
                 }
                 Ok(())
@@ -624,6 +643,15 @@ mod tests {
         // What a second vanishing is worded as.
         let err = failed(method_error(no_reply, "Remote peer disconnected")).into_error();
         assert!(err.to_string().contains("Secret Service"), "{err}");
+    }
+
+    #[test]
+    fn a_change_is_made_only_while_its_caller_waits() {
+        assert!(still_waited(&Waited::default()).is_ok());
+        assert!(matches!(
+            still_waited(&Waited::gone()),
+            Err(Failure::Failed(Error::Keychain(_)))
+        ));
     }
 
     #[test]
