@@ -558,4 +558,50 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
       assert.ok(!log.includes(t), `a token (${t.slice(0, 6)}…) appears in the app log ${app.log}`);
     }
   });
+
+  step('killing the app leaves the CLI on the keychain, and a restarted app takes the socket over', async (t) => {
+    // Killed, not closed: the socket file stays behind, as after a crash.
+    const pid = app.appPid();
+    assert.ok(pid, 'the app runs');
+    process.kill(pid, 'SIGKILL');
+    await app.waitFor('the app to be gone', async () => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+      } catch { return true; }
+    }, { timeout: 10000 });
+    assert.ok(fs.existsSync(socket), 'the dead app left its socket file');
+
+    // The CLI with the app's home and keychain: the dead socket is passed over, the keychain read.
+    const direct = await new Promise((resolve, reject) => {
+      const child = spawn(CLI_BIN, ['token', PROFILE], {
+        env: { ...process.env, PIXIE_AGENT_SOCKET: socket, PIXIE_HOME: home, PIXIE_KEYRING_SERVICE: SERVICE },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout: stdout.trim(), stderr: stderr.trim() }));
+    });
+    assert.equal(direct.code, 0, `pixie token without the app: ${direct.stderr}`);
+    collect(direct.stdout);
+    assert.equal((await idp.userinfo(direct.stdout)).status, 200, 'the token from the keychain path works');
+    // The other program, with nothing of its own, has nowhere to get a token now.
+    assert.notEqual((await pixieToken()).code, 0, 'no broker answers while the app is dead');
+
+    // A new app on the same socket path: it takes the stale socket over and answers again.
+    const env = app.env;
+    await app.stop();
+    app = await App.start({ name: 'restarted', env });
+    const served = await app.waitFor('the restarted app to answer pixie token', async () => {
+      const r = await pixieToken();
+      return r.code === 0 ? r : false;
+    }, { timeout: 30000, interval: 500 });
+    collect(served.stdout);
+    assert.equal((await idp.userinfo(served.stdout)).status, 200, 'the token from the restarted app works');
+    assert.match(fs.readFileSync(app.log, 'utf8'), /serving the token broker/, 'the restarted app serves the broker');
+    t.diagnostic(`socket ${socket} taken over by app pid ${app.appPid()}`);
+  });
 });

@@ -146,7 +146,8 @@ export class Provider {
     const line = await Promise.race([
       new Promise((resolve) => rl.once('line', resolve)),
       new Promise((_, reject) => child.once('exit', (c) => reject(new Error(`provider exited (${c}): ${tail(log)}`)))),
-      sleep(15000).then(() => { throw new Error(`provider did not start within 15 s: ${tail(log)}`); }),
+      // Loading oidc-provider from a cold page cache (after a big build) has taken over 15 s.
+      sleep(60000).then(() => { throw new Error(`provider did not start within 60 s: ${tail(log)}`); }),
     ]);
     rl.close();
     const { issuer, control } = JSON.parse(line);
