@@ -7,6 +7,11 @@
 //! will not store the rotated one — the mark stays, so no process ever sends that token again:
 //! providers with reuse detection (Auth0, Okta, Keycloak) revoke the whole grant on a replay.
 //!
+//! A token the provider exchanged for a rotated one that was stored is not forgotten but
+//! retired: should a keychain ever serve it again (a restored backup, a second Secret Service
+//! that D-Bus started in place of the first), it is still not sent. The newest retired tokens
+//! are kept, and give way first when the file is full.
+//!
 //! An entry names the token by its SHA-256, never the token itself, so a new sign-in (a new
 //! token) is unaffected by an old entry.
 
@@ -24,7 +29,8 @@ use crate::home::PixieHome;
 /// Largest ledger file read: an entry is a few hundred bytes.
 const MAX_FILE: u64 = 64 * 1024;
 /// Entries kept per profile. More than one is live only while a refreshed session waits in
-/// memory for the keychain (the stored token's entry, and the live one's).
+/// memory for the keychain (the stored token's entry, and the live one's); the rest are
+/// retired tokens.
 const MAX_ENTRIES: usize = 16;
 
 /// What is known of a refresh token that was sent.
@@ -42,6 +48,8 @@ pub enum Fate {
     /// holds it in memory and alone may send it. Should the write land late, every other
     /// process still leaves it alone.
     Unstored { pid: u32 },
+    /// Exchanged at the provider for a rotated token, which was stored.
+    Retired,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -139,6 +147,7 @@ impl Ledger {
                 "a refresh (process {pid}) stopped before the provider's answer was stored; the provider may have rotated the refresh token, so it is not sent again"
             ),
             Fate::Unknown { reason } | Fate::Refused { reason } => reason,
+            Fate::Retired => "the keychain gave back a refresh token that the provider already exchanged for a newer one (an out-of-date copy: a restored backup, or another keychain); it is not sent again".to_owned(),
         };
         Ok(Some(Spent {
             reason,
@@ -165,10 +174,17 @@ impl Ledger {
             fate,
             at: now,
         });
-        // The first entry is the oldest token still held somewhere (the keychain's, while a
-        // refreshed session waits in memory): it is never the one let go.
-        let excess = file.entries.len().saturating_sub(MAX_ENTRIES);
-        file.entries.drain(1..1 + excess);
+        // Retired tokens give way first, the oldest first. Then the first entry is the oldest
+        // token still held somewhere (the keychain's, while a refreshed session waits in
+        // memory): it is never the one let go.
+        while file.entries.len() > MAX_ENTRIES {
+            let oldest_retired = file
+                .entries
+                .iter()
+                .position(|e| e.fate == Fate::Retired)
+                .unwrap_or(1);
+            file.entries.remove(oldest_retired);
+        }
         self.write(&file)
     }
 
@@ -253,6 +269,37 @@ mod tests {
         assert_eq!(l.spent(&rt, || true).unwrap(), None, "still running");
         let spent = l.spent(&rt, || false).unwrap().unwrap();
         assert!(spent.reason.contains("process 42"), "{}", spent.reason);
+    }
+
+    #[test]
+    fn retired_tokens_stay_blocked_and_give_way_first() {
+        let (_d, l) = ledger();
+        let now = Utc::now();
+        let token = |i: usize| RefreshToken::new(format!("rt-{i}"));
+        l.record(
+            &token(0),
+            Fate::Unknown {
+                reason: "lost".into(),
+            },
+            now,
+        )
+        .unwrap();
+        for i in 1..=40 {
+            l.record(&token(i), Fate::Retired, now).unwrap();
+        }
+        l.record(&token(41), Fate::Unstored { pid: 7 }, now)
+            .unwrap();
+        let spent = l.spent(&token(40), || false).unwrap().unwrap();
+        assert!(
+            spent.reason.contains("already exchanged"),
+            "{}",
+            spent.reason
+        );
+        // Full: the oldest retired ones went, never the live entries.
+        assert!(l.spent(&token(0), || false).unwrap().is_some());
+        assert!(l.spent(&token(41), || false).unwrap().is_some());
+        assert_eq!(l.spent(&token(1), || false).unwrap(), None);
+        assert_eq!(l.read().unwrap().entries.len(), MAX_ENTRIES);
     }
 
     #[test]

@@ -207,27 +207,6 @@ fn profiles_export_and_import_round_trip_without_secrets() {
     assert_eq!(other.pixie(&["profile", "export"]).ok().stdout, export);
 }
 
-fn store_raw(rig: &Rig, account: &str, value: &[u8]) {
-    let status = std::process::Command::new("secret-tool")
-        .args([
-            "store",
-            "--label=x",
-            "service",
-            &rig.service,
-            "username",
-            account,
-        ])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(value)?;
-            c.wait()
-        })
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn an_unreadable_stored_session_can_still_be_signed_out() {
     let rig = Rig::new();
@@ -238,7 +217,7 @@ fn an_unreadable_stored_session_can_still_be_signed_out() {
         b"1c:deadbeef:2",
         b"something else",
     ] {
-        store_raw(&rig, "session:p", damaged);
+        rig.store_keychain("session:p", damaged);
         let out = rig.pixie(&["token", "p"]);
         assert_eq!(out.code, 5, "{}", out.stderr);
         assert!(out.stderr.contains("unreadable"), "{}", out.stderr);
@@ -386,7 +365,7 @@ fn sign_out_removes_an_old_style_copy_of_the_session_too() {
     let rig = Rig::new();
     rig.add_profile("p");
     rig.login("p").ok();
-    store_raw(&rig, "session:p", b"1:{\"old\": \"copy\"}");
+    rig.store_keychain("session:p", b"1:{\"old\": \"copy\"}");
     rig.pixie(&["logout", "p", "--no-revoke"]).ok();
     assert!(rig.keychain("session:p").is_none());
     let out = rig.pixie(&["token", "p"]);

@@ -168,6 +168,33 @@ fn a_refresh_whose_answer_was_lost_is_never_sent_again() {
 }
 
 #[test]
+fn an_out_of_date_keychain_copy_of_a_rotated_refresh_token_is_never_sent() {
+    let rig = Rig::new();
+    signed_in_with_due_token(&rig, "p");
+    let stale = rig.keychain("session:p").unwrap();
+    let old_rt = rig.stored_refresh_token("p");
+    assert!(!rig.token("p").is_empty());
+    assert_ne!(
+        rig.stored_refresh_token("p"),
+        old_rt,
+        "the refresh rotated it"
+    );
+    let sent = rig.idp.stats()["token_requests"].clone();
+    // A restored backup, or a second keychain D-Bus started in place of the first, gives the
+    // old session back, with its spent refresh token.
+    rig.store_keychain("session:p", stale.as_bytes());
+    assert_eq!(rig.stored_refresh_token("p"), old_rt);
+    // Past its access token's life: only the refresh token could help, and it is not sent.
+    std::thread::sleep(Duration::from_millis(1200));
+    let out = rig.pixie(&["token", "p"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("already exchanged"), "{}", out.stderr);
+    assert_eq!(rig.idp.stats()["token_requests"], sent, "not sent");
+    let status = rig.pixie(&["status", "p"]).ok().stdout;
+    assert!(status.contains("sign-in required"), "{status}");
+}
+
+#[test]
 fn a_redirecting_token_endpoint_is_not_followed() {
     let rig = Rig::new();
     signed_in_with_due_token(&rig, "p");

@@ -226,7 +226,15 @@ impl Engine {
         match stored {
             Ok(()) => {
                 self.forget_unsaved(&profile.name);
-                self.settle(&profile.name, &session, "the answer was stored");
+                match session.refresh_token.as_ref().filter(|_| rotated) {
+                    // Not forgotten: an out-of-date keychain could serve it again.
+                    Some(rt) => {
+                        if let Err(e) = ledger.record(rt, Fate::Retired, now) {
+                            tracing::warn!(error = %e, "could not retire the refresh token");
+                        }
+                    }
+                    None => self.settle(&profile.name, &session, "the answer was stored"),
+                }
                 Ok(fresh(renewed, true, None))
             }
             Err(e) => {

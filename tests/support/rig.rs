@@ -213,6 +213,29 @@ impl Rig {
             .filter(|s| !s.is_empty())
     }
 
+    /// Writes `value` into the real keychain under `account`, as something other than Pixie
+    /// would (with libsecret's `secret-tool`).
+    pub fn store_keychain(&self, account: &str, value: &[u8]) {
+        let status = Command::new("secret-tool")
+            .args([
+                "store",
+                "--label=x",
+                "service",
+                &self.service,
+                "username",
+                account,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().expect("a stdin pipe").write_all(value)?;
+                c.wait()
+            })
+            .expect("secret-tool (libsecret-tools)");
+        assert!(status.success());
+    }
+
     /// The stored session, as JSON.
     pub fn session(&self, profile: &str) -> Option<Value> {
         let raw = self.keychain(&format!("session:{profile}"))?;
