@@ -8,9 +8,9 @@
 //! providers with reuse detection (Auth0, Okta, Keycloak) revoke the whole grant on a replay.
 //!
 //! A token the provider exchanged for a rotated one that was stored is not forgotten but
-//! retired: should a keychain ever serve it again (a restored backup, a second Secret Service
-//! that D-Bus started in place of the first), it is still not sent. The newest retired tokens
-//! are kept, and give way first when the file is full.
+//! retired: should a keychain serve it again (a recent backup restored, a second Secret
+//! Service that D-Bus started in place of the first), it is still not sent. The last
+//! [`MAX_RETIRED`] are kept, in a list of their own that builds without it ignore.
 //!
 //! An entry names the token by its SHA-256, never the token itself, so a new sign-in (a new
 //! token) is unaffected by an old entry.
@@ -29,9 +29,11 @@ use crate::home::PixieHome;
 /// Largest ledger file read: an entry is a few hundred bytes.
 const MAX_FILE: u64 = 64 * 1024;
 /// Entries kept per profile. More than one is live only while a refreshed session waits in
-/// memory for the keychain (the stored token's entry, and the live one's); the rest are
-/// retired tokens.
+/// memory for the keychain (the stored token's entry, and the live one's).
 const MAX_ENTRIES: usize = 16;
+/// Retired tokens kept per profile: with 5-minute access tokens refreshed all day, the last
+/// five hours; with hour-long ones, the last two and a half days.
+pub const MAX_RETIRED: usize = 64;
 
 /// What is known of a refresh token that was sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,13 +50,25 @@ pub enum Fate {
     /// holds it in memory and alone may send it. Should the write land late, every other
     /// process still leaves it alone.
     Unstored { pid: u32 },
-    /// Exchanged at the provider for a rotated token, which was stored.
-    Retired,
+    /// A fate written by a newer Pixie: whatever it says, the token is not sent.
+    #[serde(other)]
+    Unrecognised,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Entries {
     entries: Vec<Entry>,
+    /// Tokens exchanged at the provider for rotated ones that were stored, oldest first. A
+    /// field of its own: a build without it reads the file still (unknown fields are ignored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retired: Vec<Retired>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Retired {
+    /// Hex SHA-256 of the refresh token.
+    token_sha256: String,
+    at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -71,6 +85,9 @@ struct Entry {
 pub struct Spent {
     pub reason: String,
     pub at: DateTime<Utc>,
+    /// Retired: exchanged for a rotated token that was stored. Whoever read it before taking
+    /// the profile's lock may only have seen the keychain before that store.
+    pub retired: bool,
 }
 
 /// One profile's ledger file. Write only while holding the profile's session lock.
@@ -129,13 +146,17 @@ impl Ledger {
         sender_alive: impl FnOnce() -> bool,
     ) -> Result<Option<Spent>> {
         let id = digest(token);
-        let Some(entry) = self
-            .read()?
-            .entries
-            .into_iter()
-            .find(|e| e.token_sha256 == id)
-        else {
-            return Ok(None);
+        let file = self.read()?;
+        let Some(entry) = file.entries.into_iter().find(|e| e.token_sha256 == id) else {
+            return Ok(file
+                .retired
+                .into_iter()
+                .find(|r| r.token_sha256 == id)
+                .map(|r| Spent {
+                    reason: "the keychain gave back a refresh token that the provider already exchanged for a newer one (an out-of-date copy: a restored backup, or another keychain); it is not sent again".to_owned(),
+                    at: r.at,
+                    retired: true,
+                }));
         };
         let reason = match entry.fate {
             Fate::Unstored { pid } if pid == std::process::id() => return Ok(None),
@@ -147,11 +168,12 @@ impl Ledger {
                 "a refresh (process {pid}) stopped before the provider's answer was stored; the provider may have rotated the refresh token, so it is not sent again"
             ),
             Fate::Unknown { reason } | Fate::Refused { reason } => reason,
-            Fate::Retired => "the keychain gave back a refresh token that the provider already exchanged for a newer one (an out-of-date copy: a restored backup, or another keychain); it is not sent again".to_owned(),
+            Fate::Unrecognised => "a newer Pixie recorded this refresh token as not to be sent again".to_owned(),
         };
         Ok(Some(Spent {
             reason,
             at: entry.at,
+            retired: false,
         }))
     }
 
@@ -174,17 +196,26 @@ impl Ledger {
             fate,
             at: now,
         });
-        // Retired tokens give way first, the oldest first. Then the first entry is the oldest
-        // token still held somewhere (the keychain's, while a refreshed session waits in
-        // memory): it is never the one let go.
-        while file.entries.len() > MAX_ENTRIES {
-            let oldest_retired = file
-                .entries
-                .iter()
-                .position(|e| e.fate == Fate::Retired)
-                .unwrap_or(1);
-            file.entries.remove(oldest_retired);
-        }
+        // The first entry is the oldest token still held somewhere (the keychain's, while a
+        // refreshed session waits in memory): it is never the one let go.
+        let excess = file.entries.len().saturating_sub(MAX_ENTRIES);
+        file.entries.drain(1..1 + excess);
+        self.write(&file)
+    }
+
+    /// Retires `token`: the provider exchanged it for a rotated one, which is stored. Its
+    /// entry goes, and it joins the retired list, whose oldest give way past [`MAX_RETIRED`].
+    pub fn retire(&self, token: &RefreshToken, now: DateTime<Utc>) -> Result<()> {
+        let id = digest(token);
+        let mut file = self.read()?;
+        file.entries.retain(|e| e.token_sha256 != id);
+        file.retired.retain(|r| r.token_sha256 != id);
+        file.retired.push(Retired {
+            token_sha256: id,
+            at: now,
+        });
+        let excess = file.retired.len().saturating_sub(MAX_RETIRED);
+        file.retired.drain(..excess);
         self.write(&file)
     }
 
@@ -196,7 +227,7 @@ impl Ledger {
         file.entries.retain(|e| e.token_sha256 != id);
         match file.entries.len() {
             n if n == before => Ok(()),
-            0 => self.clear(),
+            0 if file.retired.is_empty() => self.clear(),
             _ => self.write(&file),
         }
     }
@@ -272,34 +303,67 @@ mod tests {
     }
 
     #[test]
-    fn retired_tokens_stay_blocked_and_give_way_first() {
+    fn retired_tokens_stay_blocked_the_last_ones_kept_apart_from_live_entries() {
         let (_d, l) = ledger();
         let now = Utc::now();
         let token = |i: usize| RefreshToken::new(format!("rt-{i}"));
+        l.record(&token(0), Fate::Sending { pid: 1 }, now).unwrap();
+        l.retire(&token(0), now).unwrap();
+        let spent = l.spent(&token(0), || true).unwrap().unwrap();
+        assert!(
+            spent.retired && spent.reason.contains("already exchanged"),
+            "{spent:?}"
+        );
         l.record(
-            &token(0),
+            &token(1000),
             Fate::Unknown {
                 reason: "lost".into(),
             },
             now,
         )
         .unwrap();
-        for i in 1..=40 {
-            l.record(&token(i), Fate::Retired, now).unwrap();
+        for i in 1..=MAX_RETIRED + 10 {
+            l.retire(&token(i), now).unwrap();
         }
-        l.record(&token(41), Fate::Unstored { pid: 7 }, now)
-            .unwrap();
-        let spent = l.spent(&token(40), || false).unwrap().unwrap();
-        assert!(
-            spent.reason.contains("already exchanged"),
-            "{}",
-            spent.reason
+        // The oldest retired went; the newest stay, and the live entry is untouched.
+        assert_eq!(l.spent(&token(10), || false).unwrap(), None);
+        assert!(l.spent(&token(11), || false).unwrap().unwrap().retired);
+        assert!(l
+            .spent(&token(MAX_RETIRED + 10), || false)
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            l.spent(&token(1000), || false).unwrap().unwrap().reason,
+            "lost"
         );
-        // Full: the oldest retired ones went, never the live entries.
-        assert!(l.spent(&token(0), || false).unwrap().is_some());
-        assert!(l.spent(&token(41), || false).unwrap().is_some());
-        assert_eq!(l.spent(&token(1), || false).unwrap(), None);
-        assert_eq!(l.read().unwrap().entries.len(), MAX_ENTRIES);
+        // Settling the last live entry keeps the file: the retired still count.
+        l.settle(&token(1000)).unwrap();
+        assert!(l
+            .spent(&token(MAX_RETIRED + 10), || false)
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn a_build_without_retired_tokens_reads_the_file_and_a_newer_fate_blocks() {
+        #[derive(Deserialize)]
+        struct Older {
+            #[allow(dead_code)]
+            entries: Vec<serde_json::Value>,
+        }
+        let (_d, l) = ledger();
+        let now = Utc::now();
+        l.retire(&RefreshToken::new("old".into()), now).unwrap();
+        let text = std::fs::read_to_string(l.path()).unwrap();
+        assert!(serde_json::from_str::<Older>(&text).is_ok(), "{text}");
+        // A fate this build does not know, from a newer one.
+        let rt = RefreshToken::new("rt".into());
+        let newer = format!(
+            r#"{{"entries":[{{"token_sha256":"{}","fate":"from_the_future","at":"2026-01-01T00:00:00Z"}}]}}"#,
+            digest(&rt)
+        );
+        std::fs::write(l.path(), newer).unwrap();
+        assert!(l.spent(&rt, || false).unwrap().is_some());
     }
 
     #[test]

@@ -181,7 +181,9 @@ fn an_out_of_date_keychain_copy_of_a_rotated_refresh_token_is_never_sent() {
     );
     let sent = rig.idp.stats()["token_requests"].clone();
     // A restored backup, or a second keychain D-Bus started in place of the first, gives the
-    // old session back, with its spent refresh token.
+    // old session back, with its spent refresh token (in place of the current one: a keychain
+    // whose replace matches attributes exactly would otherwise keep both).
+    rig.clear_keychain("session:p");
     rig.store_keychain("session:p", stale.as_bytes());
     assert_eq!(rig.stored_refresh_token("p"), old_rt);
     // Past its access token's life: only the refresh token could help, and it is not sent.

@@ -116,10 +116,26 @@ impl Engine {
                         Some(Spent {
                             reason: e.to_string(),
                             at: now,
+                            retired: false,
                         })
                     })
             }
             _ => None,
+        };
+        // Read without the lock, the session may predate a refresh that another process
+        // stored just now, retiring its token: only a keychain that still holds that token is
+        // out of date.
+        let spent = match spent {
+            Some(sp) if sp.retired => match self.session(&profile.name).await {
+                Ok(Some(now_held))
+                    if now_held.refresh_token.as_ref().map(|t| t.secret())
+                        != s.refresh_token.as_ref().map(|t| t.secret()) =>
+                {
+                    None
+                }
+                _ => Some(sp),
+            },
+            other => other,
         };
         if let Some(TokenWarning::NotStored { reason, .. }) = unsaved {
             status.reason = Some(format!(

@@ -229,7 +229,7 @@ impl Engine {
                 match session.refresh_token.as_ref().filter(|_| rotated) {
                     // Not forgotten: an out-of-date keychain could serve it again.
                     Some(rt) => {
-                        if let Err(e) = ledger.record(rt, Fate::Retired, now) {
+                        if let Err(e) = ledger.retire(rt, now) {
                             tracing::warn!(error = %e, "could not retire the refresh token");
                         }
                     }

@@ -236,6 +236,15 @@ impl Rig {
         assert!(status.success());
     }
 
+    /// Removes every keychain item under `account`, Pixie's and any other copy.
+    pub fn clear_keychain(&self, account: &str) {
+        let status = Command::new("secret-tool")
+            .args(["clear", "service", &self.service, "username", account])
+            .status()
+            .expect("secret-tool (libsecret-tools)");
+        assert!(status.success());
+    }
+
     /// The stored session, as JSON.
     pub fn session(&self, profile: &str) -> Option<Value> {
         let raw = self.keychain(&format!("session:{profile}"))?;
