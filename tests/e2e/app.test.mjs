@@ -305,16 +305,17 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
 
   /**
    * `pixie token` as another program would run it: through the app's broker only, since its own
-   * home is empty and its keychain service holds nothing. Resolves to {code, stdout, stderr}.
+   * home is empty and its keychain service holds nothing (unless `own` gives it a home and a
+   * keychain service). Resolves to {code, stdout, stderr}.
    */
   const cliElsewhere = tmpDir('pixie-e2e-cli-home.');
-  const pixieToken = () => new Promise((resolve, reject) => {
+  const pixieToken = (own = { home: cliElsewhere, service: `${SERVICE}-nothing-here` }) => new Promise((resolve, reject) => {
     const child = spawn(CLI_BIN, ['token', PROFILE], {
       env: {
         ...process.env,
         PIXIE_AGENT_SOCKET: socket,
-        PIXIE_HOME: cliElsewhere,
-        PIXIE_KEYRING_SERVICE: `${SERVICE}-nothing-here`,
+        PIXIE_HOME: own.home,
+        PIXIE_KEYRING_SERVICE: own.service,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -573,18 +574,7 @@ describe('pixie-desktop', { timeout: 240_000 }, () => {
     assert.ok(fs.existsSync(socket), 'the dead app left its socket file');
 
     // The CLI with the app's home and keychain: the dead socket is passed over, the keychain read.
-    const direct = await new Promise((resolve, reject) => {
-      const child = spawn(CLI_BIN, ['token', PROFILE], {
-        env: { ...process.env, PIXIE_AGENT_SOCKET: socket, PIXIE_HOME: home, PIXIE_KEYRING_SERVICE: SERVICE },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout: stdout.trim(), stderr: stderr.trim() }));
-    });
+    const direct = await pixieToken({ home, service: SERVICE });
     assert.equal(direct.code, 0, `pixie token without the app: ${direct.stderr}`);
     collect(direct.stdout);
     assert.equal((await idp.userinfo(direct.stdout)).status, 200, 'the token from the keychain path works');
