@@ -79,7 +79,10 @@ enum Successor {
 /// Runs `script` in a D-Bus session of its own with an unlocked gnome-keyring, whose data
 /// survives restarts of the daemon within the script (`restart_keyring` unlocks it again).
 /// The script sees `$PIXIE` (and the rig's environment), `$CONTROL`, `$ISSUER`, and the
-/// functions `keyring_pid`, `restart_keyring`.
+/// functions `keyring_pid`, `restart_keyring`, `ctl` (the provider's control port), `sign_in`
+/// (profile `p`), `sign_in_due` (its access token past half its life), `watch_open_session`
+/// (a `dbus-monitor` in `$monitor`) and `kill_once_called PID` (the daemon `PID`, once the
+/// watched `OpenSession` has reached the bus).
 fn in_private_keyring(rig: &Rig, script: &str, successor: Successor) -> (String, String) {
     let data = tempfile::tempdir().unwrap();
     // The bus and what it starts get a runtime directory of their own: a successor must not
@@ -102,6 +105,11 @@ has_owner() {{ dbus-send --session --print-reply --dest=org.freedesktop.DBus /or
 keyring_pid() {{ dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null | awk '/uint32/ {{print $2}}'; }}
 start_keyring() {{ printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; for _ in $(seq 100); do has_owner && return 0; sleep 0.1; done; echo 'keyring did not start' >&2; exit 1; }}
 restart_keyring() {{ p=$(keyring_pid); [ -n "$p" ] && kill "$p"; for _ in $(seq 50); do has_owner || break; sleep 0.1; done; start_keyring; }}
+ctl() {{ curl -fsS -X POST "$CONTROL$1" >/dev/null; }}
+sign_in() {{ "$PIXIE" profile add p --issuer "$ISSUER" --client-id pixie-test --scope 'openid offline_access' 2>/dev/null || exit 1; "$PIXIE" login p --timeout 30 2>/dev/null || {{ echo 'login failed' >&2; exit 1; }}; }}
+sign_in_due() {{ ctl '/ttl?access=2'; sign_in; ctl '/ttl?access=3600'; sleep 1.2; }}
+watch_open_session() {{ dbus-monitor --session "type='method_call',member='OpenSession'" >"$XDG_RUNTIME_DIR/calls" 2>&1 & monitor=$!; }}
+kill_once_called() {{ for _ in $(seq 100); do grep -q 'member=OpenSession' "$XDG_RUNTIME_DIR/calls" && break; sleep 0.1; done; sleep 0.2; kill -9 "$1"; kill "$monitor"; }}
 start_keyring
 "#,
         data = data.path().display()
@@ -138,12 +146,7 @@ start_keyring
 /// again. Prints the lines the test reads.
 fn refresh_with_keychain_fault(rig: &Rig, fault: &str) -> (String, String) {
     let script = format!(
-        r#"ctl() {{ curl -fsS -X POST "$CONTROL$1" >/dev/null; }}
-"$PIXIE" profile add p --issuer "$ISSUER" --client-id pixie-test --scope 'openid offline_access' 2>/dev/null || exit 1
-ctl '/ttl?access=2'
-"$PIXIE" login p --timeout 30 2>/dev/null || {{ echo 'login failed' >&2; exit 1; }}
-ctl '/ttl?access=3600'
-sleep 1.2
+        r#"sign_in_due
 ctl '/mode?token=slow'
 "$PIXIE" token p >"$XDG_RUNTIME_DIR/out" 2>"$XDG_RUNTIME_DIR/err" &
 pid=$!
@@ -210,22 +213,17 @@ fn a_keychain_daemon_that_dies_with_a_read_pending_is_asked_again_through_its_su
     // gnome-keyring aborts under bursts of clients (an assertion in its client bookkeeping);
     // a read it never answered is not the person's problem.
     let rig = Rig::new();
-    let script = r#""$PIXIE" profile add p --issuer "$ISSUER" --client-id pixie-test --scope 'openid offline_access' 2>/dev/null || exit 1
-"$PIXIE" login p --timeout 30 2>/dev/null || { echo 'login failed' >&2; exit 1; }
+    let script = r#"sign_in
 old=$(keyring_pid)
 [ -n "$old" ] || { echo 'no keyring daemon' >&2; exit 1; }
 # Watches for the read's first call, so that the daemon dies with it pending, not before.
-dbus-monitor --session "type='method_call',member='OpenSession'" >"$XDG_RUNTIME_DIR/calls" 2>&1 &
-monitor=$!
+watch_open_session
 sleep 0.5
 # Stopped, the daemon takes the read and never answers; killed, it leaves it pending.
 kill -STOP "$old"
 PIXIE_LOG=debug "$PIXIE" token p >"$XDG_RUNTIME_DIR/out" 2>"$XDG_RUNTIME_DIR/err" &
 pid=$!
-for _ in $(seq 100); do grep -q 'member=OpenSession' "$XDG_RUNTIME_DIR/calls" && break; sleep 0.1; done
-sleep 0.2
-kill -9 "$old"
-kill "$monitor"
+kill_once_called "$old"
 wait $pid
 echo "exit=$?"
 echo "token=$(cat "$XDG_RUNTIME_DIR/out")"
@@ -246,12 +244,7 @@ new=$(keyring_pid)
 #[test]
 fn a_keychain_daemon_that_dies_with_the_refresh_write_pending_loses_nothing() {
     let rig = Rig::new();
-    let script = r#"ctl() { curl -fsS -X POST "$CONTROL$1" >/dev/null; }
-"$PIXIE" profile add p --issuer "$ISSUER" --client-id pixie-test --scope 'openid offline_access' 2>/dev/null || exit 1
-ctl '/ttl?access=2'
-"$PIXIE" login p --timeout 30 2>/dev/null || { echo 'login failed' >&2; exit 1; }
-ctl '/ttl?access=3600'
-sleep 1.2
+    let script = r#"sign_in_due
 old=$(keyring_pid)
 [ -n "$old" ] || { echo 'no keyring daemon' >&2; exit 1; }
 # The provider answers the refresh after 1.5 s; meanwhile the daemon stops, so that the write
@@ -262,12 +255,8 @@ pid=$!
 # The refresh has reached the provider once it counts it: the read is done.
 for _ in $(seq 100); do curl -fsS "$CONTROL/stats" | grep -q '"refresh":1' && break; sleep 0.05; done
 kill -STOP "$old"
-dbus-monitor --session "type='method_call',member='OpenSession'" >"$XDG_RUNTIME_DIR/calls" 2>&1 &
-monitor=$!
-for _ in $(seq 100); do grep -q 'member=OpenSession' "$XDG_RUNTIME_DIR/calls" && break; sleep 0.1; done
-sleep 0.2
-kill -9 "$old"
-kill "$monitor"
+watch_open_session
+kill_once_called "$old"
 wait $pid
 echo "first-exit=$?"
 echo "first-token=$(cat "$XDG_RUNTIME_DIR/out")"
