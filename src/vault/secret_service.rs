@@ -527,19 +527,20 @@ fn refused(e: SsError) -> Error {
 
 /// A failed call to the Secret Service, or the connection to it.
 fn unreached(e: SsError) -> Failure {
-    if vanished(&e) {
-        Failure::Vanished(e)
-    } else {
-        Failure::Failed(unreachable(e))
-    }
+    failure(e, unreachable)
 }
 
 /// A failed call on the Secret Service's objects.
 fn failed(e: SsError) -> Failure {
+    failure(e, refused)
+}
+
+/// `e` as worth another attempt (see [`vanished`]), else as `worded` says.
+fn failure(e: SsError, worded: fn(SsError) -> Error) -> Failure {
     if vanished(&e) {
         Failure::Vanished(e)
     } else {
-        Failure::Failed(refused(e))
+        Failure::Failed(worded(e))
     }
 }
 
